@@ -1,0 +1,3 @@
+from quantized.cli.main import main
+
+main()

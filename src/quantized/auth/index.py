@@ -1,0 +1,120 @@
+"""Authentication from memory: the key index the database feeds.
+
+Requests never touch the database to authenticate. The index maps each stored
+key's SHA-256 digest to the caller it identifies; the synchroniser keeps it in
+step with the store. Every presented key is hashed and compared in constant time
+against a stored digest (a dummy one when the key is unknown), so an unknown key
+costs the same work as a known one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hmac
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from quantized.auth.keys import KEY_PREFIX, ApiKey, key_digest
+from quantized.auth.principal import Principal
+from quantized.catalog.access import EVERYTHING, ModelAccess
+from quantized.errors import AuthenticationError
+
+_BEARER = b"bearer"
+_KEY_PREFIX = KEY_PREFIX.encode()
+_DUMMY_DIGEST = key_digest(b"quantized-dummy-digest")
+_MAX_TOKEN = 8192
+
+HOW_TO_AUTHENTICATE = "Send 'Authorization: Bearer <api-key>'."
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    digest: bytes
+    principal: Principal
+    expires_at: float | None
+    revoked_at: float | None
+
+
+def _iso(moment: float) -> str:
+    return (
+        dt.datetime.fromtimestamp(moment, dt.UTC)
+        .isoformat(timespec="seconds")
+        .replace("+00:00", "Z")
+    )
+
+
+def bearer_token(authorization: bytes | None) -> bytes:
+    """The token of an ``Authorization: Bearer <token>`` header, or a precise 401."""
+    if authorization is None:
+        raise AuthenticationError(f"Missing API key. {HOW_TO_AUTHENTICATE}")
+    scheme, _, token = authorization.strip().partition(b" ")
+    if scheme.lower() != _BEARER:
+        shown = scheme.decode("ascii", "replace")
+        named = f" '{shown}'" if shown.isalnum() and len(shown) <= 16 else ""
+        raise AuthenticationError(f"Unsupported authorization scheme{named}. {HOW_TO_AUTHENTICATE}")
+    token = token.strip()
+    if not token:
+        raise AuthenticationError(f"Empty bearer token. {HOW_TO_AUTHENTICATE}")
+    if len(token) > _MAX_TOKEN:
+        raise AuthenticationError("Malformed bearer token: too long.")
+    return token
+
+
+class KeyIndex:
+    """Stored API keys by digest, as the callers they authenticate."""
+
+    __slots__ = ("_by_digest", "_digest_by_id", "_access")
+
+    def __init__(self, keys: Iterable[ApiKey] = ()) -> None:
+        self._by_digest: dict[bytes, _Entry] = {}
+        self._digest_by_id: dict[int, bytes] = {}
+        self._access: dict[tuple[str, ...], ModelAccess] = {}
+        for key in keys:
+            self.put(key)
+
+    def __len__(self) -> int:
+        return len(self._by_digest)
+
+    def put(self, key: ApiKey) -> None:
+        """Add or replace a key."""
+        self.discard(key.id)
+        principal = Principal(
+            kind="key",
+            id=str(key.id),
+            name=key.name,
+            access=self._shared_access(key.models),
+            is_admin=key.is_admin,
+        )
+        self._by_digest[key.digest] = _Entry(key.digest, principal, key.expires_at, key.revoked_at)
+        self._digest_by_id[key.id] = key.digest
+
+    def discard(self, key_id: int) -> None:
+        digest = self._digest_by_id.pop(key_id, None)
+        if digest is not None:
+            self._by_digest.pop(digest, None)
+
+    def _shared_access(self, patterns: tuple[str, ...] | None) -> ModelAccess:
+        """One ModelAccess per distinct pattern set, so rendered listings are shared."""
+        if patterns is None:
+            return EVERYTHING
+        access = self._access.get(patterns)
+        if access is None:
+            access = self._access[patterns] = ModelAccess(patterns)
+        return access
+
+    def authenticate(self, token: bytes, now: float) -> Principal:
+        """The caller a bearer token identifies, or a precise 401."""
+        if not token.startswith(_KEY_PREFIX):
+            raise AuthenticationError(
+                f"Malformed API key: Quantized keys start with '{KEY_PREFIX}'."
+            )
+        digest = key_digest(token)
+        entry = self._by_digest.get(digest)
+        stored = entry.digest if entry is not None else _DUMMY_DIGEST
+        if not hmac.compare_digest(stored, digest) or entry is None:
+            raise AuthenticationError("Incorrect API key provided.")
+        if entry.revoked_at is not None:
+            raise AuthenticationError(f"This API key was revoked at {_iso(entry.revoked_at)}.")
+        if entry.expires_at is not None and entry.expires_at <= now:
+            raise AuthenticationError(f"This API key expired at {_iso(entry.expires_at)}.")
+        return entry.principal

@@ -1,0 +1,286 @@
+"""The catalog file format: parse it strictly, write it back identically.
+
+A catalog document is YAML (JSON is accepted too, being YAML)::
+
+    version: 1
+    models:
+      - id: openai/gpt-4.1-nano            # author/slug
+        name: GPT-4.1 Nano
+        description: ...                   # optional
+        created: 2025-04-14                # optional: date, datetime or unix seconds
+        status: active                     # optional: active | deprecated | disabled
+        input_modalities: [text, image]    # subset of text, image, audio, video
+        output_modalities: [text]
+        supported_features: [tool_calls]   # see quantized.catalog.model.FEATURES
+        context_length: 1047576            # optional
+        cost: {prompt: 0.1, completion: 0.4, input_cache_read: 0.025}   # USD per 1M tokens
+        price_source: {url: ..., checked: 2026-07-24, via: ..., note: ...}  # optional
+        upstreams:                          # optional; never listed on /v1/models
+          - {provider: openai, base_url: https://api.openai.com/v1,
+             model: gpt-4.1-nano, api_key_env: OPENAI_API_KEY}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from quantized.catalog.model import Cost, Model, PriceSource, Upstream
+from quantized.errors import CatalogFormatError, ConfigurationError
+
+MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._:-]*$"
+
+Modality = Literal["text", "image", "audio", "video"]
+Feature = Literal["tool_calls", "structured_output", "reasoning", "prompt_caching", "web_search"]
+Price = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CostEntry(_Strict):
+    prompt: Price
+    completion: Price
+    input_cache_read: Price | None = None
+
+
+class UpstreamEntry(_Strict):
+    provider: Literal["openai", "anthropic"]
+    base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+", max_length=2048)]
+    model: Annotated[str, Field(min_length=1, max_length=256)]
+    api_key_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+
+
+class PriceSourceEntry(_Strict):
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    checked: dt.date
+    via: str | None = None
+    note: str | None = None
+
+
+def _text_only() -> list[Modality]:
+    return ["text"]
+
+
+class CatalogEntry(_Strict):
+    id: Annotated[str, Field(pattern=MODEL_ID_PATTERN, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    description: str | None = None
+    created: dt.datetime | dt.date | int | None = None
+    status: Literal["active", "deprecated", "disabled"] = "active"
+    input_modalities: list[Modality] = Field(default_factory=_text_only)
+    output_modalities: list[Modality] = Field(default_factory=_text_only)
+    supported_features: list[Feature] = Field(default_factory=list)
+    context_length: Annotated[int, Field(gt=0)] | None = None
+    cost: CostEntry
+    price_source: PriceSourceEntry | None = None
+    upstreams: list[UpstreamEntry] = Field(default_factory=list)
+
+    @field_validator("input_modalities", "output_modalities", "supported_features")
+    @classmethod
+    def _no_repeats(cls, values: list[str]) -> list[str]:
+        if len(set(values)) != len(values):
+            raise ValueError("lists each value at most once")
+        return values
+
+    def to_model(self, now: int) -> Model:
+        cost = self.cost
+        return Model(
+            id=self.id,
+            name=self.name,
+            description=self.description,
+            created=_unix(self.created, now),
+            status=self.status,
+            input_modalities=tuple(self.input_modalities),
+            output_modalities=tuple(self.output_modalities),
+            supported_features=tuple(self.supported_features),
+            context_length=self.context_length,
+            cost=Cost(
+                prompt=cost.prompt,
+                completion=cost.completion,
+                input_cache_read=(
+                    cost.prompt if cost.input_cache_read is None else cost.input_cache_read
+                ),
+            ),
+            price_source=(
+                PriceSource(**self.price_source.model_dump(mode="json"))
+                if self.price_source
+                else None
+            ),
+            upstreams=tuple(Upstream(**u.model_dump()) for u in self.upstreams),
+        )
+
+
+class CatalogDocument(_Strict):
+    version: Literal[1] = 1
+    models: list[CatalogEntry]
+
+
+def _unix(created: dt.datetime | dt.date | int | None, now: int) -> int:
+    if created is None:
+        return now
+    if isinstance(created, int):
+        return created
+    if isinstance(created, dt.datetime):
+        if created.tzinfo is None:
+            created = created.replace(tzinfo=dt.UTC)
+        return int(created.timestamp())
+    return int(dt.datetime(created.year, created.month, created.day, tzinfo=dt.UTC).timestamp())
+
+
+def _location(loc: Iterable[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_catalog(data: Any, *, now: int) -> list[Model]:
+    """Validate an already-decoded catalog document and return its models."""
+    if isinstance(data, list):
+        data = {"models": data}
+    try:
+        document = CatalogDocument.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = _location(error["loc"])
+        message = f"{where}: {error['msg']}" if where else error["msg"]
+        entry_id = _entry_id(data, error["loc"])
+        if entry_id:
+            message = f"entry '{entry_id}' ({message})"
+        raise CatalogFormatError(f"invalid catalog: {message}", param=where or None) from None
+    seen: set[str] = set()
+    for index, entry in enumerate(document.models):
+        if entry.id in seen:
+            raise CatalogFormatError(
+                f"invalid catalog: models[{index}].id: duplicate id '{entry.id}'",
+                param=f"models[{index}].id",
+            )
+        seen.add(entry.id)
+    return [entry.to_model(now) for entry in document.models]
+
+
+def _entry_id(data: Any, loc: tuple[int | str, ...]) -> str | None:
+    if len(loc) >= 2 and loc[0] == "models" and isinstance(loc[1], int):
+        try:
+            value = data["models"][loc[1]]["id"]
+        except (KeyError, IndexError, TypeError):
+            return None
+        return value if isinstance(value, str) else None
+    return None
+
+
+def load_catalog_text(text: str | bytes, *, now: int) -> list[Model]:
+    """Parse catalog YAML or JSON text."""
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise CatalogFormatError(f"invalid catalog: not valid YAML or JSON{where}") from None
+    if not isinstance(data, dict | list):
+        raise CatalogFormatError("invalid catalog: expected a mapping with a 'models' list")
+    return parse_catalog(data, now=now)
+
+
+def read_catalog_file(path: Path, *, now: int) -> list[Model]:
+    """Read and parse a catalog file; unreadable files are configuration errors."""
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read catalog file {path}: {exc.strerror}") from None
+    try:
+        return load_catalog_text(text, now=now)
+    except CatalogFormatError as exc:
+        raise CatalogFormatError(f"{path}: {exc.message}", param=exc.param) from None
+
+
+def _loader() -> type[yaml.SafeLoader]:
+    loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return loader
+
+
+_Loader = _loader()
+
+
+def _created(created: int) -> dt.date | dt.datetime:
+    moment = dt.datetime.fromtimestamp(created, dt.UTC)
+    return moment.date() if moment.time() == dt.time(0) else moment
+
+
+def model_to_entry(model: Model) -> dict[str, Any]:
+    """The catalog-format mapping of one model (the inverse of ``CatalogEntry.to_model``)."""
+    entry: dict[str, Any] = {"id": model.id, "name": model.name}
+    if model.description is not None:
+        entry["description"] = model.description
+    entry["created"] = _created(model.created)
+    if model.status != "active":
+        entry["status"] = model.status
+    entry["input_modalities"] = list(model.input_modalities)
+    entry["output_modalities"] = list(model.output_modalities)
+    entry["supported_features"] = list(model.supported_features)
+    if model.context_length is not None:
+        entry["context_length"] = model.context_length
+    entry["cost"] = model.cost.as_numbers()
+    if model.price_source is not None:
+        source = model.price_source
+        entry["price_source"] = {
+            key: value
+            for key, value in (
+                ("url", source.url),
+                ("checked", dt.date.fromisoformat(source.checked)),
+                ("via", source.via),
+                ("note", source.note),
+            )
+            if value is not None
+        }
+    if model.upstreams:
+        entry["upstreams"] = [
+            {
+                key: value
+                for key, value in (
+                    ("provider", u.provider),
+                    ("base_url", u.base_url),
+                    ("model", u.model),
+                    ("api_key_env", u.api_key_env),
+                )
+                if value is not None
+            }
+            for u in model.upstreams
+        ]
+    return entry
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for the structure, flow style for short scalar lists and prices."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flow = all(isinstance(item, str | int | float) for item in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
+    flow = set(data) == {"prompt", "completion", "input_cache_read"}
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
+
+
+_Dumper.add_representer(list, _represent_list)
+_Dumper.add_representer(dict, _represent_dict)
+
+
+def dump_catalog(models: Iterable[Model]) -> str:
+    """Serialise models in the catalog format, sorted by id."""
+    document = {
+        "version": 1,
+        "models": [model_to_entry(m) for m in sorted(models, key=lambda m: m.id)],
+    }
+    header = "# Quantized catalog export. Prices: USD per million tokens.\n"
+    body = yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return header + body

@@ -1,0 +1,91 @@
+"""What a catalog entry is: a model a caller can name, with what it can do and what it costs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+MODALITIES: tuple[str, ...] = ("text", "image", "audio", "video")
+"""The four modalities the listing reports, in the order it reports them."""
+
+FEATURES: tuple[str, ...] = (
+    "tool_calls",
+    "structured_output",
+    "reasoning",
+    "prompt_caching",
+    "web_search",
+)
+"""The documented feature vocabulary (image input is a modality, not a feature)."""
+
+STATUSES: tuple[str, ...] = ("active", "deprecated", "disabled")
+"""Only ``active`` models are listed and usable."""
+
+PROVIDERS: tuple[str, ...] = ("openai", "anthropic")
+"""Upstream wire protocols: any OpenAI-compatible server, or Anthropic's Messages API."""
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """List prices in USD per million tokens."""
+
+    prompt: float
+    completion: float
+    input_cache_read: float
+
+    def as_numbers(self) -> dict[str, int | float]:
+        """The three prices as JSON numbers, integral ones without a fraction (``1``, ``0.25``)."""
+        return {
+            "prompt": _number(self.prompt),
+            "completion": _number(self.completion),
+            "input_cache_read": _number(self.input_cache_read),
+        }
+
+
+def _number(value: float) -> int | float:
+    return int(value) if value.is_integer() else value
+
+
+@dataclass(frozen=True, slots=True)
+class Upstream:
+    """Where requests for a model go. Never shown on ``/v1/models``."""
+
+    provider: str
+    base_url: str
+    model: str
+    api_key_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceSource:
+    """Where a price was read, and when."""
+
+    url: str
+    checked: str
+    via: str | None = None
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Model:
+    """One catalog entry."""
+
+    id: str
+    name: str
+    cost: Cost
+    description: str | None = None
+    input_modalities: tuple[str, ...] = ("text",)
+    output_modalities: tuple[str, ...] = ("text",)
+    supported_features: tuple[str, ...] = ()
+    status: str = "active"
+    created: int = 0
+    context_length: int | None = None
+    upstreams: tuple[Upstream, ...] = ()
+    price_source: PriceSource | None = None
+
+    @property
+    def author(self) -> str:
+        """The creator: the part of the id before the slash."""
+        return self.id.partition("/")[0]
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == "active"

@@ -1,0 +1,110 @@
+"""``quantized keys``: issue, list and revoke API keys."""
+
+from __future__ import annotations
+
+import click
+import orjson
+
+from quantized.admin.durations import parse_duration
+from quantized.admin.keys import issue_key, list_keys, revoke_key
+from quantized.auth.keys import ApiKey
+from quantized.cli.common import Failure, with_database
+from quantized.cli.table import echo_table, moment
+from quantized.errors import QuantizedError
+
+
+@click.group()
+def keys() -> None:
+    """Issue, list and revoke API keys."""
+
+
+def _models(key: ApiKey) -> str:
+    return "all" if key.models is None else ",".join(key.models)
+
+
+@keys.command("create")
+@click.option("--name", required=True, help="What the key is for (shown in listings).")
+@click.option(
+    "--models",
+    "patterns",
+    multiple=True,
+    metavar="PATTERN",
+    help="A model id or glob (openai/*) the key may use; repeat for more. Default: every model.",
+)
+@click.option("--expires-in", metavar="DURATION", help="Lifetime such as 30d, 12h or 1w.")
+@click.option("--admin", is_flag=True, help="Allow administration (catalog and keys).")
+def create(name: str, patterns: tuple[str, ...], expires_in: str | None, admin: bool) -> None:
+    """Create a key and print it, alone, on the last line. It is never shown again."""
+    try:
+        lifetime = parse_duration(expires_in) if expires_in is not None else None
+    except QuantizedError as exc:
+        raise Failure(exc.message) from None
+    split = [p for pattern in patterns for p in pattern.split(",") if p.strip()]
+    issued = with_database(
+        lambda engine: issue_key(
+            engine,
+            name=name,
+            models=split or None,
+            expires_in=lifetime,
+            is_admin=admin,
+        )
+    )
+    key = issued.key
+    click.echo(
+        f"Created API key {key.id} '{key.name}' (models: {_models(key)}; "
+        f"admin: {'yes' if key.is_admin else 'no'}; expires: {moment(key.expires_at, 'never')}). "
+        "Store it now; it is not shown again:",
+        err=True,
+    )
+    click.echo(issued.secret)
+
+
+@keys.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def list_(as_json: bool) -> None:
+    """List keys (never their secrets)."""
+    found = with_database(list_keys)
+    if as_json:
+        click.echo(
+            orjson.dumps(
+                [
+                    {
+                        "id": k.id,
+                        "name": k.name,
+                        "prefix": k.prefix,
+                        "created_at": k.created_at,
+                        "expires_at": k.expires_at,
+                        "revoked_at": k.revoked_at,
+                        "models": list(k.models) if k.models is not None else None,
+                        "is_admin": k.is_admin,
+                    }
+                    for k in found
+                ],
+                option=orjson.OPT_INDENT_2,
+            ).decode()
+        )
+        return
+    echo_table(
+        ("ID", "NAME", "PREFIX", "CREATED", "EXPIRES", "REVOKED", "ADMIN", "MODELS"),
+        [
+            (
+                str(k.id),
+                k.name,
+                k.prefix + "…",
+                moment(k.created_at),
+                moment(k.expires_at, "never"),
+                moment(k.revoked_at, "no"),
+                "yes" if k.is_admin else "no",
+                _models(k),
+            )
+            for k in found
+        ],
+    )
+
+
+@keys.command("revoke")
+@click.argument("key_id", metavar="ID", type=int)
+def revoke(key_id: int) -> None:
+    """Revoke a key. Running servers reject it within a second or two."""
+    key = with_database(lambda engine: revoke_key(engine, key_id))
+    click.echo(f"Revoked API key {key.id} '{key.name}' at {moment(key.revoked_at)}.")

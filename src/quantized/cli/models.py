@@ -1,0 +1,73 @@
+"""``quantized models``: list, import and export the catalog."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import click
+
+from quantized.admin.catalog import import_models, stored_models
+from quantized.catalog.document import dump_catalog, read_catalog_file
+from quantized.cli.common import Failure, with_database
+from quantized.cli.table import echo_table
+from quantized.errors import QuantizedError
+
+
+@click.group()
+def models() -> None:
+    """List, import and export the model catalog."""
+
+
+@models.command("list")
+def list_() -> None:
+    """List every stored model with its status and prices (USD per 1M tokens)."""
+    found = with_database(stored_models)
+    echo_table(
+        ("ID", "NAME", "STATUS", "PROMPT", "COMPLETION", "CACHE READ", "FEATURES"),
+        [
+            (
+                m.id,
+                m.name,
+                m.status,
+                f"{m.cost.prompt:g}",
+                f"{m.cost.completion:g}",
+                f"{m.cost.input_cache_read:g}",
+                ",".join(m.supported_features) or "-",
+            )
+            for m in found
+        ],
+    )
+
+
+@models.command("import")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def import_(file: Path) -> None:
+    """Insert or update the models in FILE (catalog format, YAML or JSON); all or nothing."""
+    try:
+        entries = read_catalog_file(file, now=int(time.time()))
+    except QuantizedError as exc:
+        raise Failure(exc.message) from None
+    result = with_database(lambda engine: import_models(engine, entries))
+    click.echo(
+        f"Imported {len(entries)} models from {file}: {result.inserted} new, "
+        f"{result.updated} updated."
+    )
+
+
+@models.command("export")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="File to write."
+)
+def export(output: Path | None) -> None:
+    """Write the stored catalog in the catalog format (to stdout by default)."""
+    found = with_database(stored_models)
+    text = dump_catalog(found)
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise Failure(f"cannot write {output}: {exc.strerror}") from None
+    click.echo(f"Wrote {len(found)} models to {output}.", err=True)

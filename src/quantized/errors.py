@@ -1,0 +1,87 @@
+"""The domain error tree.
+
+Every failure a caller or an operator can cause is one of these. They carry a
+human message, the offending parameter (if any) and a stable machine ``code``;
+they know nothing about HTTP. ``quantized.api.errors`` maps each class to a
+status and the OpenAI error shape, and the CLI prints ``message`` as one line.
+
+    QuantizedError
+    ├── ConfigurationError       bad settings, unreadable files, bad CLI input
+    ├── InvalidRequestError      a request the caller must fix (400)
+    │   └── CatalogFormatError   a catalog file that does not follow the format
+    ├── AuthenticationError      no, malformed, unknown, revoked or expired credential (401)
+    ├── PermissionDeniedError    a valid caller asking for something it may not do (403)
+    ├── NotFoundError            no such model, key or path (404)
+    ├── MethodNotAllowedError    the path exists, the method does not (405)
+    └── ConflictError            the thing already exists (409)
+"""
+
+from __future__ import annotations
+
+
+class QuantizedError(Exception):
+    """Base of every error Quantized raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(self, message: str, *, param: str | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.param = param
+        if code is not None:
+            self.code = code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(QuantizedError):
+    """Settings, files or command-line input an operator must fix."""
+
+    code = "configuration_error"
+
+
+class InvalidRequestError(QuantizedError):
+    """A request that is wrong in a way the caller must fix."""
+
+    code = "invalid_request"
+
+
+class CatalogFormatError(InvalidRequestError):
+    """A catalog document that does not follow the catalog format."""
+
+    code = "invalid_catalog"
+
+
+class AuthenticationError(QuantizedError):
+    """The caller could not be identified."""
+
+    code = "invalid_api_key"
+
+
+class PermissionDeniedError(QuantizedError):
+    """The caller is known but may not do this."""
+
+    code = "permission_denied"
+
+
+class NotFoundError(QuantizedError):
+    """The named thing does not exist (or the caller may not know it does)."""
+
+    code = "not_found"
+
+
+class MethodNotAllowedError(QuantizedError):
+    """The resource exists but does not answer this method."""
+
+    code = "method_not_allowed"
+
+    def __init__(self, message: str, *, allow: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allow = allow
+
+
+class ConflictError(QuantizedError):
+    """The thing being created already exists."""
+
+    code = "conflict"

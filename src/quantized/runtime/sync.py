@@ -1,0 +1,100 @@
+"""Keep a server's live state in step with the database, without restarts.
+
+On start the synchroniser loads every model and key. Then, every
+``refresh_interval`` seconds, it reads the change log and applies what other
+processes (the CLI, other instances) wrote: a revoked key stops working and an
+imported catalog is listed within one interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from quantized.auth.index import KeyIndex
+from quantized.catalog.listing import Catalog
+from quantized.runtime.state import LiveState
+from quantized.store import changes
+from quantized.store import keys as key_store
+from quantized.store import models as model_store
+
+log = logging.getLogger("quantized.sync")
+
+_REPLAY_WINDOW = 256
+"""How many change ids behind the newest one are re-read, for out-of-order commits."""
+
+
+class Synchroniser:
+    def __init__(self, engine: AsyncEngine, state: LiveState, interval: float) -> None:
+        self._engine = engine
+        self._state = state
+        self._interval = interval
+        self._last_id = 0
+        self._applied: set[int] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    async def load(self) -> None:
+        """Read everything once."""
+        async with self._engine.connect() as conn:
+            last_id = await changes.latest_id(conn)
+            recent = await changes.since(conn, max(0, last_id - _REPLAY_WINDOW))
+            models = await model_store.all_models(conn)
+            keys = await key_store.all_keys(conn)
+        self._state.catalog = Catalog(models)
+        self._state.keys = KeyIndex(keys)
+        self._state.loaded = True
+        self._last_id = last_id
+        self._applied = {c.id for c in recent}
+        log.info("loaded %d models and %d keys", len(models), len(keys))
+
+    async def poll(self) -> int:
+        """Apply changes recorded since the last poll; return how many were applied."""
+        floor = max(0, self._last_id - _REPLAY_WINDOW)
+        async with self._engine.connect() as conn:
+            pending = [c for c in await changes.since(conn, floor) if c.id not in self._applied]
+            if not pending:
+                return 0
+            model_ids = {c.entity_id for c in pending if c.entity == changes.MODEL}
+            key_ids = {int(c.entity_id) for c in pending if c.entity == changes.KEY}
+            models = await model_store.all_models(conn) if model_ids else None
+            keys = await key_store.keys_by_id(conn, key_ids) if key_ids else []
+        if models is not None:
+            self._state.catalog = Catalog(models)
+        index = self._state.keys
+        for key_id in key_ids:
+            index.discard(key_id)
+        for key in keys:
+            index.put(key)
+        self._remember(c.id for c in pending)
+        log.info(
+            "applied %d changes (%d models, %d keys)", len(pending), len(model_ids), len(key_ids)
+        )
+        return len(pending)
+
+    def _remember(self, ids: Iterable[int]) -> None:
+        self._applied.update(ids)
+        self._last_id = max(self._applied, default=self._last_id)
+        floor = self._last_id - _REPLAY_WINDOW
+        self._applied = {i for i in self._applied if i > floor}
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await self.poll()
+            except Exception:  # the database may be briefly away; keep serving from memory
+                log.warning("could not read changes; serving from memory", exc_info=True)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="quantized-sync")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None

@@ -1,0 +1,86 @@
+"""API keys in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from quantized.auth.keys import ApiKey
+from quantized.store import changes
+from quantized.store.tables import api_keys
+
+
+def _key(row: Any) -> ApiKey:
+    return ApiKey(
+        id=row.id,
+        name=row.name,
+        prefix=row.prefix,
+        digest=bytes(row.digest),
+        models=tuple(row.models) if row.models is not None else None,
+        is_admin=bool(row.is_admin),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+async def insert_key(
+    conn: AsyncConnection,
+    *,
+    name: str,
+    prefix: str,
+    digest: bytes,
+    models: tuple[str, ...] | None,
+    is_admin: bool,
+    created_at: float,
+    expires_at: float | None,
+) -> ApiKey:
+    result = await conn.execute(
+        insert(api_keys).returning(*api_keys.c),
+        {
+            "name": name,
+            "prefix": prefix,
+            "digest": digest,
+            "models": list(models) if models is not None else None,
+            "is_admin": is_admin,
+            "created_at": created_at,
+            "expires_at": expires_at,
+        },
+    )
+    key = _key(result.one())
+    await changes.record(conn, changes.KEY, [str(key.id)])
+    return key
+
+
+async def all_keys(conn: AsyncConnection) -> list[ApiKey]:
+    result = await conn.execute(select(api_keys).order_by(api_keys.c.id))
+    return [_key(row) for row in result]
+
+
+async def keys_by_id(conn: AsyncConnection, ids: Iterable[int]) -> list[ApiKey]:
+    result = await conn.execute(select(api_keys).where(api_keys.c.id.in_(list(ids))))
+    return [_key(row) for row in result]
+
+
+async def get_key(conn: AsyncConnection, key_id: int) -> ApiKey | None:
+    found = await keys_by_id(conn, [key_id])
+    return found[0] if found else None
+
+
+async def count_keys(conn: AsyncConnection) -> int:
+    result = await conn.execute(select(func.count()).select_from(api_keys))
+    return int(result.scalar_one())
+
+
+async def revoke_key(conn: AsyncConnection, key_id: int, at: float) -> ApiKey | None:
+    """Mark a key revoked (keeping the first revocation time); ``None`` if there is no such key."""
+    await conn.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    await changes.record(conn, changes.KEY, [str(key_id)])
+    return await get_key(conn, key_id)

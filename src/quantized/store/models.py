@@ -1,0 +1,101 @@
+"""Catalog models in the database."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from quantized.catalog.model import Cost, Model, PriceSource, Upstream
+from quantized.store import changes
+from quantized.store.tables import models
+
+
+def _row(model: Model, now: float) -> dict[str, Any]:
+    source = model.price_source
+    return {
+        "id": model.id,
+        "name": model.name,
+        "description": model.description,
+        "status": model.status,
+        "input_modalities": list(model.input_modalities),
+        "output_modalities": list(model.output_modalities),
+        "supported_features": list(model.supported_features),
+        "cost_prompt": model.cost.prompt,
+        "cost_completion": model.cost.completion,
+        "cost_input_cache_read": model.cost.input_cache_read,
+        "context_length": model.context_length,
+        "created": model.created,
+        "upstreams": [
+            {
+                "provider": u.provider,
+                "base_url": u.base_url,
+                "model": u.model,
+                "api_key_env": u.api_key_env,
+            }
+            for u in model.upstreams
+        ],
+        "price_source": (
+            {"url": source.url, "checked": source.checked, "via": source.via, "note": source.note}
+            if source
+            else None
+        ),
+        "updated_at": now,
+    }
+
+
+def _model(row: Any) -> Model:
+    return Model(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        status=row.status,
+        input_modalities=tuple(row.input_modalities),
+        output_modalities=tuple(row.output_modalities),
+        supported_features=tuple(row.supported_features),
+        cost=Cost(row.cost_prompt, row.cost_completion, row.cost_input_cache_read),
+        context_length=row.context_length,
+        created=row.created,
+        upstreams=tuple(Upstream(**u) for u in row.upstreams),
+        price_source=PriceSource(**row.price_source) if row.price_source else None,
+    )
+
+
+async def all_models(conn: AsyncConnection) -> list[Model]:
+    result = await conn.execute(select(models).order_by(models.c.id))
+    return [_model(row) for row in result]
+
+
+async def all_ids(conn: AsyncConnection) -> list[str]:
+    return list((await conn.execute(select(models.c.id))).scalars())
+
+
+async def models_by_id(conn: AsyncConnection, ids: Iterable[str]) -> list[Model]:
+    result = await conn.execute(select(models).where(models.c.id.in_(list(ids))))
+    return [_model(row) for row in result]
+
+
+async def count_models(conn: AsyncConnection) -> int:
+    result = await conn.execute(select(func.count()).select_from(models))
+    return int(result.scalar_one())
+
+
+async def upsert_models(conn: AsyncConnection, entries: Sequence[Model]) -> tuple[int, int]:
+    """Insert new models and replace existing ones; return (inserted, updated)."""
+    if not entries:
+        return 0, 0
+    now = time.time()
+    ids = [m.id for m in entries]
+    existing = set((await conn.execute(select(models.c.id).where(models.c.id.in_(ids)))).scalars())
+    rows = [_row(m, now) for m in entries]
+    new = [r for r in rows if r["id"] not in existing]
+    old = [r for r in rows if r["id"] in existing]
+    if new:
+        await conn.execute(models.insert(), new)
+    for row in old:
+        await conn.execute(models.update().where(models.c.id == row["id"]).values(**row))
+    await changes.record(conn, changes.MODEL, ids)
+    return len(new), len(old)

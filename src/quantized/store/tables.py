@@ -1,0 +1,69 @@
+"""The schema, as SQLAlchemy Core tables. Migrations under ``migrations/`` create it."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Double,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+models = Table(
+    "models",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text, nullable=True),
+    Column("status", String(16), nullable=False, default="active"),
+    Column("input_modalities", JSON, nullable=False),
+    Column("output_modalities", JSON, nullable=False),
+    Column("supported_features", JSON, nullable=False),
+    Column("cost_prompt", Double, nullable=False),
+    Column("cost_completion", Double, nullable=False),
+    Column("cost_input_cache_read", Double, nullable=False),
+    Column("context_length", BigInteger, nullable=True),
+    Column("created", BigInteger, nullable=False),
+    Column("upstreams", JSON, nullable=False),
+    Column("price_source", JSON, nullable=True),
+    Column("updated_at", Double, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("prefix", String(32), nullable=False),
+    Column("digest", LargeBinary(32), nullable=False, unique=True),
+    Column("models", JSON, nullable=True),
+    Column("is_admin", Boolean, nullable=False, default=False),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=True),
+    Column("revoked_at", Double, nullable=True),
+)
+
+changes = Table(
+    "changes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("entity", String(16), nullable=False),
+    Column("entity_id", String(200), nullable=False),
+    Column("at", Double, nullable=False, index=True),
+)
+"""An outbox of what changed, so every running server can catch up without a restart."""

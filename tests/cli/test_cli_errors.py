@@ -1,0 +1,76 @@
+"""Configuration errors: non-zero exit, one clear line, no traceback; --help everywhere."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.utils.processes import quantized_env, run_cli
+
+COMMANDS = [
+    (),
+    ("serve",),
+    ("keys",),
+    ("keys", "create"),
+    ("keys", "list"),
+    ("keys", "revoke"),
+    ("models",),
+    ("models", "list"),
+    ("models", "import"),
+    ("models", "export"),
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "quantized")
+def test_help_on_every_command(command: tuple[str, ...], sqlite_url: str) -> None:
+    result = run_cli(*command, "--help", env=quantized_env(sqlite_url))
+    assert result.returncode == 0
+    assert result.stdout.startswith("Usage: quantized")
+
+
+def one_line_error(result: object) -> str:
+    assert result.returncode == 1, result  # type: ignore[attr-defined]
+    lines = result.stderr.strip().splitlines()  # type: ignore[attr-defined]
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://localhost/db", "unsupported database URL scheme 'mysql'"),
+        ("not a url", "invalid database URL"),
+        ("sqlite://", "sqlite URL needs a file path"),
+    ],
+)
+def test_bad_database_urls(url: str, message: str) -> None:
+    for command in (("keys", "list"), ("models", "list"), ("serve",)):
+        line = one_line_error(run_cli(*command, env=quantized_env(url)))
+        assert message in line
+
+
+def test_unreachable_postgres() -> None:
+    env = quantized_env("postgresql://postgres:secret-pw@127.0.0.1:1/nope")
+    line = one_line_error(run_cli("keys", "list", env=env))
+    assert "cannot use the database" in line
+    assert "secret-pw" not in line
+
+
+def test_unwritable_sqlite_location(tmp_path: Path) -> None:
+    env = quantized_env(f"sqlite:///{tmp_path}/missing-dir/q.db")
+    assert "cannot use the database" in one_line_error(run_cli("keys", "list", env=env))
+
+
+def test_bad_setting_value(sqlite_url: str) -> None:
+    env = quantized_env(sqlite_url, QUANTIZED_REFRESH_INTERVAL="often")
+    line = one_line_error(run_cli("keys", "list", env=env))
+    assert "QUANTIZED_REFRESH_INTERVAL" in line
+
+
+def test_unreadable_shipped_catalog_override(tmp_path: Path) -> None:
+    env = quantized_env(
+        f"sqlite:///{tmp_path}/q.db", QUANTIZED_CATALOG_FILE=str(tmp_path / "absent.yaml")
+    )
+    line = one_line_error(run_cli("serve", "--port", "0", env=env))
+    assert "cannot read catalog file" in line

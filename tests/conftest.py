@@ -1,0 +1,86 @@
+"""Shared fixtures: real databases, a real gateway process, real keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.utils.databases import create_postgres_database, drop_postgres_database
+from tests.utils.processes import Gateway, quantized_env, run_cli, start_gateway, wait_until
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each supported kind."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'quantized.db'}"
+        return
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'quantized.db'}"
+
+
+@dataclass(frozen=True)
+class Keys:
+    """Keys of every kind, issued through the CLI against the shared gateway."""
+
+    admin: str
+    plain: str
+    restricted: str
+    expired: str
+    revoked: str
+
+
+def create_key(env: dict[str, str], *args: str) -> str:
+    result = run_cli("keys", "create", *args, env=env, check=True)
+    return result.stdout.strip().splitlines()[-1]
+
+
+def key_works(gateway: Gateway, key: str) -> bool:
+    response = httpx.get(
+        f"{gateway.url}/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=5
+    )
+    return response.status_code == 200
+
+
+@pytest.fixture(scope="session")
+def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One gateway on a fresh SQLite file with the shipped catalog, shared by read-only tests."""
+    workdir = tmp_path_factory.mktemp("gateway")
+    env = quantized_env(f"sqlite:///{workdir / 'quantized.db'}")
+    server = start_gateway(env, workdir)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def keys(gateway: Gateway) -> Keys:
+    env = gateway.env
+    assert gateway.admin_key is not None
+    plain = create_key(env, "--name", "plain")
+    restricted = create_key(
+        env, "--name", "restricted", "--models", "openai/*", "--models", "anthropic/claude-*"
+    )
+    expired = create_key(env, "--name", "expired", "--expires-in", "1s")
+    revoked = create_key(env, "--name", "revoked")
+    revoked_id = run_cli("keys", "list", "--json", env=env, check=True)
+    import json
+
+    ids = {k["name"]: k["id"] for k in json.loads(revoked_id.stdout)}
+    run_cli("keys", "revoke", str(ids["revoked"]), env=env, check=True)
+    for key in (plain, restricted):
+        wait_until(lambda key=key: key_works(gateway, key), timeout=5)
+    wait_until(lambda: not key_works(gateway, revoked), timeout=5)
+    wait_until(lambda: not key_works(gateway, expired), timeout=5)
+    return Keys(gateway.admin_key, plain, restricted, expired, revoked)
