@@ -47,9 +47,22 @@ def _ms(value: str, unit: str) -> float:
 
 def wrk(url: str, key: str, duration: int, connections: int) -> Run:
     out = subprocess.run(
-        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{duration}s",
-         "--latency", "-H", f"Authorization: Bearer {key}", url],
-        capture_output=True, text=True, check=True,
+        [
+            "taskset",
+            "-c",
+            LOAD_CORE,
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {key}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
@@ -81,9 +94,22 @@ def rss_mib(pid: int) -> tuple[float, float]:
 def start_gateway(workdir: Path, port: int) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTIZED_")}
     return subprocess.Popen(
-        ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "quantized", "serve",
-         "--port", str(port)],
-        cwd=workdir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            "taskset",
+            "-c",
+            SERVER_CORE,
+            sys.executable,
+            "-m",
+            "quantized",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
 
 
@@ -135,10 +161,12 @@ def main() -> None:
         # First start: migrations, shipped catalog, bootstrap key.
         gateway = start_gateway(workdir, gw_port)
         first_start = wait_for(f"http://127.0.0.1:{gw_port}/healthz", {})
-        assert gateway.stdout is not None
+        output = gateway.stdout
+        if output is None:
+            raise SystemExit("no gateway output")
         key = ""
         while not key:
-            match = KEY_RE.search(gateway.stdout.readline())
+            match = KEY_RE.search(output.readline())
             key = match.group(0) if match else ""
         first_rss, _ = rss_mib(gateway.pid)
         stop(gateway)
@@ -152,22 +180,30 @@ def main() -> None:
         (workdir / "nginx.conf").write_text(NGINX_CONF.format(dir=workdir, port=ng_port, key=key))
         nginx = subprocess.Popen(
             ["taskset", "-c", SERVER_CORE, "nginx", "-c", str(workdir / "nginx.conf")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         try:
             wait_for(f"http://127.0.0.1:{ng_port}/v1/models", headers)
             same = httpx.get(f"http://127.0.0.1:{ng_port}/v1/models", headers=headers).content
-            assert same == body, "nginx must serve the very same bytes"
+            if same != body:
+                raise SystemExit("nginx must serve the very same bytes")
             quantized_runs: list[Run] = []
             nginx_runs: list[Run] = []
             for i in range(args.runs):
-                for name, port, runs in (("quantized", gw_port, quantized_runs),
-                                         ("nginx", ng_port, nginx_runs)):
-                    run = wrk(f"http://127.0.0.1:{port}/v1/models", key, args.duration,
-                              args.connections)
+                for name, port, runs in (
+                    ("quantized", gw_port, quantized_runs),
+                    ("nginx", ng_port, nginx_runs),
+                ):
+                    run = wrk(
+                        f"http://127.0.0.1:{port}/v1/models", key, args.duration, args.connections
+                    )
                     runs.append(run)
-                    print(f"run {i + 1} {name:9} {run.rps:10.0f} req/s  p50 {run.p50_ms:.2f} ms"
-                          f"  p99 {run.p99_ms:.2f} ms", flush=True)
+                    print(
+                        f"run {i + 1} {name:9} {run.rps:10.0f} req/s  p50 {run.p50_ms:.2f} ms"
+                        f"  p99 {run.p99_ms:.2f} ms",
+                        flush=True,
+                    )
             rss, peak = rss_mib(gateway.pid)
         finally:
             nginx.send_signal(signal.SIGQUIT)
@@ -180,17 +216,25 @@ def main() -> None:
     q_rps, n_rps = median(quantized_runs, "rps"), median(nginx_runs, "rps")
     print()
     models = body.count(b'{"id"')
-    print(f"body: {len(body)} bytes, {models} models; wrk -t1 -c{args.connections}"
-          f" -d{args.duration}s x {args.runs} runs, medians")
+    print(
+        f"body: {len(body)} bytes, {models} models; wrk -t1 -c{args.connections}"
+        f" -d{args.duration}s x {args.runs} runs, medians"
+    )
     print(f"{'':10} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
     for name, runs in (("quantized", quantized_runs), ("nginx", nginx_runs)):
-        print(f"{name:10} {median(runs, 'rps'):10.0f} {median(runs, 'p50_ms'):8.2f}"
-              f" {median(runs, 'p99_ms'):8.2f}")
+        print(
+            f"{name:10} {median(runs, 'rps'):10.0f} {median(runs, 'p50_ms'):8.2f}"
+            f" {median(runs, 'p99_ms'):8.2f}"
+        )
     print(f"ratio quantized/nginx req/s: {q_rps / n_rps:.2f}  (target >= 0.5)")
-    print(f"startup to first answer: first start {first_start:.2f} s, restart {restart:.2f} s"
-          "  (target < 1 s)")
-    print(f"server RSS after load: {rss:.1f} MiB (peak {peak:.1f} MiB); after a first start"
-          f" (migrations ran in-process): {first_rss:.1f} MiB  (target < 80 MiB)")
+    print(
+        f"startup to first answer: first start {first_start:.2f} s, restart {restart:.2f} s"
+        "  (target < 1 s)"
+    )
+    print(
+        f"server RSS after load: {rss:.1f} MiB (peak {peak:.1f} MiB); after a first start"
+        f" (migrations ran in-process): {first_rss:.1f} MiB  (target < 80 MiB)"
+    )
 
 
 if __name__ == "__main__":
