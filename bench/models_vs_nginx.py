@@ -233,7 +233,7 @@ def main() -> None:
     )
     print(
         f"server RSS after load: {rss:.1f} MiB (peak {peak:.1f} MiB); after a first start"
-        f" (migrations ran in-process): {first_rss:.1f} MiB  (target < 80 MiB)"
+        f" (migrations ran in a forked child): {first_rss:.1f} MiB  (target < 80 MiB)"
     )
 
 

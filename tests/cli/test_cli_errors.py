@@ -74,3 +74,11 @@ def test_unreadable_shipped_catalog_override(tmp_path: Path) -> None:
     )
     line = one_line_error(run_cli("serve", "--port", "0", env=env))
     assert "cannot read catalog file" in line
+
+
+def test_dotenv_file_configures_the_database(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"QUANTIZED_DATABASE_URL=sqlite:///{tmp_path / 'from-env.db'}\n")
+    env = {k: v for k, v in quantized_env("unused").items() if k != "QUANTIZED_DATABASE_URL"}
+    result = run_cli("keys", "create", "--name", "dotenv", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "from-env.db").exists()

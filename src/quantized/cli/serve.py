@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import multiprocessing
+from multiprocessing.connection import Connection
+from pathlib import Path
+
 import click
 
-from quantized.admin.bootstrap import prepare
-from quantized.cli.common import run_async, settings
-from quantized.store.database import create_engine
+from quantized.cli.common import Failure, run_async, settings
 
 
 def _banner(key: str) -> str:
@@ -19,6 +21,47 @@ def _banner(key: str) -> str:
         "  'Authorization: Bearer <key>', or to create more keys over the admin API.\n"
         f"{rule}"
     )
+
+
+def _prepare_child(database_url: str, catalog_file: Path | None, channel: Connection) -> None:
+    from quantized.admin.bootstrap import prepare
+    from quantized.store.database import create_engine
+
+    async def work() -> str | None:
+        engine = create_engine(database_url)
+        try:
+            return (await prepare(engine, catalog_file)).admin_key
+        finally:
+            await engine.dispose()
+
+    try:
+        channel.send(("ok", run_async(work)))
+    except click.ClickException as exc:
+        channel.send(("error", exc.message))
+    except Exception as exc:  # report, do not let the child print a traceback
+        channel.send(("error", f"could not prepare the database: {type(exc).__name__}"))
+
+
+def prepare_in_child(database_url: str, catalog_file: Path | None) -> str | None:
+    """Migrate, seed and bootstrap in a short-lived forked child.
+
+    The serving process then never loads Alembic or the catalog parser: they are
+    needed once, and would otherwise stay resident for the life of the server.
+    """
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_prepare_child, args=(database_url, catalog_file, sender))
+    child.start()
+    sender.close()
+    try:
+        status, value = receiver.recv()
+    except EOFError:
+        status, value = "error", "could not prepare the database: the preparing process died"
+    finally:
+        child.join()
+    if status != "ok":
+        raise Failure(value)
+    return value  # type: ignore[no-any-return]
 
 
 @click.command()
@@ -37,15 +80,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     On the very first start (no keys at all) an admin key is created and printed once.
     """
     config = settings()
-
-    async def get_ready() -> str | None:
-        engine = create_engine(config.database_url)
-        try:
-            return (await prepare(engine, config.catalog_file)).admin_key
-        finally:
-            await engine.dispose()
-
-    admin_key = run_async(get_ready)
+    admin_key = prepare_in_child(config.database_url, config.catalog_file)
     if admin_key is not None:
         click.echo(_banner(admin_key))
 

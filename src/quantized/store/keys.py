@@ -77,10 +77,11 @@ async def count_keys(conn: AsyncConnection) -> int:
 
 async def revoke_key(conn: AsyncConnection, key_id: int, at: float) -> ApiKey | None:
     """Mark a key revoked (keeping the first revocation time); ``None`` if there is no such key."""
-    await conn.execute(
+    result = await conn.execute(
         update(api_keys)
         .where(api_keys.c.id == key_id, api_keys.c.revoked_at.is_(None))
         .values(revoked_at=at)
     )
-    await changes.record(conn, changes.KEY, [str(key_id)])
+    if result.rowcount:
+        await changes.record(conn, changes.KEY, [str(key_id)])
     return await get_key(conn, key_id)
