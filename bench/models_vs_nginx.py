@@ -13,113 +13,26 @@ Needs wrk and nginx (Debian: apt-get install wrk nginx-light) and two cores.
 
 from __future__ import annotations
 
-import argparse
-import os
-import re
-import shutil
 import signal
-import statistics
 import subprocess
-import sys
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-SERVER_CORE = "0"
-LOAD_CORE = "1"
-KEY_RE = re.compile(r"sk-quantized-[A-Za-z0-9_-]{43}")
-
-
-@dataclass
-class Run:
-    rps: float
-    p50_ms: float
-    p99_ms: float
-
-
-def _ms(value: str, unit: str) -> float:
-    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-
-
-def wrk(url: str, key: str, duration: int, connections: int) -> Run:
-    out = subprocess.run(
-        [
-            "taskset",
-            "-c",
-            LOAD_CORE,
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {key}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    if re.search(r"Non-2xx or 3xx responses", out):
-        raise SystemExit(f"wrk saw errors:\n{out}")
-    return Run(rps, _ms(*p50.groups()), _ms(*p99.groups()))  # type: ignore[union-attr]
-
-
-def wait_for(url: str, headers: dict[str, str], timeout: float = 20) -> float:
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        try:
-            if httpx.get(url, headers=headers, timeout=1).status_code == 200:
-                return time.monotonic() - started
-        except httpx.TransportError:
-            pass
-        time.sleep(0.005)
-    raise SystemExit(f"{url} did not answer within {timeout}s")
-
-
-def rss_mib(pid: int) -> tuple[float, float]:
-    fields = dict(
-        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
-    )
-    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
-
-
-def start_gateway(workdir: Path, port: int) -> subprocess.Popen[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTIZED_")}
-    return subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            SERVER_CORE,
-            sys.executable,
-            "-m",
-            "quantized",
-            "serve",
-            "--port",
-            str(port),
-        ],
-        cwd=workdir,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def stop(process: subprocess.Popen[str]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-
+from common import (
+    SERVER_CORE,
+    Run,
+    admin_key,
+    arguments,
+    median,
+    require,
+    rss_mib,
+    start_gateway,
+    stop,
+    wait_for,
+    wrk,
+)
 
 NGINX_CONF = """
 worker_processes 1;
@@ -142,16 +55,8 @@ http {{
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--duration", type=int, default=10)
-    parser.add_argument("--connections", type=int, default=64)
-    args = parser.parse_args()
-    for tool in ("wrk", "nginx", "taskset"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} not found: apt-get install wrk nginx-light util-linux")
-    if (os.cpu_count() or 1) < 2:
-        raise SystemExit("needs two cores: one for the server, one for wrk")
+    args = arguments(__doc__.splitlines()[0])
+    require("wrk", "nginx", "taskset")
 
     with tempfile.TemporaryDirectory(prefix="quantized-bench-") as tmp:
         workdir = Path(tmp)
@@ -161,13 +66,7 @@ def main() -> None:
         # First start: migrations, shipped catalog, bootstrap key.
         gateway = start_gateway(workdir, gw_port)
         first_start = wait_for(f"http://127.0.0.1:{gw_port}/healthz", {})
-        output = gateway.stdout
-        if output is None:
-            raise SystemExit("no gateway output")
-        key = ""
-        while not key:
-            match = KEY_RE.search(output.readline())
-            key = match.group(0) if match else ""
+        key = admin_key(gateway)
         first_rss, _ = rss_mib(gateway.pid)
         stop(gateway)
 
@@ -209,9 +108,6 @@ def main() -> None:
             nginx.send_signal(signal.SIGQUIT)
             nginx.wait(10)
             stop(gateway)
-
-    def median(runs: list[Run], attr: str) -> float:
-        return statistics.median(getattr(r, attr) for r in runs)
 
     q_rps, n_rps = median(quantized_runs, "rps"), median(nginx_runs, "rps")
     print()

@@ -13,7 +13,8 @@ status and the OpenAI error shape, and the CLI prints ``message`` as one line.
     ├── PermissionDeniedError    a valid caller asking for something it may not do (403)
     ├── NotFoundError            no such model, key or path (404)
     ├── MethodNotAllowedError    the path exists, the method does not (405)
-    └── ConflictError            the thing already exists (409)
+    ├── ConflictError            the thing already exists (409)
+    └── ServiceUnavailableError  a dependency we need is not reachable right now (503)
 """
 
 from __future__ import annotations
@@ -54,9 +55,17 @@ class CatalogFormatError(InvalidRequestError):
 
 
 class AuthenticationError(QuantizedError):
-    """The caller could not be identified."""
+    """The caller could not be identified.
+
+    ``presented`` says whether a credential was sent at all (RFC 6750: a missing
+    credential gets no ``error="invalid_token"``).
+    """
 
     code = "invalid_api_key"
+
+    def __init__(self, message: str, *, presented: bool = True, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.presented = presented
 
 
 class PermissionDeniedError(QuantizedError):
@@ -85,3 +94,9 @@ class ConflictError(QuantizedError):
     """The thing being created already exists."""
 
     code = "conflict"
+
+
+class ServiceUnavailableError(QuantizedError):
+    """Something the request needs (a database, an identity provider) is unreachable."""
+
+    code = "service_unavailable"

@@ -9,11 +9,12 @@ chat proxy reads upstream provider keys from the variables the catalog names.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from quantized.auth.jwt.config import ClaimRules, IssuerConfig, IssuersFile
 from quantized.errors import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///quantized.db"
@@ -49,6 +50,71 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = Field(default=False, description="Log every request (costs throughput).")
 
+    # JWT bearer tokens: one issuer from these variables, more from jwt_issuers_file.
+    jwt_issuer: str | None = Field(default=None, description="Expected `iss` of tokens.")
+    jwt_audience: str | None = Field(default=None, description="Expected `aud` of tokens.")
+    jwt_jwks_url: str | None = Field(default=None, description="Where the signing keys are.")
+    jwt_public_key_file: Path | None = Field(default=None, description="PEM, JWK or JWKS file.")
+    jwt_secret: SecretStr | None = Field(default=None, description="HMAC secret (HS256/384/512).")
+    jwt_algorithms: Annotated[list[str], NoDecode] | None = Field(
+        default=None, description="Comma-separated allowed algorithms (default: by key type)."
+    )
+    jwt_issuers_file: Path | None = Field(default=None, description="YAML/JSON list of issuers.")
+    jwt_leeway: float = Field(default=30.0, ge=0, le=3600, description="Clock skew, seconds.")
+    jwt_subject_claim: str = "sub"
+    jwt_models_claim: str = "models"
+    jwt_admin_claim: str = "roles"
+    jwt_admin_value: str = "quantized-admin"
+    jwt_default_models: Literal["all", "none"] = "all"
+    jwt_jwks_ttl: float = Field(default=300.0, ge=1, description="Seconds keys stay fresh.")
+    jwt_jwks_refetch_interval: float = Field(
+        default=5.0, ge=0.1, description="Least seconds between fetches for unknown key ids."
+    )
+    jwt_cache_size: int = Field(default=10_000, ge=0, description="Verified tokens kept.")
+
+    @field_validator("jwt_algorithms", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    def jwt_claim_rules(self) -> ClaimRules:
+        return ClaimRules(
+            subject_claim=self.jwt_subject_claim,
+            models_claim=self.jwt_models_claim,
+            admin_claim=self.jwt_admin_claim,
+            admin_value=self.jwt_admin_value,
+            default_models=self.jwt_default_models,
+        )
+
+    def jwt_issuers(self) -> list[IssuerConfig]:
+        """Every trusted issuer: the one from QUANTIZED_JWT_* and those in the issuers file."""
+        issuers: list[IssuerConfig] = []
+        single = (self.jwt_issuer, self.jwt_jwks_url, self.jwt_public_key_file, self.jwt_secret)
+        if any(value is not None for value in single):
+            try:
+                issuers.append(
+                    IssuerConfig(
+                        issuer=self.jwt_issuer,
+                        audience=self.jwt_audience,
+                        jwks_url=self.jwt_jwks_url,
+                        public_key_file=self.jwt_public_key_file,
+                        secret=self.jwt_secret,
+                        algorithms=self.jwt_algorithms,
+                        leeway=self.jwt_leeway,
+                    )
+                )
+            except ValidationError as exc:
+                raise ConfigurationError(
+                    f"invalid QUANTIZED_JWT_* settings: {_first(exc)}"
+                ) from None
+        if self.jwt_issuers_file is not None:
+            issuers.extend(_read_issuers(self.jwt_issuers_file, self.jwt_leeway))
+        if len(issuers) > 1 and any(i.issuer is None for i in issuers):
+            raise ConfigurationError("with several JWT issuers, each needs its `issuer`")
+        return issuers
+
     @field_validator("database_url")
     @classmethod
     def _known_scheme(cls, value: str) -> str:
@@ -61,14 +127,38 @@ class Settings(BaseSettings):
         return value
 
 
+def _first(exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    where = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    return f"{where}: {message}" if where else message
+
+
+def _read_issuers(path: Path, leeway: float) -> list[IssuerConfig]:
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read JWT issuers file {path}: {exc.strerror}") from None
+    except yaml.YAMLError:
+        raise ConfigurationError(f"JWT issuers file {path} is not valid YAML or JSON") from None
+    if isinstance(data, dict):
+        for entry in data.get("issuers") or []:
+            if isinstance(entry, dict):
+                entry.setdefault("leeway", leeway)
+    try:
+        return IssuersFile.model_validate(data).issuers
+    except ValidationError as exc:
+        raise ConfigurationError(f"invalid JWT issuers file {path}: {_first(exc)}") from None
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, turning validation errors into one clear line."""
-    from pydantic import ValidationError
-
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first["loc"]) or "settings"
+        field = str(first["loc"][0]) if first["loc"] else "settings"
         message = first["msg"].removeprefix("Value error, ")
         raise ConfigurationError(f"invalid setting QUANTIZED_{field.upper()}: {message}") from None

@@ -18,6 +18,7 @@ from quantized.errors import (
     NotFoundError,
     PermissionDeniedError,
     QuantizedError,
+    ServiceUnavailableError,
 )
 
 log = logging.getLogger("quantized.api")
@@ -31,10 +32,22 @@ _STATUS: tuple[tuple[type[QuantizedError], int, str], ...] = (
     (MethodNotAllowedError, 405, "invalid_request_error"),
     (ConflictError, 409, "invalid_request_error"),
     (InvalidRequestError, 400, "invalid_request_error"),
+    (ServiceUnavailableError, 503, "server_error"),
     (ConfigurationError, 500, "server_error"),
 )
 _JSON = (b"content-type", b"application/json")
-_WWW_AUTHENTICATE = (b"www-authenticate", b'Bearer realm="quantized"')
+_REALM = b'Bearer realm="quantized"'
+_QUOTABLE = set(range(0x20, 0x7F)) - {ord('"'), ord("\\")}
+
+
+def www_authenticate(exc: AuthenticationError) -> tuple[bytes, bytes]:
+    """RFC 6750: a bad credential gets ``error="invalid_token"`` and a description."""
+    if not exc.presented:
+        return b"www-authenticate", _REALM
+    description = bytes(c for c in exc.message.encode("ascii", "replace") if c in _QUOTABLE)
+    return b"www-authenticate", (
+        _REALM + b', error="invalid_token", error_description="' + description + b'"'
+    )
 
 
 def error_body(message: str, error_type: str, param: str | None, code: str | None) -> bytes:
@@ -51,8 +64,8 @@ def render_error(exc: QuantizedError) -> tuple[int, Headers, bytes]:
             status, error_type = cls_status, cls_type
             break
     headers: Headers = [_JSON]
-    if status == 401:
-        headers.append(_WWW_AUTHENTICATE)
+    if isinstance(exc, AuthenticationError):
+        headers.append(www_authenticate(exc))
     if isinstance(exc, MethodNotAllowedError):
         headers.append((b"allow", ", ".join(exc.allow).encode()))
     return status, headers, error_body(exc.message, error_type, exc.param, exc.code)

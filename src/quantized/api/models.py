@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable
 
 from quantized.api.asgi import Headers, Receive, Reply, Scope, Send, error_reply, send_reply
-from quantized.auth.index import bearer_token
+from quantized.auth.refresh import RefreshRequired
 from quantized.errors import MethodNotAllowedError, NotFoundError, QuantizedError
 from quantized.runtime.state import LiveState
 
@@ -40,7 +40,19 @@ class ModelsEndpoint:
     def __init__(self, state: LiveState) -> None:
         self._state = state
 
-    def respond(self, method: str, path: str, headers: Iterable[tuple[bytes, bytes]]) -> Reply:
+    def respond(
+        self,
+        method: str,
+        path: str,
+        headers: Iterable[tuple[bytes, bytes]],
+        *,
+        may_refresh: bool = True,
+    ) -> Reply:
+        """The complete response, computed without I/O.
+
+        Raises :class:`RefreshRequired` (only if ``may_refresh``) when a JWT names signing
+        keys that must be fetched first; :meth:`__call__` does that and asks again.
+        """
         authorization = None
         sdk = False
         for name, value in headers:
@@ -56,7 +68,7 @@ class ModelsEndpoint:
                     f"Method {method} is not allowed on {path}; use GET.", allow=_ALLOW
                 )
             state = self._state
-            principal = state.keys.authenticate(bearer_token(authorization), time.time())
+            principal = state.authenticate(authorization, time.time(), may_refresh=may_refresh)
             if len(path) == len(LIST_PATH):
                 rendered = state.catalog.listing(principal.access)
             else:
@@ -76,4 +88,10 @@ class ModelsEndpoint:
         return 200, headers_out, b"" if method == "HEAD" else body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send_reply(send, self.respond(scope["method"], scope["path"], scope["headers"]))
+        method, path, headers = scope["method"], scope["path"], scope["headers"]
+        try:
+            reply = self.respond(method, path, headers)
+        except RefreshRequired as pending:
+            await pending.source.refetch()
+            reply = self.respond(method, path, headers, may_refresh=False)
+        await send_reply(send, reply)

@@ -46,7 +46,7 @@ def _iso(moment: float) -> str:
 def bearer_token(authorization: bytes | None) -> bytes:
     """The token of an ``Authorization: Bearer <token>`` header, or a precise 401."""
     if authorization is None:
-        raise AuthenticationError(f"Missing API key. {HOW_TO_AUTHENTICATE}")
+        raise AuthenticationError(f"Missing API key. {HOW_TO_AUTHENTICATE}", presented=False)
     scheme, _, token = authorization.strip().partition(b" ")
     if scheme.lower() != _BEARER:
         shown = scheme.decode("ascii", "replace")

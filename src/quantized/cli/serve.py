@@ -9,6 +9,8 @@ from pathlib import Path
 import click
 
 from quantized.cli.common import Failure, run_async, settings
+from quantized.errors import QuantizedError
+from quantized.settings import Settings
 
 
 def _banner(key: str) -> str:
@@ -64,6 +66,18 @@ def prepare_in_child(database_url: str, catalog_file: Path | None) -> str | None
     return value  # type: ignore[no-any-return]
 
 
+def _check_jwt_issuers(config: Settings) -> None:
+    """Fail here, in one line, rather than in the server process with a traceback."""
+    try:
+        for issuer in config.jwt_issuers():
+            if issuer.public_key_file is not None:
+                from quantized.auth.jwt.keys import keys_from_file
+
+                keys_from_file(issuer.public_key_file)
+    except QuantizedError as exc:
+        raise Failure(exc.message) from None
+
+
 @click.command()
 @click.option("--host", help="Address to bind (default 127.0.0.1, or QUANTIZED_HOST).")
 @click.option(
@@ -80,6 +94,7 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     On the very first start (no keys at all) an admin key is created and printed once.
     """
     config = settings()
+    _check_jwt_issuers(config)
     admin_key = prepare_in_child(config.database_url, config.catalog_file)
     if admin_key is not None:
         click.echo(_banner(admin_key))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,13 +18,13 @@ log = logging.getLogger("quantized")
 
 
 class Runtime:
-    """Owns the database engine, the live state and the synchroniser of one process."""
+    """Owns the database engine, shared clients, the live state and the synchroniser."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.state = LiveState()
+        self.jwt_issuers = settings.jwt_issuers()  # configuration errors surface here, early
         self._engine: AsyncEngine | None = None
-        self._sync: Synchroniser | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -33,13 +34,36 @@ class Runtime:
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Runtime]:
-        self._engine = create_engine(self.settings.database_url)
-        self._sync = Synchroniser(self._engine, self.state, self.settings.refresh_interval)
-        try:
-            await self._sync.load()
-            self._sync.start()
+        settings = self.settings
+        async with contextlib.AsyncExitStack() as stack:
+            self._engine = create_engine(settings.database_url)
+            stack.push_async_callback(self._engine.dispose)
+            sync = Synchroniser(self._engine, self.state, settings.refresh_interval)
+            await sync.load()
+            sync.start()
+            stack.push_async_callback(sync.stop)
+            if self.jwt_issuers:
+                await self._start_jwt(stack)
             yield self
-        finally:
-            await self._sync.stop()
-            await self._engine.dispose()
-            self._engine = None
+        self._engine = None
+
+    async def _start_jwt(self, stack: contextlib.AsyncExitStack) -> None:
+        import httpx
+
+        from quantized.auth.jwt.verifier import build_verifier
+
+        settings = self.settings
+        client = httpx.AsyncClient(timeout=httpx.Timeout(5.0), follow_redirects=True)
+        stack.push_async_callback(client.aclose)
+        verifier = build_verifier(
+            self.jwt_issuers,
+            settings.jwt_claim_rules(),
+            client,
+            ttl=settings.jwt_jwks_ttl,
+            refetch_interval=settings.jwt_jwks_refetch_interval,
+            cache_size=settings.jwt_cache_size,
+        )
+        await verifier.start()
+        stack.push_async_callback(verifier.stop)
+        self.state.jwt = verifier
+        log.info("accepting JWTs from %s", ", ".join(i.label for i in self.jwt_issuers))

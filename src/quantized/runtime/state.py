@@ -1,19 +1,51 @@
-"""What a running server knows: the catalog snapshot and the key index.
+"""What a running server knows: the catalog snapshot, the key index, the JWT verifier.
 
-Requests read it; only the synchroniser writes it, on the same event loop, so a
-request always sees one consistent catalog and one consistent key set.
+Requests read it; only the synchroniser writes the catalog and keys, on the same
+event loop, so a request always sees one consistent catalog and key set.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from quantized.auth.index import KeyIndex
+from quantized.auth.index import HOW_TO_AUTHENTICATE, KeyIndex, bearer_token
+from quantized.auth.keys import KEY_PREFIX
+from quantized.auth.principal import Principal
 from quantized.catalog.listing import Catalog
+from quantized.errors import AuthenticationError
+
+if TYPE_CHECKING:
+    from quantized.auth.jwt.verifier import JwtVerifier
+
+_KEY_PREFIX = KEY_PREFIX.encode()
 
 
 @dataclass(slots=True)
 class LiveState:
     catalog: Catalog = field(default_factory=lambda: Catalog(()))
     keys: KeyIndex = field(default_factory=KeyIndex)
+    jwt: JwtVerifier | None = None
     loaded: bool = False
+
+    def authenticate(
+        self, authorization: bytes | None, now: float, *, may_refresh: bool = True
+    ) -> Principal:
+        """The caller an ``Authorization`` header identifies: an API key or a JWT.
+
+        Raises :class:`AuthenticationError` (401), ``ServiceUnavailableError`` when an
+        issuer's keys cannot be had, or ``RefreshRequired`` when a JWT names a key id
+        not seen yet and ``may_refresh`` allows fetching it.
+        """
+        token = bearer_token(authorization)
+        if token.startswith(_KEY_PREFIX):
+            return self.keys.authenticate(token, now)
+        verifier = self.jwt
+        if verifier is not None and token.count(b".") == 2:
+            return verifier.verify(token, now, may_refresh=may_refresh)
+        if verifier is not None:
+            raise AuthenticationError(
+                f"Malformed bearer token: expected an API key ('{KEY_PREFIX}…') or a JWT. "
+                + HOW_TO_AUTHENTICATE
+            )
+        return self.keys.authenticate(token, now)

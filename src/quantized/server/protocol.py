@@ -28,6 +28,7 @@ from uvicorn.server import ServerState
 from quantized.api.asgi import Reply
 from quantized.api.errors import error_body
 from quantized.api.models import ModelsEndpoint, is_models_path
+from quantized.auth.refresh import RefreshRequired
 
 MAX_URL_BYTES = 8 * 1024
 MAX_HEAD_BYTES = 64 * 1024
@@ -142,7 +143,11 @@ class QuantizedProtocol(HttpToolsProtocol):
                 if "%" in path:
                     path = unquote(path)
                 if is_models_path(path):
-                    self._reply = endpoint.respond(method.decode(), path, self.headers)
+                    try:
+                        self._reply = endpoint.respond(method.decode(), path, self.headers)
+                    except RefreshRequired:  # needs I/O: let the ASGI path await it
+                        super().on_headers_complete()
+                        return
                     self._keep_alive = (
                         self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
                     )

@@ -1,0 +1,122 @@
+"""What the benchmarks share: a pinned gateway process and wrk runs on the other core."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+SERVER_CORE = "0"
+LOAD_CORE = "1"
+KEY_RE = re.compile(r"sk-quantized-[A-Za-z0-9_-]{43}")
+
+
+@dataclass
+class Run:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def arguments(description: str) -> argparse.Namespace:
+    """``--runs``, ``--duration`` (seconds) and ``--connections`` for wrk."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    return parser.parse_args()
+
+
+def require(*tools: str) -> None:
+    for tool in tools:
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} not found: apt-get install wrk nginx-light util-linux")
+    if (os.cpu_count() or 1) < 2:
+        raise SystemExit("needs two cores: one for the server, one for wrk")
+
+
+def wrk(url: str, token: str, duration: int, connections: int) -> Run:
+    out = subprocess.run(
+        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{duration}s",
+         "--latency", "-H", f"Authorization: Bearer {token}", url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    if "Non-2xx or 3xx responses" in out:
+        raise SystemExit(f"wrk saw errors:\n{out}")
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    if rps is None or p50 is None or p99 is None:
+        raise SystemExit(f"could not read wrk's output:\n{out}")
+    return Run(float(rps.group(1)), _ms(*p50.groups()), _ms(*p99.groups()))
+
+
+def median(runs: list[Run], attr: str) -> float:
+    return statistics.median(getattr(r, attr) for r in runs)
+
+
+def wait_for(url: str, headers: Mapping[str, str], timeout: float = 20) -> float:
+    """Seconds until ``url`` answers 200."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        try:
+            if httpx.get(url, headers=dict(headers), timeout=1).status_code == 200:
+                return time.monotonic() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.005)
+    raise SystemExit(f"{url} did not answer within {timeout}s")
+
+
+def rss_mib(pid: int) -> tuple[float, float]:
+    """Current and peak resident memory of a process, in MiB."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
+
+
+def start_gateway(workdir: Path, port: int, **env: str) -> subprocess.Popen[str]:
+    """``quantized serve`` in its default configuration (plus ``env``), pinned to one core."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("QUANTIZED_")}
+    environment.update(env)
+    return subprocess.Popen(
+        ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "quantized", "serve",
+         "--port", str(port)],
+        cwd=workdir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+
+
+def admin_key(process: subprocess.Popen[str]) -> str:
+    """The bootstrap key a first start prints."""
+    output = process.stdout
+    if output is None:
+        raise SystemExit("no gateway output")
+    for line in output:
+        match = KEY_RE.search(line)
+        if match:
+            return match.group(0)
+    raise SystemExit("the gateway printed no admin key")
+
+
+def stop(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(20)
+    except subprocess.TimeoutExpired:
+        process.kill()
