@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
+from quantized.api import admin
 from quantized.api.asgi import ASGIApp, Receive, Scope, Send
 from quantized.api.errors import domain_error_handler, http_error_handler, unexpected_error_handler
 from quantized.api.health import healthz
@@ -46,7 +47,7 @@ def create_app(settings: Settings | None = None) -> QuantizedApp:
             yield
 
     rest = Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"])],
+        routes=[Route("/healthz", healthz, methods=["GET"]), *admin.routes()],
         exception_handlers={
             QuantizedError: domain_error_handler,
             HTTPException: http_error_handler,
@@ -55,4 +56,4 @@ def create_app(settings: Settings | None = None) -> QuantizedApp:
         lifespan=lifespan,
     )
     rest.state.runtime = runtime
-    return QuantizedApp(runtime, ModelsEndpoint(runtime.state), rest)
+    return QuantizedApp(runtime, ModelsEndpoint(runtime.state, settings.listing_max_age), rest)

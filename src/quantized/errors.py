@@ -8,10 +8,12 @@ status and the OpenAI error shape, and the CLI prints ``message`` as one line.
     QuantizedError
     ├── ConfigurationError       bad settings, unreadable files, bad CLI input
     ├── InvalidRequestError      a request the caller must fix (400)
-    │   └── CatalogFormatError   a catalog file that does not follow the format
+    │   ├── CatalogFormatError   a catalog file that does not follow the format
+    │   └── PayloadTooLargeError a request body over the configured limit (413)
     ├── AuthenticationError      no, malformed, unknown, revoked or expired credential (401)
     ├── PermissionDeniedError    a valid caller asking for something it may not do (403)
     ├── NotFoundError            no such model, key or path (404)
+    ├── GoneError                the model was deprecated and is no longer served (410)
     ├── MethodNotAllowedError    the path exists, the method does not (405)
     ├── ConflictError            the thing already exists (409)
     └── ServiceUnavailableError  a dependency we need is not reachable right now (503)
@@ -54,6 +56,12 @@ class CatalogFormatError(InvalidRequestError):
     code = "invalid_catalog"
 
 
+class PayloadTooLargeError(InvalidRequestError):
+    """A request body larger than the server accepts."""
+
+    code = "payload_too_large"
+
+
 class AuthenticationError(QuantizedError):
     """The caller could not be identified.
 
@@ -78,6 +86,12 @@ class NotFoundError(QuantizedError):
     """The named thing does not exist (or the caller may not know it does)."""
 
     code = "not_found"
+
+
+class GoneError(QuantizedError):
+    """The thing existed and was retired on purpose."""
+
+    code = "gone"
 
 
 class MethodNotAllowedError(QuantizedError):

@@ -49,6 +49,12 @@ class Settings(BaseSettings):
     )
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     access_log: bool = Field(default=False, description="Log every request (costs throughput).")
+    max_body_bytes: int = Field(
+        default=32 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    listing_max_age: int = Field(
+        default=0, ge=0, le=86400, description="Cache-Control max-age of model listings, seconds."
+    )
 
     # JWT bearer tokens: one issuer from these variables, more from jwt_issuers_file.
     jwt_issuer: str | None = Field(default=None, description="Expected `iss` of tokens.")

@@ -1,58 +1,70 @@
 from __future__ import annotations
 
+import gzip
+
 import orjson
+import pytest
 
 from quantized.catalog.access import EVERYTHING, ModelAccess
+from quantized.catalog.filters import parse_filters
 from quantized.catalog.listing import Catalog
 from quantized.catalog.model import Cost, Model
+from quantized.errors import GoneError, InvalidRequestError, NotFoundError
 
 
-def model(model_id: str, status: str = "active", prompt: float = 1.0) -> Model:
+def model(model_id: str, status: str = "active", prompt: float = 1.0, **extra: object) -> Model:
+    fields: dict[str, object] = {
+        "input_modalities": ("text", "image"),
+        "supported_features": ("tool_calls",),
+    }
+    fields.update(extra)
     return Model(
         id=model_id,
         name=model_id.upper(),
         cost=Cost(prompt, 4.0, 0.25),
-        input_modalities=("text", "image"),
-        supported_features=("tool_calls",),
         status=status,
         created=1_700_000_000,
+        **fields,  # type: ignore[arg-type]
     )
 
 
 CATALOG = Catalog(
     [
         model("openai/b"),
-        model("openai/a"),
-        model("anthropic/c"),
+        model("openai/a", supported_features=("tool_calls", "structured_output")),
+        model("anthropic/c", input_modalities=("text",)),
         model("google/old", status="deprecated"),
         model("google/off", status="disabled"),
     ]
 )
 
 
+def ids(body: bytes) -> list[str]:
+    return [m["id"] for m in orjson.loads(body)]
+
+
 def test_listing_is_sorted_and_active_only() -> None:
-    listed = orjson.loads(CATALOG.listing(EVERYTHING).plain)
-    assert [m["id"] for m in listed] == ["anthropic/c", "openai/a", "openai/b"]
+    assert ids(CATALOG.listing(EVERYTHING).plain.data) == ["anthropic/c", "openai/a", "openai/b"]
 
 
 def test_documented_shape_and_number_formatting() -> None:
-    first = orjson.loads(CATALOG.listing(EVERYTHING).plain)[0]
+    first = orjson.loads(CATALOG.listing(EVERYTHING).plain.data)[0]
     assert first == {
         "id": "anthropic/c",
         "name": "ANTHROPIC/C",
         "description": None,
         "model_author": "anthropic",
-        "input_modality": {"text": True, "image": True, "audio": False, "video": False},
+        "input_modality": {"text": True, "image": False, "audio": False, "video": False},
         "output_modality": {"text": True, "image": False, "audio": False, "video": False},
         "status": "active",
         "supported_features": ["tool_calls"],
         "cost": {"prompt": 1, "completion": 4, "input_cache_read": 0.25},
     }
-    assert b'"prompt":1,' in CATALOG.listing(EVERYTHING).plain
+    assert b'"prompt":1,' in CATALOG.listing(EVERYTHING).plain.data
 
 
 def test_sdk_envelope_adds_openai_fields() -> None:
-    body = orjson.loads(CATALOG.listing(EVERYTHING).sdk)
+    body = orjson.loads(CATALOG.listing(EVERYTHING).sdk.data)
     assert body["object"] == "list"
     item = body["data"][0]
     assert (item["object"], item["created"], item["owned_by"]) == (
@@ -64,19 +76,77 @@ def test_sdk_envelope_adds_openai_fields() -> None:
 
 def test_restricted_listing_and_item_agree() -> None:
     access = ModelAccess(("openai/*", "google/*"))
-    listed = [m["id"] for m in orjson.loads(CATALOG.listing(access).plain)]
+    listed = ids(CATALOG.listing(access).plain.data)
     assert listed == ["openai/a", "openai/b"]
-    for candidate in ["openai/a", "openai/b", "anthropic/c", "google/old", "google/off", "x/y"]:
-        assert (CATALOG.item(candidate, access) is not None) == (candidate in listed)
+    for candidate in ["openai/a", "openai/b", "anthropic/c", "google/off", "x/y"]:
+        if candidate in listed:
+            assert orjson.loads(CATALOG.item(candidate, access).plain.data)["id"] == candidate
+        else:
+            with pytest.raises(NotFoundError):
+                CATALOG.item(candidate, access)
 
 
-def test_listings_are_rendered_once_per_access_rule() -> None:
+def test_deprecated_models_are_gone_but_only_for_callers_who_may_see_them() -> None:
+    with pytest.raises(GoneError, match="deprecated"):
+        CATALOG.usable("google/old", EVERYTHING)
+    with pytest.raises(NotFoundError):
+        CATALOG.usable("google/old", ModelAccess(("openai/*",)))
+
+
+def test_listings_are_rendered_once_per_access_rule_and_filter() -> None:
     access = ModelAccess(("openai/*",))
     assert CATALOG.listing(access) is CATALOG.listing(ModelAccess(("openai/*",)))
     assert CATALOG.listing(EVERYTHING) is CATALOG.everything
+    where = parse_filters("supported_features=structured_output")
+    assert CATALOG.listing(EVERYTHING, where) is CATALOG.listing(EVERYTHING, where)
 
 
-def test_usable_is_the_one_rule() -> None:
-    assert CATALOG.usable("openai/a", EVERYTHING) is not None
-    assert CATALOG.usable("google/old", EVERYTHING) is None
-    assert CATALOG.usable("openai/a", ModelAccess(("anthropic/*",))) is None
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("author=openai", ["openai/a", "openai/b"]),
+        ("author=openai,anthropic", ["anthropic/c", "openai/a", "openai/b"]),
+        ("author=nobody", []),
+        ("input_modality=image", ["openai/a", "openai/b"]),
+        ("output_modality=text", ["anthropic/c", "openai/a", "openai/b"]),
+        ("supported_features=tool_calls,structured_output", ["openai/a"]),
+        ("supported_features=tool_calls&supported_features=structured_output", ["openai/a"]),
+        (
+            "author=openai&input_modality=image&supported_features=tool_calls",
+            ["openai/a", "openai/b"],
+        ),
+    ],
+)
+def test_filters(query: str, expected: list[str]) -> None:
+    assert ids(CATALOG.listing(EVERYTHING, parse_filters(query)).plain.data) == expected
+
+
+@pytest.mark.parametrize(
+    ("query", "param"),
+    [
+        ("input_modality=smell", "input_modality"),
+        ("supported_features=tool_calls,vision", "supported_features"),
+        ("output_modality=", "output_modality"),
+        ("author=Bad Author", "author"),
+        ("colour=blue", "colour"),
+    ],
+)
+def test_bad_filters_name_the_parameter(query: str, param: str) -> None:
+    with pytest.raises(InvalidRequestError) as caught:
+        parse_filters(query)
+    assert caught.value.param == param
+
+
+def test_bodies_have_digests_and_gzip() -> None:
+    body = CATALOG.listing(EVERYTHING).plain
+    assert body.tag.startswith(b'"') and body.gzip_tag != body.tag
+    assert gzip.decompress(body.gzipped) == body.data
+    assert Catalog(CATALOG.models).listing(EVERYTHING).plain.tag == body.tag
+
+
+def test_with_changes_reuses_unchanged_renderings() -> None:
+    updated = CATALOG.with_changes([model("openai/b", prompt=9.0), model("new/x")], ["anthropic/c"])
+    listed = orjson.loads(updated.listing(EVERYTHING).plain.data)
+    assert [m["id"] for m in listed] == ["new/x", "openai/a", "openai/b"]
+    assert listed[2]["cost"]["prompt"] == 9
+    assert updated._items["openai/a"] is CATALOG._items["openai/a"]

@@ -9,15 +9,17 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from quantized.admin.catalog import SHIPPED_CATALOG
+from quantized.admin.catalog import SHIPPED_CATALOG, write_models
 from quantized.admin.keys import issue_key_in
 from quantized.catalog.document import read_catalog_file
 from quantized.store import keys as key_store
 from quantized.store import migrate
 from quantized.store import models as model_store
+from quantized.store.audit import Actor
 
 BOOTSTRAP_KEY_NAME = "bootstrap-admin"
 _LOCK_ID = 0x51424F4F54  # "QBOOT"
+FIRST_START = Actor(kind="system", id="first-start", name="first start")
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,9 +42,9 @@ async def prepare(engine: AsyncEngine, catalog_file: Path | None = None) -> Prep
             await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
         if await model_store.count_models(conn) == 0:
             models = read_catalog_file(catalog_file or SHIPPED_CATALOG, now=int(time.time()))
-            seeded, _ = await model_store.upsert_models(conn, models)
+            seeded = (await write_models(conn, FIRST_START, "model.create", models)).inserted
         admin_key = None
         if await key_store.count_keys(conn) == 0:
-            issued = await issue_key_in(conn, name=BOOTSTRAP_KEY_NAME, is_admin=True)
+            issued = await issue_key_in(conn, FIRST_START, name=BOOTSTRAP_KEY_NAME, is_admin=True)
             admin_key = issued.secret
     return Prepared(migrated=migrated, seeded_models=seeded, admin_key=admin_key)

@@ -1,15 +1,26 @@
-"""Importing, exporting and listing the stored catalog (shared by the CLI and the admin API)."""
+"""Administering the catalog (shared by the CLI and the admin API).
+
+Every change happens in one transaction with its change-log rows (so running
+servers pick it up) and its audit entries (so people can see who did what).
+"""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from quantized.catalog.document import model_json
 from quantized.catalog.model import Model
+from quantized.catalog.schema import parse_entry
+from quantized.errors import ConflictError, InvalidRequestError, NotFoundError
+from quantized.store import audit
 from quantized.store import models as model_store
+from quantized.store.audit import Actor
 
 SHIPPED_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog.yaml"
 
@@ -20,13 +31,108 @@ class ImportResult:
     updated: int
 
 
-async def import_models(engine: AsyncEngine, entries: Sequence[Model]) -> ImportResult:
+def _not_found(model_id: str) -> NotFoundError:
+    return NotFoundError(f"no model '{model_id}' in the catalog", param="id",
+                         code="model_not_found")  # fmt: skip
+
+
+async def write_models(
+    conn: AsyncConnection, actor: Actor, action: str, entries: Sequence[Model]
+) -> ImportResult:
+    existing = {m.id: m for m in await model_store.models_by_id(conn, [m.id for m in entries])}
+    inserted, updated = await model_store.upsert_models(conn, entries)
+    await audit.record(
+        conn,
+        actor,
+        [
+            audit.Change(
+                action if m.id in existing else "model.create",
+                "model",
+                m.id,
+                model_json(existing[m.id]) if m.id in existing else None,
+                model_json(m),
+            )
+            for m in entries
+        ],
+    )
+    return ImportResult(inserted, updated)
+
+
+async def import_models(
+    engine: AsyncEngine, actor: Actor, entries: Sequence[Model]
+) -> ImportResult:
     """Upsert models in one transaction: all of them or none."""
     async with engine.begin() as conn:
-        inserted, updated = await model_store.upsert_models(conn, entries)
-    return ImportResult(inserted, updated)
+        return await write_models(conn, actor, "model.update", entries)
 
 
 async def stored_models(engine: AsyncEngine) -> list[Model]:
     async with engine.connect() as conn:
         return await model_store.all_models(conn)
+
+
+async def get_model(engine: AsyncEngine, model_id: str) -> Model:
+    async with engine.connect() as conn:
+        found = await model_store.models_by_id(conn, [model_id])
+    if not found:
+        raise _not_found(model_id)
+    return found[0]
+
+
+async def create_model(engine: AsyncEngine, actor: Actor, model: Model) -> Model:
+    async with engine.begin() as conn:
+        if await model_store.models_by_id(conn, [model.id]):
+            raise ConflictError(f"model '{model.id}' already exists", param="id",
+                                code="model_exists")  # fmt: skip
+        await write_models(conn, actor, "model.create", [model])
+    return model
+
+
+async def replace_model(engine: AsyncEngine, actor: Actor, model: Model) -> bool:
+    """Create or replace; return whether it was created."""
+    async with engine.begin() as conn:
+        result = await write_models(conn, actor, "model.replace", [model])
+    return result.inserted == 1
+
+
+def merge_patch(target: Any, patch: Any) -> Any:
+    """RFC 7386 JSON merge patch: objects merge recursively, ``null`` removes, the rest replaces."""
+    if not isinstance(patch, dict):
+        return patch
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            result.pop(key, None)
+        else:
+            result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+async def patch_model(
+    engine: AsyncEngine, actor: Actor, model_id: str, patch: dict[str, Any]
+) -> Model:
+    async with engine.begin() as conn:
+        found = await model_store.models_by_id(conn, [model_id])
+        if not found:
+            raise _not_found(model_id)
+        current = model_json(found[0])
+        merged = merge_patch(current, patch)
+        if merged.get("id") != model_id:
+            raise InvalidRequestError("a model's id cannot be changed; create a new model",
+                                      param="id")  # fmt: skip
+        model = parse_entry(merged, now=int(time.time()))
+        await write_models(conn, actor, "model.update", [model])
+    return model
+
+
+async def delete_model(engine: AsyncEngine, actor: Actor, model_id: str) -> None:
+    async with engine.begin() as conn:
+        found = await model_store.models_by_id(conn, [model_id])
+        if not found:
+            raise _not_found(model_id)
+        await model_store.delete_model(conn, model_id)
+        await audit.record(
+            conn,
+            actor,
+            [audit.Change("model.delete", "model", model_id, model_json(found[0]), None)],
+        )

@@ -1,18 +1,24 @@
-"""Issuing, listing and revoking API keys (shared by the CLI and the admin API)."""
+"""Issuing, importing, changing and revoking API keys (shared by the CLI and the admin API)."""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from quantized.auth.keys import ApiKey, display_prefix, generate_key, key_digest
 from quantized.catalog.access import normalise_patterns, unmatched_patterns
-from quantized.errors import InvalidRequestError, NotFoundError
+from quantized.errors import ConflictError, InvalidRequestError, NotFoundError
+from quantized.store import audit
 from quantized.store import keys as key_store
 from quantized.store import models as model_store
+from quantized.store.audit import Actor
+
+_HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +29,7 @@ class IssuedKey:
     secret: str
 
 
-def _check_name(name: str) -> str:
+def check_name(name: str) -> str:
     cleaned = name.strip()
     if not cleaned or len(cleaned) > 200 or not cleaned.isprintable():
         raise InvalidRequestError(
@@ -32,8 +38,57 @@ def _check_name(name: str) -> str:
     return cleaned
 
 
+async def check_patterns(
+    conn: AsyncConnection, models: Sequence[str] | None
+) -> tuple[str, ...] | None:
+    """Canonical patterns, each of which must match at least one catalog model."""
+    patterns = normalise_patterns(models)
+    if patterns is not None:
+        unknown = unmatched_patterns(patterns, await model_store.all_ids(conn))
+        if unknown:
+            raise InvalidRequestError(
+                f"unknown model pattern {unknown[0]!r}: it matches no model in the catalog",
+                param="models",
+            )
+    return patterns
+
+
+def _not_found(key_id: int) -> NotFoundError:
+    return NotFoundError(f"no API key with id {key_id}", param="id", code="key_not_found")
+
+
+async def _insert(
+    conn: AsyncConnection,
+    actor: Actor,
+    action: str,
+    *,
+    name: str,
+    prefix: str,
+    digest: bytes,
+    models: Sequence[str] | None,
+    expires_at: float | None,
+    is_admin: bool,
+) -> ApiKey:
+    if await key_store.key_by_digest(conn, digest) is not None:
+        raise ConflictError("a key with this digest already exists", param="sha256",
+                            code="key_exists")  # fmt: skip
+    key = await key_store.insert_key(
+        conn,
+        name=check_name(name),
+        prefix=prefix,
+        digest=digest,
+        models=await check_patterns(conn, models),
+        is_admin=is_admin,
+        created_at=time.time(),
+        expires_at=expires_at,
+    )
+    await audit.record(conn, actor, [audit.Change(action, "key", str(key.id), None, key.public())])
+    return key
+
+
 async def issue_key(
     engine: AsyncEngine,
+    actor: Actor,
     *,
     name: str,
     models: Sequence[str] | None = None,
@@ -43,12 +98,13 @@ async def issue_key(
     """Create a key. ``models`` are ids or globs that must each match a catalog model."""
     async with engine.begin() as conn:
         return await issue_key_in(
-            conn, name=name, models=models, expires_in=expires_in, is_admin=is_admin
+            conn, actor, name=name, models=models, expires_in=expires_in, is_admin=is_admin
         )
 
 
 async def issue_key_in(
     conn: AsyncConnection,
+    actor: Actor,
     *,
     name: str,
     models: Sequence[str] | None = None,
@@ -56,28 +112,51 @@ async def issue_key_in(
     is_admin: bool = False,
 ) -> IssuedKey:
     """:func:`issue_key` inside the caller's transaction."""
-    name = _check_name(name)
-    patterns = normalise_patterns(models)
-    if patterns is not None:
-        unknown = unmatched_patterns(patterns, await model_store.all_ids(conn))
-        if unknown:
-            raise InvalidRequestError(
-                f"unknown model pattern {unknown[0]!r}: it matches no model in the catalog",
-                param="models",
-            )
-    now = time.time()
     secret = generate_key()
-    key = await key_store.insert_key(
+    key = await _insert(
         conn,
+        actor,
+        "key.create",
         name=name,
         prefix=display_prefix(secret),
         digest=key_digest(secret),
-        models=patterns,
+        models=models,
+        expires_at=time.time() + expires_in if expires_in is not None else None,
         is_admin=is_admin,
-        created_at=now,
-        expires_at=now + expires_in if expires_in is not None else None,
     )
     return IssuedKey(key=key, secret=secret)
+
+
+async def import_key(
+    engine: AsyncEngine,
+    actor: Actor,
+    *,
+    name: str,
+    sha256: str,
+    prefix: str | None = None,
+    models: Sequence[str] | None = None,
+    expires_at: float | None = None,
+    is_admin: bool = False,
+) -> ApiKey:
+    """Store a key issued elsewhere, known only by the SHA-256 of its full text."""
+    digest_hex = sha256.strip().lower()
+    if not _HEX_DIGEST.match(digest_hex):
+        raise InvalidRequestError("sha256 must be 64 hexadecimal characters", param="sha256")
+    shown = prefix.strip() if prefix else "imported"
+    if len(shown) > 32 or not shown.isprintable():
+        raise InvalidRequestError("prefix must be at most 32 printable characters", param="prefix")
+    async with engine.begin() as conn:
+        return await _insert(
+            conn,
+            actor,
+            "key.import",
+            name=name,
+            prefix=shown,
+            digest=bytes.fromhex(digest_hex),
+            models=models,
+            expires_at=expires_at,
+            is_admin=is_admin,
+        )
 
 
 async def list_keys(engine: AsyncEngine) -> list[ApiKey]:
@@ -85,9 +164,47 @@ async def list_keys(engine: AsyncEngine) -> list[ApiKey]:
         return await key_store.all_keys(conn)
 
 
-async def revoke_key(engine: AsyncEngine, key_id: int) -> ApiKey:
-    async with engine.begin() as conn:
-        key = await key_store.revoke_key(conn, key_id, time.time())
+async def get_key(engine: AsyncEngine, key_id: int) -> ApiKey:
+    async with engine.connect() as conn:
+        key = await key_store.get_key(conn, key_id)
     if key is None:
-        raise NotFoundError(f"no API key with id {key_id}", param="id", code="key_not_found")
+        raise _not_found(key_id)
     return key
+
+
+async def update_key(
+    engine: AsyncEngine, actor: Actor, key_id: int, changes: dict[str, Any]
+) -> ApiKey:
+    """Change ``name``, ``models`` (``None``: every model) or ``expires_at`` (``None``: never)."""
+    async with engine.begin() as conn:
+        before = await key_store.get_key(conn, key_id)
+        if before is None:
+            raise _not_found(key_id)
+        values: dict[str, Any] = {}
+        if "name" in changes:
+            values["name"] = check_name(changes["name"])
+        if "models" in changes:
+            patterns = await check_patterns(conn, changes["models"])
+            values["models"] = list(patterns) if patterns is not None else None
+        if "expires_at" in changes:
+            values["expires_at"] = changes["expires_at"]
+        after = await key_store.update_key(conn, key_id, values) if values else before
+        await audit.record(
+            conn, actor, [audit.Change("key.update", "key", str(key_id), before.public(),
+                                       after.public())]
+        )  # fmt: skip
+    return after
+
+
+async def revoke_key(engine: AsyncEngine, actor: Actor, key_id: int) -> ApiKey:
+    async with engine.begin() as conn:
+        before = await key_store.get_key(conn, key_id)
+        if before is None:
+            raise _not_found(key_id)
+        after = await key_store.revoke_key(conn, key_id, time.time())
+        assert after is not None  # noqa: S101 - it existed a moment ago, in this transaction
+        await audit.record(
+            conn, actor, [audit.Change("key.revoke", "key", str(key_id), before.public(),
+                                       after.public())]
+        )  # fmt: skip
+    return after

@@ -9,7 +9,9 @@ task, and any ASGI server can still run the same logic through ``__call__``.
 
 Official OpenAI SDKs (``X-Stainless-Lang``, ``User-Agent: OpenAI/…``) get the
 ``{"object": "list", "data": [...]}`` envelope their parsers need; every other
-client gets the documented bare array.
+client gets the documented bare array. Every answer carries an ``ETag`` (a
+matching ``If-None-Match`` gets 304) and ``Cache-Control: private``; bodies over
+1 KiB are sent gzip-compressed to clients that accept it.
 """
 
 from __future__ import annotations
@@ -19,14 +21,18 @@ from collections.abc import Iterable
 
 from quantized.api.asgi import Headers, Receive, Reply, Scope, Send, error_reply, send_reply
 from quantized.auth.refresh import RefreshRequired
-from quantized.errors import MethodNotAllowedError, NotFoundError, QuantizedError
+from quantized.catalog.filters import parse_filters
+from quantized.catalog.listing import Body
+from quantized.errors import InvalidRequestError, MethodNotAllowedError, QuantizedError
 from quantized.runtime.state import LiveState
 
 LIST_PATH = "/v1/models"
 ITEM_PREFIX = "/v1/models/"
+GZIP_MIN_BYTES = 1024
 _ALLOW = ("GET", "HEAD")
 _JSON = (b"content-type", b"application/json")
-_VARY = (b"vary", b"Authorization, X-Stainless-Lang, User-Agent")
+_VARY = (b"vary", b"Authorization, X-Stainless-Lang, User-Agent, Accept-Encoding")
+_GZIP = (b"content-encoding", b"gzip")
 _SDK_AGENT = b"OpenAI/"
 
 
@@ -34,16 +40,37 @@ def is_models_path(path: str) -> bool:
     return path == LIST_PATH or (path.startswith(ITEM_PREFIX) and len(path) > len(ITEM_PREFIX))
 
 
+def accepts_gzip(accept_encoding: bytes) -> bool:
+    """Whether ``Accept-Encoding`` admits gzip (``gzip`` or ``*`` without ``q=0``)."""
+    for part in accept_encoding.lower().split(b","):
+        coding, _, params = part.partition(b";")
+        if coding.strip() in (b"gzip", b"*"):
+            quality = params.strip().removeprefix(b"q=")
+            return not quality or quality.strip(b"0.") != b""
+    return False
+
+
+def matches(if_none_match: bytes, tag: bytes) -> bool:
+    """``If-None-Match`` weak comparison against an entity tag."""
+    if if_none_match.strip() == b"*":
+        return True
+    return any(
+        candidate.strip().removeprefix(b"W/") == tag for candidate in if_none_match.split(b",")
+    )
+
+
 class ModelsEndpoint:
     """Answers ``/v1/models`` and ``/v1/models/{id}`` from the live state."""
 
-    def __init__(self, state: LiveState) -> None:
+    def __init__(self, state: LiveState, max_age: int = 0) -> None:
         self._state = state
+        self._cache_control = (b"cache-control", b"private, max-age=%d" % max_age)
 
     def respond(
         self,
         method: str,
         path: str,
+        query: bytes,
         headers: Iterable[tuple[bytes, bytes]],
         *,
         may_refresh: bool = True,
@@ -53,11 +80,15 @@ class ModelsEndpoint:
         Raises :class:`RefreshRequired` (only if ``may_refresh``) when a JWT names signing
         keys that must be fetched first; :meth:`__call__` does that and asks again.
         """
-        authorization = None
+        authorization = accept_encoding = if_none_match = None
         sdk = False
         for name, value in headers:
             if name == b"authorization":
                 authorization = value
+            elif name == b"accept-encoding":
+                accept_encoding = value
+            elif name == b"if-none-match":
+                if_none_match = value
             elif name == b"x-stainless-lang" or (
                 name == b"user-agent" and value.startswith(_SDK_AGENT)
             ):
@@ -70,28 +101,42 @@ class ModelsEndpoint:
             state = self._state
             principal = state.authenticate(authorization, time.time(), may_refresh=may_refresh)
             if len(path) == len(LIST_PATH):
-                rendered = state.catalog.listing(principal.access)
+                where = parse_filters(query.decode("latin-1")) if query else None
+                rendered = state.catalog.listing(principal.access, where)
             else:
-                model_id = path[len(ITEM_PREFIX) :]
-                found = state.catalog.item(model_id, principal.access)
-                if found is None:
-                    raise NotFoundError(
-                        f"The model '{model_id[:200]}' does not exist or you do not have "
-                        "access to it.",
-                        code="model_not_found",
-                    )
-                rendered = found
+                if query:
+                    raise InvalidRequestError("GET /v1/models/{id} takes no query parameters")
+                rendered = state.catalog.item(path[len(ITEM_PREFIX) :], principal.access)
         except QuantizedError as exc:
             return error_reply(exc)
-        body = rendered.sdk if sdk else rendered.plain
-        headers_out: Headers = [_JSON, (b"content-length", b"%d" % len(body)), _VARY]
-        return 200, headers_out, b"" if method == "HEAD" else body
+        return self._reply(rendered.sdk if sdk else rendered.plain, method, accept_encoding,
+                           if_none_match)  # fmt: skip
+
+    def _reply(
+        self, body: Body, method: str, accept_encoding: bytes | None, if_none_match: bytes | None
+    ) -> Reply:
+        compress = (
+            accept_encoding is not None
+            and len(body.data) > GZIP_MIN_BYTES
+            and accepts_gzip(accept_encoding)
+        )
+        tag = body.gzip_tag if compress else body.tag
+        headers: Headers = [(b"etag", tag), self._cache_control, _VARY]
+        if if_none_match is not None and matches(if_none_match, tag):
+            return 304, headers, b""
+        data = body.gzipped if compress else body.data
+        headers.append(_JSON)
+        headers.append((b"content-length", b"%d" % len(data)))
+        if compress:
+            headers.append(_GZIP)
+        return 200, headers, b"" if method == "HEAD" else data
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        method, path, headers = scope["method"], scope["path"], scope["headers"]
+        method, path = scope["method"], scope["path"]
+        query, headers = scope["query_string"], scope["headers"]
         try:
-            reply = self.respond(method, path, headers)
+            reply = self.respond(method, path, query, headers)
         except RefreshRequired as pending:
             await pending.source.refetch()
-            reply = self.respond(method, path, headers, may_refresh=False)
+            reply = self.respond(method, path, query, headers, may_refresh=False)
         await send_reply(send, reply)

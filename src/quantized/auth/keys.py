@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 KEY_PREFIX = "sk-quantized-"
 _RANDOM_BYTES = 32
@@ -44,3 +45,16 @@ class ApiKey:
     created_at: float
     expires_at: float | None = None
     revoked_at: float | None = None
+
+    def public(self) -> dict[str, Any]:
+        """Everything about the key that may be shown: never the digest, never the secret."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "prefix": self.prefix,
+            "models": list(self.models) if self.models is not None else None,
+            "is_admin": self.is_admin,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "revoked_at": self.revoked_at,
+        }

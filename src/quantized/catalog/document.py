@@ -25,120 +25,21 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from quantized.catalog.model import Cost, Model, PriceSource, Upstream
+from quantized.catalog.model import Model
+from quantized.catalog.schema import CatalogEntry, location
 from quantized.errors import CatalogFormatError, ConfigurationError
 
-MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._:-]*$"
 
-Modality = Literal["text", "image", "audio", "video"]
-Feature = Literal["tool_calls", "structured_output", "reasoning", "prompt_caching", "web_search"]
-Price = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+class CatalogDocument(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class CostEntry(_Strict):
-    prompt: Price
-    completion: Price
-    input_cache_read: Price | None = None
-
-
-class UpstreamEntry(_Strict):
-    provider: Literal["openai", "anthropic"]
-    base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+", max_length=2048)]
-    model: Annotated[str, Field(min_length=1, max_length=256)]
-    api_key_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
-
-
-class PriceSourceEntry(_Strict):
-    url: Annotated[str, Field(min_length=1, max_length=2048)]
-    checked: dt.date
-    via: str | None = None
-    note: str | None = None
-
-
-def _text_only() -> list[Modality]:
-    return ["text"]
-
-
-class CatalogEntry(_Strict):
-    id: Annotated[str, Field(pattern=MODEL_ID_PATTERN, max_length=200)]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    description: str | None = None
-    created: dt.datetime | dt.date | int | None = None
-    status: Literal["active", "deprecated", "disabled"] = "active"
-    input_modalities: list[Modality] = Field(default_factory=_text_only)
-    output_modalities: list[Modality] = Field(default_factory=_text_only)
-    supported_features: list[Feature] = Field(default_factory=list)
-    context_length: Annotated[int, Field(gt=0)] | None = None
-    cost: CostEntry
-    price_source: PriceSourceEntry | None = None
-    upstreams: list[UpstreamEntry] = Field(default_factory=list)
-
-    @field_validator("input_modalities", "output_modalities", "supported_features")
-    @classmethod
-    def _no_repeats(cls, values: list[str]) -> list[str]:
-        if len(set(values)) != len(values):
-            raise ValueError("lists each value at most once")
-        return values
-
-    def to_model(self, now: int) -> Model:
-        cost = self.cost
-        return Model(
-            id=self.id,
-            name=self.name,
-            description=self.description,
-            created=_unix(self.created, now),
-            status=self.status,
-            input_modalities=tuple(self.input_modalities),
-            output_modalities=tuple(self.output_modalities),
-            supported_features=tuple(self.supported_features),
-            context_length=self.context_length,
-            cost=Cost(
-                prompt=cost.prompt,
-                completion=cost.completion,
-                input_cache_read=(
-                    cost.prompt if cost.input_cache_read is None else cost.input_cache_read
-                ),
-            ),
-            price_source=(
-                PriceSource(**self.price_source.model_dump(mode="json"))
-                if self.price_source
-                else None
-            ),
-            upstreams=tuple(Upstream(**u.model_dump()) for u in self.upstreams),
-        )
-
-
-class CatalogDocument(_Strict):
     version: Literal[1] = 1
     models: list[CatalogEntry]
-
-
-def _unix(created: dt.datetime | dt.date | int | None, now: int) -> int:
-    if created is None:
-        return now
-    if isinstance(created, int):
-        return created
-    if isinstance(created, dt.datetime):
-        if created.tzinfo is None:
-            created = created.replace(tzinfo=dt.UTC)
-        return int(created.timestamp())
-    return int(dt.datetime(created.year, created.month, created.day, tzinfo=dt.UTC).timestamp())
-
-
-def _location(loc: Iterable[int | str]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
 
 
 def parse_catalog(data: Any, *, now: int) -> list[Model]:
@@ -149,7 +50,7 @@ def parse_catalog(data: Any, *, now: int) -> list[Model]:
         document = CatalogDocument.model_validate(data)
     except ValidationError as exc:
         error = exc.errors()[0]
-        where = _location(error["loc"])
+        where = location(error["loc"])
         message = f"{where}: {error['msg']}" if where else error["msg"]
         entry_id = _entry_id(data, error["loc"])
         if entry_id:
@@ -255,6 +156,33 @@ def model_to_entry(model: Model) -> dict[str, Any]:
             for u in model.upstreams
         ]
     return entry
+
+
+def model_json(model: Model) -> dict[str, Any]:
+    """The catalog-format object of a model as JSON (the admin API's model object)."""
+    source = model.price_source
+    return {
+        "id": model.id,
+        "name": model.name,
+        "description": model.description,
+        "created": model.created,
+        "status": model.status,
+        "input_modalities": list(model.input_modalities),
+        "output_modalities": list(model.output_modalities),
+        "supported_features": list(model.supported_features),
+        "context_length": model.context_length,
+        "cost": model.cost.as_numbers(),
+        "price_source": (
+            {"url": source.url, "checked": source.checked, "via": source.via, "note": source.note}
+            if source is not None
+            else None
+        ),
+        "upstreams": [
+            {"provider": u.provider, "base_url": u.base_url, "model": u.model,
+             "api_key_env": u.api_key_env}
+            for u in model.upstreams
+        ],
+    }  # fmt: skip
 
 
 class _Dumper(yaml.SafeDumper):

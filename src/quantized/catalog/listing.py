@@ -1,20 +1,26 @@
 """The catalog as callers see it: immutable snapshots that render each listing once.
 
 ``/v1/models`` answers from bytes rendered here. A :class:`Catalog` is built when
-the stored catalog changes, never per request; the listing for a given access
-rule is rendered on first use and kept until the next snapshot replaces this one.
+the stored catalog changes, never per request (and reuses the rendering of every
+model that did not change); the listing for a given access rule and filter is
+rendered on first use and kept until the next snapshot replaces this one.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from quantized.catalog.access import ModelAccess
+from quantized.catalog.filters import ListingFilter
 from quantized.catalog.model import MODALITIES, Model
+from quantized.errors import GoneError, NotFoundError
+
+_LISTING_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def public_fields(model: Model) -> dict[str, Any]:
@@ -41,15 +47,40 @@ def sdk_fields(model: Model) -> dict[str, Any]:
     return fields
 
 
-@dataclass(frozen=True, slots=True)
+class Body:
+    """One rendered body, with its content digest (``tag``) and, on demand, its gzip form."""
+
+    __slots__ = ("data", "tag", "_gzip", "_gzip_tag")
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.tag = b'"' + hashlib.blake2b(data, digest_size=12).hexdigest().encode() + b'"'
+        self._gzip: bytes | None = None
+        self._gzip_tag = self.tag[:-1] + b'-gz"'
+
+    @property
+    def gzip_tag(self) -> bytes:
+        return self._gzip_tag
+
+    @property
+    def gzipped(self) -> bytes:
+        if self._gzip is None:
+            self._gzip = gzip.compress(self.data, compresslevel=6, mtime=0)
+        return self._gzip
+
+
 class Rendered:
-    """One response body in both shapes: the documented one and the SDK envelope."""
+    """One response in both shapes: the documented one and the SDK envelope."""
 
-    plain: bytes
-    sdk: bytes
+    __slots__ = ("plain", "sdk")
 
+    def __init__(self, plain: bytes, sdk: bytes) -> None:
+        self.plain = Body(plain)
+        self.sdk = Body(sdk)
 
-_LISTING_CACHE_BYTES = 64 * 1024 * 1024
+    @property
+    def size(self) -> int:
+        return len(self.plain.data) + len(self.sdk.data)
 
 
 class Catalog:
@@ -57,19 +88,33 @@ class Catalog:
 
     __slots__ = ("_all", "_active", "_items", "_listings", "_cached_bytes", "everything")
 
-    def __init__(self, models: Iterable[Model]) -> None:
+    def __init__(self, models: Iterable[Model], previous: Catalog | None = None) -> None:
         self._all: dict[str, Model] = {m.id: m for m in sorted(models, key=lambda m: m.id)}
         self._active: tuple[Model, ...] = tuple(m for m in self._all.values() if m.is_active)
-        self._items: dict[str, tuple[bytes, bytes]] = {
-            m.id: (orjson.dumps(public_fields(m)), orjson.dumps(sdk_fields(m)))
-            for m in self._active
-        }
-        self._listings: dict[ModelAccess, Rendered] = {}
+        reuse = previous._items if previous is not None else {}
+        old = previous._all if previous is not None else {}
+        self._items: dict[str, tuple[bytes, bytes]] = {}
+        for m in self._active:
+            kept = reuse.get(m.id)
+            if kept is not None and old.get(m.id) == m:
+                self._items[m.id] = kept
+            else:
+                self._items[m.id] = (orjson.dumps(public_fields(m)), orjson.dumps(sdk_fields(m)))
+        self._listings: dict[object, Rendered] = {}
         self._cached_bytes = 0
         self.everything = self._render(self._active)
 
     def __len__(self) -> int:
         return len(self._all)
+
+    def with_changes(self, changed: Iterable[Model], removed: Iterable[str]) -> Catalog:
+        """A new snapshot with some models replaced, added or removed."""
+        models = dict(self._all)
+        for model_id in removed:
+            models.pop(model_id, None)
+        for model in changed:
+            models[model.id] = model
+        return Catalog(models.values(), previous=self)
 
     @property
     def models(self) -> tuple[Model, ...]:
@@ -83,32 +128,53 @@ class Catalog:
     def get(self, model_id: str) -> Model | None:
         return self._all.get(model_id)
 
-    def usable(self, model_id: str, access: ModelAccess) -> Model | None:
-        """The model if it is active and ``access`` allows it: the one rule for every caller."""
+    def usable(self, model_id: str, access: ModelAccess) -> Model:
+        """The model if the caller may use it: the one rule for listing, retrieval and requests.
+
+        Raises :class:`NotFoundError` for unknown, disabled or forbidden models (callers
+        cannot tell them apart) and :class:`GoneError` for deprecated ones.
+        """
         model = self._all.get(model_id)
-        if model is None or not model.is_active or not access.allows(model_id):
-            return None
+        if model is None or not access.allows(model_id) or model.status == "disabled":
+            raise NotFoundError(
+                f"The model '{model_id[:200]}' does not exist or you do not have access to it.",
+                param="model",
+                code="model_not_found",
+            )
+        if model.status == "deprecated":
+            raise GoneError(
+                f"The model '{model_id}' is deprecated and no longer served; "
+                "GET /v1/models lists the current ones.",
+                param="model",
+                code="model_deprecated",
+            )
         return model
 
-    def visible(self, access: ModelAccess) -> list[Model]:
-        return [m for m in self._active if access.allows(m.id)]
+    def visible(self, access: ModelAccess, where: ListingFilter | None = None) -> list[Model]:
+        return [
+            m for m in self._active if access.allows(m.id) and (where is None or where.matches(m))
+        ]
 
-    def listing(self, access: ModelAccess) -> Rendered:
-        """The ``/v1/models`` bodies for callers with this access rule."""
-        if access.patterns is None:
+    def listing(self, access: ModelAccess, where: ListingFilter | None = None) -> Rendered:
+        """The ``/v1/models`` bodies for callers with this access rule (and filter)."""
+        if access.patterns is None and where is None:
             return self.everything
-        rendered = self._listings.get(access)
+        key: object = access if where is None else (access, where)
+        rendered = self._listings.get(key)
         if rendered is None:
-            rendered = self._render(self.visible(access))
-            self._remember(access, rendered)
+            rendered = self._render(self.visible(access, where))
+            self._remember(key, rendered)
         return rendered
 
-    def item(self, model_id: str, access: ModelAccess) -> Rendered | None:
-        """The ``/v1/models/{id}`` bodies, or ``None`` if this caller cannot see the model."""
-        if self.usable(model_id, access) is None:
-            return None
-        plain, sdk = self._items[model_id]
-        return Rendered(plain, sdk)
+    def item(self, model_id: str, access: ModelAccess) -> Rendered:
+        """The ``/v1/models/{id}`` bodies (see :meth:`usable` for the errors)."""
+        model = self.usable(model_id, access)
+        key = ("item", model.id)
+        rendered = self._listings.get(key)
+        if rendered is None:
+            rendered = Rendered(*self._items[model.id])
+            self._remember(key, rendered)
+        return rendered
 
     def _render(self, models: Iterable[Model]) -> Rendered:
         items = [self._items[m.id] for m in models]
@@ -116,11 +182,10 @@ class Catalog:
         sdk = b'{"object":"list","data":[' + b",".join(s for _, s in items) + b"]}"
         return Rendered(plain, sdk)
 
-    def _remember(self, access: ModelAccess, rendered: Rendered) -> None:
-        size = len(rendered.plain) + len(rendered.sdk)
+    def _remember(self, key: object, rendered: Rendered) -> None:
+        size = rendered.size
         while self._listings and self._cached_bytes + size > _LISTING_CACHE_BYTES:
             oldest = next(iter(self._listings))
-            gone = self._listings.pop(oldest)
-            self._cached_bytes -= len(gone.plain) + len(gone.sdk)
-        self._listings[access] = rendered
+            self._cached_bytes -= self._listings.pop(oldest).size
+        self._listings[key] = rendered
         self._cached_bytes += size

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import orjson
 
+from quantized.admin.actors import cli_actor
 from quantized.admin.durations import parse_duration
 from quantized.admin.keys import issue_key, list_keys, revoke_key
 from quantized.auth.keys import ApiKey
@@ -43,6 +44,7 @@ def create(name: str, patterns: tuple[str, ...], expires_in: str | None, admin: 
     issued = with_database(
         lambda engine: issue_key(
             engine,
+            cli_actor(),
             name=name,
             models=split or None,
             expires_in=lifetime,
@@ -65,24 +67,7 @@ def list_(as_json: bool) -> None:
     """List keys (never their secrets)."""
     found = with_database(list_keys)
     if as_json:
-        click.echo(
-            orjson.dumps(
-                [
-                    {
-                        "id": k.id,
-                        "name": k.name,
-                        "prefix": k.prefix,
-                        "created_at": k.created_at,
-                        "expires_at": k.expires_at,
-                        "revoked_at": k.revoked_at,
-                        "models": list(k.models) if k.models is not None else None,
-                        "is_admin": k.is_admin,
-                    }
-                    for k in found
-                ],
-                option=orjson.OPT_INDENT_2,
-            ).decode()
-        )
+        click.echo(orjson.dumps([k.public() for k in found], option=orjson.OPT_INDENT_2).decode())
         return
     echo_table(
         ("ID", "NAME", "PREFIX", "CREATED", "EXPIRES", "REVOKED", "ADMIN", "MODELS"),
@@ -106,5 +91,5 @@ def list_(as_json: bool) -> None:
 @click.argument("key_id", metavar="ID", type=int)
 def revoke(key_id: int) -> None:
     """Revoke a key. Running servers reject it within a second or two."""
-    key = with_database(lambda engine: revoke_key(engine, key_id))
+    key = with_database(lambda engine: revoke_key(engine, cli_actor(), key_id))
     click.echo(f"Revoked API key {key.id} '{key.name}' at {moment(key.revoked_at)}.")

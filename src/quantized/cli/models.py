@@ -7,8 +7,10 @@ from pathlib import Path
 
 import click
 
+from quantized.admin.actors import cli_actor
 from quantized.admin.catalog import import_models, stored_models
-from quantized.catalog.document import dump_catalog, read_catalog_file
+from quantized.catalog.document import dump_catalog
+from quantized.catalog.importers import FORMATS, parse_foreign
 from quantized.cli.common import Failure, with_database
 from quantized.cli.table import echo_table
 from quantized.errors import QuantizedError
@@ -42,16 +44,31 @@ def list_() -> None:
 
 @models.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-def import_(file: Path) -> None:
-    """Insert or update the models in FILE (catalog format, YAML or JSON); all or nothing."""
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(sorted(FORMATS)),
+    default="quantized",
+    show_default=True,
+    help="quantized (our YAML/JSON), openrouter (GET /api/v1/models JSON) or litellm "
+    "(model_prices_and_context_window.json).",
+)
+def import_(file: Path, format_: str) -> None:
+    """Insert or update the models in FILE; all or nothing."""
     try:
-        entries = read_catalog_file(file, now=int(time.time()))
+        text = file.read_bytes()
+    except OSError as exc:
+        raise Failure(f"cannot read catalog file {file}: {exc.strerror}") from None
+    try:
+        parsed = parse_foreign(format_, text, now=int(time.time()))
     except QuantizedError as exc:
-        raise Failure(exc.message) from None
-    result = with_database(lambda engine: import_models(engine, entries))
+        raise Failure(f"{file}: {exc.message}") from None
+    for skipped in parsed.skipped:
+        click.echo(f"skipped {skipped.name}: {skipped.reason}", err=True)
+    result = with_database(lambda engine: import_models(engine, cli_actor(), parsed.models))
     click.echo(
-        f"Imported {len(entries)} models from {file}: {result.inserted} new, "
-        f"{result.updated} updated."
+        f"Imported {len(parsed.models)} models from {file}: {result.inserted} new, "
+        f"{result.updated} updated, {len(parsed.skipped)} skipped."
     )
 
 

@@ -25,6 +25,7 @@ class Runtime:
         self.state = LiveState()
         self.jwt_issuers = settings.jwt_issuers()  # configuration errors surface here, early
         self._engine: AsyncEngine | None = None
+        self._sync: Synchroniser | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -38,7 +39,7 @@ class Runtime:
         async with contextlib.AsyncExitStack() as stack:
             self._engine = create_engine(settings.database_url)
             stack.push_async_callback(self._engine.dispose)
-            sync = Synchroniser(self._engine, self.state, settings.refresh_interval)
+            sync = self._sync = Synchroniser(self._engine, self.state, settings.refresh_interval)
             await sync.load()
             sync.start()
             stack.push_async_callback(sync.stop)
@@ -46,6 +47,12 @@ class Runtime:
                 await self._start_jwt(stack)
             yield self
         self._engine = None
+        self._sync = None
+
+    async def refresh(self) -> None:
+        """Apply recorded changes now (after this process wrote some), not at the next poll."""
+        if self._sync is not None:
+            await self._sync.poll()
 
     async def _start_jwt(self, stack: contextlib.AsyncExitStack) -> None:
         import httpx

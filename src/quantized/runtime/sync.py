@@ -60,10 +60,11 @@ class Synchroniser:
                 return 0
             model_ids = {c.entity_id for c in pending if c.entity == changes.MODEL}
             key_ids = {int(c.entity_id) for c in pending if c.entity == changes.KEY}
-            models = await model_store.all_models(conn) if model_ids else None
+            models = await model_store.models_by_id(conn, model_ids) if model_ids else []
             keys = await key_store.keys_by_id(conn, key_ids) if key_ids else []
-        if models is not None:
-            self._state.catalog = Catalog(models)
+        if model_ids:
+            removed = model_ids - {m.id for m in models}
+            self._state.catalog = self._state.catalog.with_changes(models, removed)
         index = self._state.keys
         for key_id in key_ids:
             index.discard(key_id)

@@ -138,13 +138,15 @@ class QuantizedProtocol(HttpToolsProtocol):
         ):
             method = self.parser.get_method()
             if method == b"GET" or method == b"HEAD":
-                raw_path = httptools.parse_url(self.url).path
-                path = raw_path.decode("ascii", "replace")
+                url = httptools.parse_url(self.url)
+                path = url.path.decode("ascii", "replace")
                 if "%" in path:
                     path = unquote(path)
                 if is_models_path(path):
                     try:
-                        self._reply = endpoint.respond(method.decode(), path, self.headers)
+                        self._reply = endpoint.respond(
+                            method.decode(), path, url.query or b"", self.headers
+                        )
                     except RefreshRequired:  # needs I/O: let the ASGI path await it
                         super().on_headers_complete()
                         return

@@ -8,14 +8,16 @@ transaction that committed out of id order is still seen.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quantized.store.tables import changes
 
+T = TypeVar("T")
 MODEL = "model"
 KEY = "key"
 _KEEP_SECONDS = 24 * 3600
@@ -28,11 +30,18 @@ class Change:
     entity_id: str
 
 
+def chunks(items: Sequence[T], size: int = 500) -> Iterator[Sequence[T]]:
+    """Slices small enough for any backend's limit on bound parameters."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
 async def record(conn: AsyncConnection, entity: str, entity_ids: Iterable[str]) -> None:
     now = time.time()
     rows = [{"entity": entity, "entity_id": i, "at": now} for i in entity_ids]
     if rows:
-        await conn.execute(insert(changes), rows)
+        for chunk in chunks(rows, 2000):
+            await conn.execute(insert(changes), list(chunk))
         await conn.execute(delete(changes).where(changes.c.at < now - _KEEP_SECONDS))
 
 

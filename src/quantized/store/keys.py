@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quantized.auth.keys import ApiKey
 from quantized.store import changes
+from quantized.store.changes import chunks
 from quantized.store.tables import api_keys
 
 
@@ -61,13 +62,30 @@ async def all_keys(conn: AsyncConnection) -> list[ApiKey]:
 
 
 async def keys_by_id(conn: AsyncConnection, ids: Iterable[int]) -> list[ApiKey]:
-    result = await conn.execute(select(api_keys).where(api_keys.c.id.in_(list(ids))))
-    return [_key(row) for row in result]
+    found: list[ApiKey] = []
+    for chunk in chunks(list(ids)):
+        result = await conn.execute(select(api_keys).where(api_keys.c.id.in_(chunk)))
+        found.extend(_key(row) for row in result)
+    return found
 
 
 async def get_key(conn: AsyncConnection, key_id: int) -> ApiKey | None:
     found = await keys_by_id(conn, [key_id])
     return found[0] if found else None
+
+
+async def key_by_digest(conn: AsyncConnection, digest: bytes) -> ApiKey | None:
+    result = await conn.execute(select(api_keys).where(api_keys.c.digest == digest))
+    row = result.one_or_none()
+    return _key(row) if row is not None else None
+
+
+async def update_key(conn: AsyncConnection, key_id: int, values: dict[str, object]) -> ApiKey:
+    await conn.execute(update(api_keys).where(api_keys.c.id == key_id).values(**values))
+    await changes.record(conn, changes.KEY, [str(key_id)])
+    found = await get_key(conn, key_id)
+    assert found is not None  # noqa: S101 - updated in this transaction
+    return found
 
 
 async def count_keys(conn: AsyncConnection) -> int:

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quantized.catalog.model import Cost, Model, PriceSource, Upstream
 from quantized.store import changes
+from quantized.store.changes import chunks
 from quantized.store.tables import models
 
 
@@ -74,8 +75,11 @@ async def all_ids(conn: AsyncConnection) -> list[str]:
 
 
 async def models_by_id(conn: AsyncConnection, ids: Iterable[str]) -> list[Model]:
-    result = await conn.execute(select(models).where(models.c.id.in_(list(ids))))
-    return [_model(row) for row in result]
+    found: list[Model] = []
+    for chunk in chunks(list(ids)):
+        result = await conn.execute(select(models).where(models.c.id.in_(chunk)))
+        found.extend(_model(row) for row in result)
+    return found
 
 
 async def count_models(conn: AsyncConnection) -> int:
@@ -89,7 +93,7 @@ async def upsert_models(conn: AsyncConnection, entries: Sequence[Model]) -> tupl
         return 0, 0
     now = time.time()
     ids = [m.id for m in entries]
-    existing = set((await conn.execute(select(models.c.id).where(models.c.id.in_(ids)))).scalars())
+    existing = {m.id for m in await models_by_id(conn, ids)}
     rows = [_row(m, now) for m in entries]
     new = [r for r in rows if r["id"] not in existing]
     old = [r for r in rows if r["id"] in existing]
@@ -99,3 +103,9 @@ async def upsert_models(conn: AsyncConnection, entries: Sequence[Model]) -> tupl
         await conn.execute(models.update().where(models.c.id == row["id"]).values(**row))
     await changes.record(conn, changes.MODEL, ids)
     return len(new), len(old)
+
+
+async def delete_model(conn: AsyncConnection, model_id: str) -> bool:
+    result = await conn.execute(models.delete().where(models.c.id == model_id))
+    await changes.record(conn, changes.MODEL, [model_id])
+    return bool(result.rowcount)

@@ -67,3 +67,19 @@ changes = Table(
     Column("at", Double, nullable=False, index=True),
 )
 """An outbox of what changed, so every running server can catch up without a restart."""
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Double, nullable=False, index=True),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("entity", String(16), nullable=False),
+    Column("entity_id", String(200), nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+)
+"""Every administrative change: who, what, when, before and after."""

@@ -1,0 +1,79 @@
+"""Listing filters: ``author``, ``input_modality``, ``output_modality``, ``supported_features``.
+
+Each filter takes one value or a comma-separated list. Several values of ``author``
+and of the modalities mean "any of"; several ``supported_features`` mean "all of".
+Different filters must all hold. Unknown parameters and unknown modality or
+feature values are errors naming them; an author with no models simply lists none.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from quantized.catalog.model import FEATURES, MODALITIES, Model
+from quantized.errors import InvalidRequestError
+
+_AUTHOR = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_NAMES = ("author", "input_modality", "output_modality", "supported_features")
+
+
+@dataclass(frozen=True, slots=True)
+class ListingFilter:
+    authors: frozenset[str] = frozenset()
+    input_modalities: frozenset[str] = frozenset()
+    output_modalities: frozenset[str] = frozenset()
+    features: frozenset[str] = frozenset()
+
+    def matches(self, model: Model) -> bool:
+        return (
+            (not self.authors or model.author in self.authors)
+            and (not self.input_modalities or not self.input_modalities.isdisjoint(
+                model.input_modalities))
+            and (not self.output_modalities or not self.output_modalities.isdisjoint(
+                model.output_modalities))
+            and self.features.issubset(model.supported_features)
+        )  # fmt: skip
+
+
+def _values(name: str, raw: str, allowed: tuple[str, ...] | None) -> frozenset[str]:
+    values = [v.strip() for v in raw.split(",") if v.strip()]
+    if not values:
+        raise InvalidRequestError(f"filter {name} needs a value", param=name)
+    for value in values:
+        if allowed is not None and value not in allowed:
+            raise InvalidRequestError(
+                f"unknown {name} '{value[:50]}'; use one of {', '.join(allowed)}", param=name
+            )
+        if allowed is None and not _AUTHOR.match(value):
+            raise InvalidRequestError(f"invalid {name} '{value[:50]}'", param=name)
+    return frozenset(values)
+
+
+def parse_filters(query: str) -> ListingFilter | None:
+    """The filters of a ``/v1/models`` query string; ``None`` when there are none."""
+    if not query:
+        return None
+    found: dict[str, frozenset[str]] = {}
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=20)
+    except ValueError:
+        raise InvalidRequestError("too many query parameters") from None
+    for name, raw in pairs:
+        if name not in _NAMES:
+            raise InvalidRequestError(
+                f"unknown query parameter '{name[:50]}'; filters are {', '.join(_NAMES)}",
+                param=name[:50],
+            )
+        allowed = {"author": None, "input_modality": MODALITIES, "output_modality": MODALITIES,
+                   "supported_features": FEATURES}[name]  # fmt: skip
+        found[name] = found.get(name, frozenset()) | _values(name, raw, allowed)
+    if not found:
+        return None
+    return ListingFilter(
+        authors=found.get("author", frozenset()),
+        input_modalities=found.get("input_modality", frozenset()),
+        output_modalities=found.get("output_modality", frozenset()),
+        features=found.get("supported_features", frozenset()),
+    )

@@ -1,0 +1,65 @@
+"""Catalog importers: our format, OpenRouter's model list, LiteLLM's price file.
+
+Every importer returns models in our terms plus the entries it skipped, with the
+reason; it never half-imports: a malformed document is an error naming the entry,
+and the caller writes the models in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from quantized.catalog.document import load_catalog_text
+from quantized.catalog.model import Model
+from quantized.errors import CatalogFormatError
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    models: list[Model]
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _quantized(text: bytes, now: int) -> Imported:
+    return Imported(load_catalog_text(text, now=now))
+
+
+def _openrouter(text: bytes, now: int) -> Imported:
+    from quantized.catalog.importers.openrouter import parse
+
+    return parse(_json(text), now=now)
+
+
+def _litellm(text: bytes, now: int) -> Imported:
+    from quantized.catalog.importers.litellm import parse
+
+    return parse(_json(text), now=now)
+
+
+def _json(text: bytes) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise CatalogFormatError(f"invalid catalog: not valid JSON ({exc})") from None
+
+
+FORMATS: dict[str, Callable[[bytes, int], Imported]] = {
+    "quantized": _quantized,
+    "openrouter": _openrouter,
+    "litellm": _litellm,
+}
+
+
+def parse_foreign(name: str, text: bytes, *, now: int) -> Imported:
+    """Parse ``text`` in the named format (a key of :data:`FORMATS`)."""
+    return FORMATS[name](text, now)

@@ -1,0 +1,125 @@
+"""OpenRouter's ``GET /api/v1/models`` response, as catalog models.
+
+Mapped: ``id`` (already ``author/slug``), ``name``, ``description``, ``created``,
+``context_length``; ``pricing.prompt`` / ``completion`` / ``input_cache_read``
+(USD per token, as strings) become USD per million tokens;
+``architecture.input_modalities`` / ``output_modalities`` become the four
+modalities (``file`` is dropped); ``supported_parameters`` gives ``tool_calls``
+(``tools``), ``structured_output`` (``structured_outputs`` or
+``response_format``) and ``reasoning`` (``reasoning``/``include_reasoning``); a
+cache-read price gives ``prompt_caching``. Every model gets one upstream:
+OpenRouter's OpenAI-compatible API with ``OPENROUTER_API_KEY``.
+
+Dropped: ``canonical_slug``, ``hugging_face_id``, ``top_provider``,
+``per_request_limits``, the other prices (image, request, web search, internal
+reasoning, cache write). Skipped, with the reason: entries with variable pricing
+(OpenRouter marks them with negative prices, e.g. ``openrouter/auto``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from quantized.catalog.importers import Imported, Skipped
+from quantized.catalog.schema import MODEL_ID_PATTERN, parse_entry
+from quantized.errors import CatalogFormatError
+
+SOURCE = "https://openrouter.ai/api/v1/models"
+_MODALITIES = {"text", "image", "audio", "video"}
+
+
+def per_million(value: Any, field: str, entry: str) -> float | None:
+    """A per-token price (string or number) in USD per million tokens; ``None`` if absent."""
+    if value is None:
+        return None
+    try:
+        price = Decimal(str(value)) * 1_000_000
+    except InvalidOperation:
+        raise CatalogFormatError(
+            f"invalid catalog: entry '{entry}' ({field}: not a number)", param=field
+        ) from None
+    return float(price.normalize())
+
+
+def _features(parameters: list[str], cache_read: float | None) -> list[str]:
+    found = []
+    if "tools" in parameters:
+        found.append("tool_calls")
+    if "structured_outputs" in parameters or "response_format" in parameters:
+        found.append("structured_output")
+    if "reasoning" in parameters or "include_reasoning" in parameters:
+        found.append("reasoning")
+    if cache_read is not None:
+        found.append("prompt_caching")
+    return found
+
+
+def _entry(item: dict[str, Any], today: str) -> dict[str, Any] | Skipped:
+    model_id = item.get("id")
+    if not isinstance(model_id, str):
+        raise CatalogFormatError("invalid catalog: an entry has no string 'id'", param="id")
+    if not re.match(MODEL_ID_PATTERN, model_id.lower()):
+        return Skipped(model_id[:200], "id is not of the form author/slug")
+    pricing = item.get("pricing") or {}
+    prompt = per_million(pricing.get("prompt"), "pricing.prompt", model_id)
+    completion = per_million(pricing.get("completion"), "pricing.completion", model_id)
+    cache_read = per_million(pricing.get("input_cache_read"), "pricing.input_cache_read", model_id)
+    if prompt is None or completion is None:
+        return Skipped(model_id, "no prompt or completion price")
+    if prompt < 0 or completion < 0 or (cache_read is not None and cache_read < 0):
+        return Skipped(model_id, "variable pricing (negative prices)")
+    architecture = item.get("architecture") or {}
+    inputs = [m for m in architecture.get("input_modalities") or ["text"] if m in _MODALITIES]
+    outputs = [m for m in architecture.get("output_modalities") or ["text"] if m in _MODALITIES]
+    parameters = [p for p in item.get("supported_parameters") or [] if isinstance(p, str)]
+    return {
+        "id": model_id.lower(),
+        "name": item.get("name") or model_id,
+        "description": item.get("description") or None,
+        "created": item.get("created"),
+        "input_modalities": list(dict.fromkeys(inputs)) or ["text"],
+        "output_modalities": list(dict.fromkeys(outputs)) or ["text"],
+        "supported_features": _features(parameters, cache_read),
+        "context_length": item.get("context_length") or None,
+        "cost": {"prompt": prompt, "completion": completion, "input_cache_read": cache_read},
+        "price_source": {"url": SOURCE, "checked": today, "via": "OpenRouter models API"},
+        "upstreams": [
+            {
+                "provider": "openai",
+                "base_url": "https://openrouter.ai/api/v1",
+                "model": model_id,
+                "api_key_env": "OPENROUTER_API_KEY",
+            }
+        ],
+    }
+
+
+def parse(document: Any, *, now: int) -> Imported:
+    items = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(items, list):
+        raise CatalogFormatError('invalid catalog: expected OpenRouter\'s {"data": [...]}')
+    today = dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
+    models, skipped, seen = [], [], set()
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise CatalogFormatError(f"invalid catalog: data[{index}] is not an object")
+        entry = _entry(item, today)
+        if isinstance(entry, Skipped):
+            skipped.append(entry)
+            continue
+        if entry["cost"]["input_cache_read"] is None:
+            del entry["cost"]["input_cache_read"]
+        if entry["id"] in seen:
+            skipped.append(Skipped(entry["id"], "duplicate id"))
+            continue
+        seen.add(entry["id"])
+        try:
+            models.append(parse_entry(entry, now=now))
+        except CatalogFormatError as exc:
+            raise CatalogFormatError(
+                f"invalid catalog: entry '{entry['id']}' ({exc.message})", param=exc.param
+            ) from None
+    return Imported(models, skipped)
