@@ -73,3 +73,45 @@ def test_imported_catalog_is_listed_within_two_seconds(server: Gateway, tmp_path
     assert len(listing) == len(before) + 1
     missing = httpx.get(f"{server.url}/v1/models/oldcorp/retired", headers=headers)
     assert missing.status_code == 404
+
+
+def test_admin_api_changes_reach_another_process_within_a_second(tmp_path: Path) -> None:
+    env = quantized_env(f"sqlite:///{tmp_path / 'shared.db'}", QUANTIZED_REFRESH_INTERVAL="0.5")
+    first = start_gateway(env, tmp_path)
+    second = start_gateway(env, tmp_path)
+    try:
+        assert first.admin_key and second.admin_key is None
+        admin = httpx.Client(base_url=first.url,
+                             headers={"Authorization": f"Bearer {first.admin_key}"})  # fmt: skip
+        target = admin.get("/v1/models").json()[0]["id"]
+
+        def seen_on_second(key: str, check: object) -> float:
+            return timed(
+                lambda: check(
+                    httpx.get(
+                        f"{second.url}/v1/models",  # type: ignore[operator]
+                        headers={"Authorization": f"Bearer {key}"},
+                    )
+                )
+            )
+
+        admin.patch(f"/admin/v1/models/{target}", json={"cost": {"prompt": 4242}})
+        assert (
+            seen_on_second(
+                first.admin_key,
+                lambda r: {m["id"]: m for m in r.json()}[target]["cost"]["prompt"] == 4242,
+            )
+            < 1.0
+        )
+        key = admin.post("/admin/v1/keys", json={"name": "cross"}).json()
+        assert seen_on_second(key["secret"], lambda r: r.status_code == 200) < 1.0
+        admin.post(f"/admin/v1/keys/{key['id']}/revoke")
+        assert seen_on_second(key["secret"], lambda r: r.status_code == 401) < 1.0
+        admin.delete(f"/admin/v1/models/{target}")
+        assert (
+            seen_on_second(first.admin_key, lambda r: target not in {m["id"] for m in r.json()})
+            < 1.0
+        )
+    finally:
+        first.stop()
+        second.stop()

@@ -12,7 +12,9 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 def route(path: str, **handlers: Endpoint) -> Route:
-    """``route("/x", GET=read, POST=create)``."""
+    """``route("/x", GET=read, POST=create)``; ``HEAD`` is answered like ``GET``."""
+    if "GET" in handlers:
+        handlers.setdefault("HEAD", handlers["GET"])
 
     async def endpoint(request: Request) -> Response:
         return await handlers[request.method](request)

@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from quantized.admin import audit
 from quantized.api.requests import admin, query_int, runtime
 from quantized.api.responses import json_response
 from quantized.api.routing import route
 from quantized.errors import InvalidRequestError
-from quantized.store import audit
 
 _FILTERS = ("limit", "before", "entity", "entity_id", "actor")
 
@@ -27,15 +27,14 @@ async def list_entries(request: Request) -> Response:
     entity = params.get("entity")
     if entity is not None and entity not in ("model", "key"):
         raise InvalidRequestError("entity must be 'model' or 'key'", param="entity")
-    async with runtime(request).engine.connect() as conn:
-        found = await audit.entries(
-            conn,
-            limit=limit + 1,
-            before_id=before,
-            entity=entity,
-            entity_id=params.get("entity_id"),
-            actor_id=params.get("actor"),
-        )
+    found = await audit.recent(
+        runtime(request).engine,
+        limit=limit + 1,
+        before_id=before,
+        entity=entity,
+        entity_id=params.get("entity_id"),
+        actor_id=params.get("actor"),
+    )
     return json_response(
         {
             "object": "list",

@@ -33,7 +33,7 @@ import re
 from typing import Any
 
 from quantized.catalog.importers import Imported, Skipped
-from quantized.catalog.importers.openrouter import per_million
+from quantized.catalog.importers.openrouter import canonical, per_million
 from quantized.catalog.schema import parse_entry
 from quantized.errors import CatalogFormatError
 
@@ -120,22 +120,15 @@ def _provider_model(key: str, provider: str) -> str:
 
 
 def _modalities(entry: dict[str, Any]) -> tuple[list[str], list[str]]:
-    inputs = ["text"]
+    inputs = ["text", *(entry.get("supported_modalities") or [])]
     for flag, modality in (("supports_vision", "image"), ("supports_audio_input", "audio"),
                            ("supports_video_input", "video")):  # fmt: skip
         if entry.get(flag) is True:
             inputs.append(modality)
-    for modality in entry.get("supported_modalities") or []:
-        if modality in ("text", "image", "audio", "video") and modality not in inputs:
-            inputs.append(modality)
-    outputs = [
-        m
-        for m in entry.get("supported_output_modalities") or ["text"]
-        if m in ("text", "image", "audio", "video")
-    ] or ["text"]
-    if entry.get("supports_audio_output") is True and "audio" not in outputs:
+    outputs = list(entry.get("supported_output_modalities") or ["text"])
+    if entry.get("supports_audio_output") is True:
         outputs.append("audio")
-    return inputs, list(dict.fromkeys(outputs))
+    return canonical(inputs), canonical(outputs)
 
 
 def _features(entry: dict[str, Any]) -> list[str]:

@@ -24,11 +24,17 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from quantized.catalog.importers import Imported, Skipped
+from quantized.catalog.model import MODALITIES
 from quantized.catalog.schema import MODEL_ID_PATTERN, parse_entry
 from quantized.errors import CatalogFormatError
 
 SOURCE = "https://openrouter.ai/api/v1/models"
-_MODALITIES = {"text", "image", "audio", "video"}
+
+
+def canonical(modalities: Any) -> list[str]:
+    """Known modalities, in the listing's order (others such as ``file`` dropped)."""
+    given = set(modalities) if isinstance(modalities, list) else set()
+    return [m for m in MODALITIES if m in given] or ["text"]
 
 
 def per_million(value: Any, field: str, entry: str) -> float | None:
@@ -72,16 +78,16 @@ def _entry(item: dict[str, Any], today: str) -> dict[str, Any] | Skipped:
     if prompt < 0 or completion < 0 or (cache_read is not None and cache_read < 0):
         return Skipped(model_id, "variable pricing (negative prices)")
     architecture = item.get("architecture") or {}
-    inputs = [m for m in architecture.get("input_modalities") or ["text"] if m in _MODALITIES]
-    outputs = [m for m in architecture.get("output_modalities") or ["text"] if m in _MODALITIES]
+    inputs = canonical(architecture.get("input_modalities"))
+    outputs = canonical(architecture.get("output_modalities"))
     parameters = [p for p in item.get("supported_parameters") or [] if isinstance(p, str)]
     return {
         "id": model_id.lower(),
         "name": item.get("name") or model_id,
         "description": item.get("description") or None,
         "created": item.get("created"),
-        "input_modalities": list(dict.fromkeys(inputs)) or ["text"],
-        "output_modalities": list(dict.fromkeys(outputs)) or ["text"],
+        "input_modalities": inputs,
+        "output_modalities": outputs,
         "supported_features": _features(parameters, cache_read),
         "context_length": item.get("context_length") or None,
         "cost": {"prompt": prompt, "completion": completion, "input_cache_read": cache_read},

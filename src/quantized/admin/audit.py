@@ -1,0 +1,29 @@
+"""Reading the audit log."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from quantized.store import audit
+from quantized.store.audit import AuditEntry
+
+
+async def recent(
+    engine: AsyncEngine,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    actor_id: str | None = None,
+) -> list[AuditEntry]:
+    """Newest first."""
+    async with engine.connect() as conn:
+        return await audit.entries(
+            conn,
+            limit=limit,
+            before_id=before_id,
+            entity=entity,
+            entity_id=entity_id,
+            actor_id=actor_id,
+        )
