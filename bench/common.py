@@ -52,10 +52,23 @@ def require(*tools: str) -> None:
 
 def wrk(url: str, token: str, duration: int, connections: int) -> Run:
     out = subprocess.run(
-        ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{duration}s",
-         "--latency", "-H", f"Authorization: Bearer {token}", url],
-        capture_output=True, text=True, check=True,
-    ).stdout  # fmt: skip
+        [
+            "taskset",
+            "-c",
+            LOAD_CORE,
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     if "Non-2xx or 3xx responses" in out:
         raise SystemExit(f"wrk saw errors:\n{out}")
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
@@ -96,10 +109,23 @@ def start_gateway(workdir: Path, port: int, **env: str) -> subprocess.Popen[str]
     environment = {k: v for k, v in os.environ.items() if not k.startswith("QUANTIZED_")}
     environment.update(env)
     return subprocess.Popen(
-        ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "quantized", "serve",
-         "--port", str(port)],
-        cwd=workdir, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        [
+            "taskset",
+            "-c",
+            SERVER_CORE,
+            sys.executable,
+            "-m",
+            "quantized",
+            "serve",
+            "--port",
+            str(port),
+        ],
+        cwd=workdir,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def admin_key(process: subprocess.Popen[str]) -> str:

@@ -43,10 +43,17 @@ def main() -> None:
             key = admin_key(gateway)
             now = int(time.time())
             token = jwt.encode(
-                {"iss": "https://login.example.com", "aud": "quantized", "sub": "bench@example.com",
-                 "iat": now, "exp": now + 3600},
-                private, algorithm="RS256", headers={"kid": "bench"},
-            )  # fmt: skip
+                {
+                    "iss": "https://login.example.com",
+                    "aud": "quantized",
+                    "sub": "bench@example.com",
+                    "iat": now,
+                    "exp": now + 3600,
+                },
+                private,
+                algorithm="RS256",
+                headers={"kid": "bench"},
+            )
             url = f"http://127.0.0.1:{port}/v1/models"
             wait_for(url, {"Authorization": f"Bearer {key}"})
             wait_for(url, {"Authorization": f"Bearer {token}"})
@@ -56,18 +63,25 @@ def main() -> None:
                 for name, credential, runs in (("api key", key, by_key), ("jwt", token, by_jwt)):
                     run = wrk(url, credential, args.duration, args.connections)
                     runs.append(run)
-                    print(f"run {i + 1} {name:8} {run.rps:10.0f} req/s  p50 {run.p50_ms:.2f} ms"
-                          f"  p99 {run.p99_ms:.2f} ms", flush=True)  # fmt: skip
+                    print(
+                        f"run {i + 1} {name:8} {run.rps:10.0f} req/s  p50 {run.p50_ms:.2f} ms"
+                        f"  p99 {run.p99_ms:.2f} ms",
+                        flush=True,
+                    )
         finally:
             stop(gateway)
 
     print()
-    print(f"token: {len(token)} bytes RS256; wrk -t1 -c{args.connections} -d{args.duration}s"
-          f" x {args.runs} runs, medians")  # fmt: skip
+    print(
+        f"token: {len(token)} bytes RS256; wrk -t1 -c{args.connections} -d{args.duration}s"
+        f" x {args.runs} runs, medians"
+    )
     print(f"{'':8} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8}")
     for name, runs in (("api key", by_key), ("jwt", by_jwt)):
-        print(f"{name:8} {median(runs, 'rps'):10.0f} {median(runs, 'p50_ms'):8.2f}"
-              f" {median(runs, 'p99_ms'):8.2f}")  # fmt: skip
+        print(
+            f"{name:8} {median(runs, 'rps'):10.0f} {median(runs, 'p50_ms'):8.2f}"
+            f" {median(runs, 'p99_ms'):8.2f}"
+        )
     ratio = median(by_jwt, "rps") / median(by_key, "rps")
     print(f"ratio jwt/api key req/s: {ratio:.2f}  (target >= 0.9)")
 

@@ -81,8 +81,9 @@ def test_admin_api_changes_reach_another_process_within_a_second(tmp_path: Path)
     second = start_gateway(env, tmp_path)
     try:
         assert first.admin_key and second.admin_key is None
-        admin = httpx.Client(base_url=first.url,
-                             headers={"Authorization": f"Bearer {first.admin_key}"})  # fmt: skip
+        admin = httpx.Client(
+            base_url=first.url, headers={"Authorization": f"Bearer {first.admin_key}"}
+        )
         target = admin.get("/v1/models").json()[0]["id"]
 
         def seen_on_second(key: str, check: object) -> float:

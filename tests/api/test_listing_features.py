@@ -29,14 +29,16 @@ def test_filters(gateway: Gateway, keys: Keys) -> None:
         "?input_modality=image": [m for m in everything if m["input_modality"]["image"]],
         "?output_modality=text": everything,
         "?supported_features=tool_calls,structured_output": [
-            m for m in everything
+            m
+            for m in everything
             if {"tool_calls", "structured_output"} <= set(m["supported_features"])
         ],
         "?author=openai&supported_features=reasoning": [
-            m for m in everything
+            m
+            for m in everything
             if m["model_author"] == "openai" and "reasoning" in m["supported_features"]
         ],
-    }  # fmt: skip
+    }
     for query, expected in cases.items():
         assert ids(get(gateway, keys.plain, f"/v1/models{query}")) == [m["id"] for m in expected]
         assert 0 < len(expected)
@@ -63,8 +65,9 @@ def test_filters_keep_the_sdk_envelope(gateway: Gateway, keys: Keys) -> None:
         ("sort=price", "sort"),
     ],
 )
-def test_unknown_filter_values_are_400(gateway: Gateway, keys: Keys, query: str,
-                                       param: str) -> None:  # fmt: skip
+def test_unknown_filter_values_are_400(
+    gateway: Gateway, keys: Keys, query: str, param: str
+) -> None:
     response = get(gateway, keys.plain, f"/v1/models?{query}")
     assert response.status_code == 400
     error = response.json()["error"]
@@ -78,8 +81,9 @@ def test_etag_and_if_none_match(gateway: Gateway, keys: Keys) -> None:
     again = get(gateway, keys.plain, **{"Accept-Encoding": "identity", "If-None-Match": tag})
     assert again.status_code == 304 and again.content == b""
     assert again.headers["etag"] == tag
-    weak = get(gateway, keys.plain, **{"Accept-Encoding": "identity",
-                                       "If-None-Match": f'"other", W/{tag}'})  # fmt: skip
+    weak = get(
+        gateway, keys.plain, **{"Accept-Encoding": "identity", "If-None-Match": f'"other", W/{tag}'}
+    )
     assert weak.status_code == 304
     stale = get(gateway, keys.plain, **{"Accept-Encoding": "identity", "If-None-Match": '"x"'})
     assert stale.status_code == 200
@@ -88,8 +92,15 @@ def test_etag_and_if_none_match(gateway: Gateway, keys: Keys) -> None:
     sdk = get(gateway, keys.plain, **{"Accept-Encoding": "identity", "X-Stainless-Lang": "python"})
     assert sdk.headers["etag"] != tag
     item = get(gateway, keys.plain, f"/v1/models/{first.json()[0]['id']}")
-    assert get(gateway, keys.plain, f"/v1/models/{first.json()[0]['id']}",
-               **{"If-None-Match": item.headers["etag"]}).status_code == 304  # fmt: skip
+    assert (
+        get(
+            gateway,
+            keys.plain,
+            f"/v1/models/{first.json()[0]['id']}",
+            **{"If-None-Match": item.headers["etag"]},
+        ).status_code
+        == 304
+    )
 
 
 def test_gzip_when_accepted(gateway: Gateway, keys: Keys) -> None:
@@ -108,7 +119,8 @@ def test_gzip_when_accepted(gateway: Gateway, keys: Keys) -> None:
     assert json.loads(gzip.decompress(body)) == plain.json()
     refused = get(gateway, keys.plain, **{"Accept-Encoding": "gzip;q=0, identity"})
     assert "content-encoding" not in refused.headers
-    small = get(gateway, keys.plain, f"/v1/models/{plain.json()[0]['id']}",
-                **{"Accept-Encoding": "gzip"})  # fmt: skip
+    small = get(
+        gateway, keys.plain, f"/v1/models/{plain.json()[0]['id']}", **{"Accept-Encoding": "gzip"}
+    )
     assert "content-encoding" not in small.headers  # under 1 KiB: not worth it
     assert "Accept-Encoding" in plain.headers["vary"]

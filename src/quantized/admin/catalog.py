@@ -32,8 +32,9 @@ class ImportResult:
 
 
 def _not_found(model_id: str) -> NotFoundError:
-    return NotFoundError(f"no model '{model_id}' in the catalog", param="id",
-                         code="model_not_found")  # fmt: skip
+    return NotFoundError(
+        f"no model '{model_id}' in the catalog", param="id", code="model_not_found"
+    )
 
 
 async def write_models(
@@ -82,8 +83,9 @@ async def get_model(engine: AsyncEngine, model_id: str) -> Model:
 async def create_model(engine: AsyncEngine, actor: Actor, model: Model) -> Model:
     async with engine.begin() as conn:
         if await model_store.models_by_id(conn, [model.id]):
-            raise ConflictError(f"model '{model.id}' already exists", param="id",
-                                code="model_exists")  # fmt: skip
+            raise ConflictError(
+                f"model '{model.id}' already exists", param="id", code="model_exists"
+            )
         await write_models(conn, actor, "model.create", [model])
     return model
 
@@ -118,8 +120,9 @@ async def patch_model(
         current = model_json(found[0])
         merged = merge_patch(current, patch)
         if merged.get("id") != model_id:
-            raise InvalidRequestError("a model's id cannot be changed; create a new model",
-                                      param="id")  # fmt: skip
+            raise InvalidRequestError(
+                "a model's id cannot be changed; create a new model", param="id"
+            )
         model = parse_entry(merged, now=int(time.time()))
         await write_models(conn, actor, "model.update", [model])
     return model

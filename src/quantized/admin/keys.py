@@ -70,8 +70,9 @@ async def _insert(
     is_admin: bool,
 ) -> ApiKey:
     if await key_store.key_by_digest(conn, digest) is not None:
-        raise ConflictError("a key with this digest already exists", param="sha256",
-                            code="key_exists")  # fmt: skip
+        raise ConflictError(
+            "a key with this digest already exists", param="sha256", code="key_exists"
+        )
     key = await key_store.insert_key(
         conn,
         name=check_name(name),
@@ -190,9 +191,10 @@ async def update_key(
             values["expires_at"] = changes["expires_at"]
         after = await key_store.update_key(conn, key_id, values) if values else before
         await audit.record(
-            conn, actor, [audit.Change("key.update", "key", str(key_id), before.public(),
-                                       after.public())]
-        )  # fmt: skip
+            conn,
+            actor,
+            [audit.Change("key.update", "key", str(key_id), before.public(), after.public())],
+        )
     return after
 
 
@@ -204,7 +206,8 @@ async def revoke_key(engine: AsyncEngine, actor: Actor, key_id: int) -> ApiKey:
         after = await key_store.revoke_key(conn, key_id, time.time())
         assert after is not None  # noqa: S101 - it existed a moment ago, in this transaction
         await audit.record(
-            conn, actor, [audit.Change("key.revoke", "key", str(key_id), before.public(),
-                                       after.public())]
-        )  # fmt: skip
+            conn,
+            actor,
+            [audit.Change("key.revoke", "key", str(key_id), before.public(), after.public())],
+        )
     return after

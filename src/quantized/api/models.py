@@ -109,8 +109,9 @@ class ModelsEndpoint:
                 rendered = state.catalog.item(path[len(ITEM_PREFIX) :], principal.access)
         except QuantizedError as exc:
             return error_reply(exc)
-        return self._reply(rendered.sdk if sdk else rendered.plain, method, accept_encoding,
-                           if_none_match)  # fmt: skip
+        return self._reply(
+            rendered.sdk if sdk else rendered.plain, method, accept_encoding, if_none_match
+        )
 
     def _reply(
         self, body: Body, method: str, accept_encoding: bytes | None, if_none_match: bytes | None

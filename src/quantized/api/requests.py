@@ -96,8 +96,9 @@ def validate(model: type[M], data: Any) -> M:
         error = exc.errors()[0]
         where = location(error["loc"])
         message = error["msg"].removeprefix("Value error, ")
-        raise InvalidRequestError(f"{where}: {message}" if where else message,
-                                  param=where or None) from None  # fmt: skip
+        raise InvalidRequestError(
+            f"{where}: {message}" if where else message, param=where or None
+        ) from None
 
 
 def query_int(request: Request, name: str, default: int, *, low: int, high: int) -> int:

@@ -178,11 +178,15 @@ def model_json(model: Model) -> dict[str, Any]:
             else None
         ),
         "upstreams": [
-            {"provider": u.provider, "base_url": u.base_url, "model": u.model,
-             "api_key_env": u.api_key_env}
+            {
+                "provider": u.provider,
+                "base_url": u.base_url,
+                "model": u.model,
+                "api_key_env": u.api_key_env,
+            }
             for u in model.upstreams
         ],
-    }  # fmt: skip
+    }
 
 
 class _Dumper(yaml.SafeDumper):

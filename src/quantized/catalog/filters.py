@@ -29,12 +29,16 @@ class ListingFilter:
     def matches(self, model: Model) -> bool:
         return (
             (not self.authors or model.author in self.authors)
-            and (not self.input_modalities or not self.input_modalities.isdisjoint(
-                model.input_modalities))
-            and (not self.output_modalities or not self.output_modalities.isdisjoint(
-                model.output_modalities))
+            and (
+                not self.input_modalities
+                or not self.input_modalities.isdisjoint(model.input_modalities)
+            )
+            and (
+                not self.output_modalities
+                or not self.output_modalities.isdisjoint(model.output_modalities)
+            )
             and self.features.issubset(model.supported_features)
-        )  # fmt: skip
+        )
 
 
 def _values(name: str, raw: str, allowed: tuple[str, ...] | None) -> frozenset[str]:
@@ -66,8 +70,12 @@ def parse_filters(query: str) -> ListingFilter | None:
                 f"unknown query parameter '{name[:50]}'; filters are {', '.join(_NAMES)}",
                 param=name[:50],
             )
-        allowed = {"author": None, "input_modality": MODALITIES, "output_modality": MODALITIES,
-                   "supported_features": FEATURES}[name]  # fmt: skip
+        allowed = {
+            "author": None,
+            "input_modality": MODALITIES,
+            "output_modality": MODALITIES,
+            "supported_features": FEATURES,
+        }[name]
         found[name] = found.get(name, frozenset()) | _values(name, raw, allowed)
     if not found:
         return None

@@ -10,8 +10,17 @@ import pytest
 
 from tests.api.admin.conftest import Callers, assert_error
 
-PUBLIC_FIELDS = {"object", "id", "name", "prefix", "models", "is_admin", "created_at",
-                 "expires_at", "revoked_at"}  # fmt: skip
+PUBLIC_FIELDS = {
+    "object",
+    "id",
+    "name",
+    "prefix",
+    "models",
+    "is_admin",
+    "created_at",
+    "expires_at",
+    "revoked_at",
+}
 
 
 def works(callers: Callers, secret: str) -> httpx.Response:
@@ -62,25 +71,31 @@ def test_change_and_revoke(callers: Callers) -> None:
         key = client.post("/admin/v1/keys", json={"name": "mutable"}).json()
         secret = key["secret"]
         assert works(callers, secret).status_code == 200
-        changed = client.patch(f"/admin/v1/keys/{key['id']}",
-                               json={"name": "renamed", "models": ["anthropic/*"]})  # fmt: skip
+        changed = client.patch(
+            f"/admin/v1/keys/{key['id']}", json={"name": "renamed", "models": ["anthropic/*"]}
+        )
         assert changed.json()["name"] == "renamed"
         assert all(m["id"].startswith("anthropic/") for m in works(callers, secret).json())
         expired = client.patch(f"/admin/v1/keys/{key['id']}", json={"expires_at": time.time() - 1})
         assert expired.status_code == 200
         assert "expired at" in works(callers, secret).json()["error"]["message"]
-        renewed = client.patch(f"/admin/v1/keys/{key['id']}",
-                               json={"expires_at": None, "models": None})  # fmt: skip
+        renewed = client.patch(
+            f"/admin/v1/keys/{key['id']}", json={"expires_at": None, "models": None}
+        )
         assert renewed.json()["expires_at"] is None and renewed.json()["models"] is None
         assert works(callers, secret).status_code == 200
-        later = client.patch(f"/admin/v1/keys/{key['id']}",
-                             json={"expires_at": "2030-01-01T00:00:00Z"})  # fmt: skip
+        later = client.patch(
+            f"/admin/v1/keys/{key['id']}", json={"expires_at": "2030-01-01T00:00:00Z"}
+        )
         assert later.json()["expires_at"] == 1893456000.0
         revoked = client.post(f"/admin/v1/keys/{key['id']}/revoke")
         assert revoked.json()["revoked_at"] is not None
         assert "revoked" in works(callers, secret).json()["error"]["message"]
-        assert_error(client.patch(f"/admin/v1/keys/{key['id']}", json={"expires_at": "soon"}),
-                     400, "expires_at")  # fmt: skip
+        assert_error(
+            client.patch(f"/admin/v1/keys/{key['id']}", json={"expires_at": "soon"}),
+            400,
+            "expires_at",
+        )
         assert_error(client.get("/admin/v1/keys/999999"), 404, "id")
         assert_error(client.post("/admin/v1/keys/999999/revoke"), 404, "id")
         assert_error(client.get("/admin/v1/keys/not-a-number"), 404)
@@ -90,16 +105,23 @@ def test_import_by_digest(callers: Callers) -> None:
     secret = "sk-legacy-gateway-key-0123456789"
     digest = hashlib.sha256(secret.encode()).hexdigest()
     with callers.admin as client:
-        imported = client.post("/admin/v1/keys/import",
-                               json={"name": "legacy", "sha256": digest.upper(),
-                                     "prefix": "sk-legacy", "models": ["openai/*"]})  # fmt: skip
+        imported = client.post(
+            "/admin/v1/keys/import",
+            json={
+                "name": "legacy",
+                "sha256": digest.upper(),
+                "prefix": "sk-legacy",
+                "models": ["openai/*"],
+            },
+        )
         assert imported.status_code == 201, imported.text
         body = imported.json()
         assert "secret" not in body and body["prefix"] == "sk-legacy"
         again = client.post("/admin/v1/keys/import", json={"name": "twice", "sha256": digest})
         assert_error(again, 409, "sha256")
-        assert_error(client.post("/admin/v1/keys/import", json={"name": "x", "sha256": "abc"}),
-                     400, "sha256")  # fmt: skip
+        assert_error(
+            client.post("/admin/v1/keys/import", json={"name": "x", "sha256": "abc"}), 400, "sha256"
+        )
     quantized_style = "sk-quantized-" + "m" * 43
     with callers.admin as client:
         client.post(
@@ -113,8 +135,9 @@ def test_key_audit_never_holds_secrets(callers: Callers) -> None:
     with callers.admin as client:
         key = client.post("/admin/v1/keys", json={"name": "audited"}).json()
         client.post(f"/admin/v1/keys/{key['id']}/revoke")
-        entries = client.get("/admin/v1/audit",
-                             params={"entity": "key", "entity_id": key["id"]}).json()["data"]  # fmt: skip
+        entries = client.get(
+            "/admin/v1/audit", params={"entity": "key", "entity_id": key["id"]}
+        ).json()["data"]
     assert [e["action"] for e in entries] == ["key.revoke", "key.create"]
     assert entries[0]["before"]["revoked_at"] is None
     assert entries[0]["after"]["revoked_at"] is not None

@@ -136,10 +136,14 @@ def test_patch_price_and_status(callers: Callers) -> None:
 def test_patch_errors(callers: Callers) -> None:
     with callers.admin as client:
         client.post("/admin/v1/models", json=entry("acme/patch-errors"))
-        assert_error(client.patch("/admin/v1/models/acme/patch-errors",
-                                  json={"cost": {"prompt": -3}}), 400, "cost.prompt")  # fmt: skip
-        assert_error(client.patch("/admin/v1/models/acme/patch-errors", json={"id": "x/y"}), 400,
-                     "id")  # fmt: skip
+        assert_error(
+            client.patch("/admin/v1/models/acme/patch-errors", json={"cost": {"prompt": -3}}),
+            400,
+            "cost.prompt",
+        )
+        assert_error(
+            client.patch("/admin/v1/models/acme/patch-errors", json={"id": "x/y"}), 400, "id"
+        )
         assert_error(client.patch("/admin/v1/models/acme/nope", json={"name": "n"}), 404)
         after = client.get("/admin/v1/models/acme/patch-errors").json()
     assert after["cost"]["prompt"] == 1
@@ -174,8 +178,11 @@ def test_bulk_import_is_all_or_nothing(callers: Callers) -> None:
 def test_bulk_import_yaml_and_foreign_formats(callers: Callers) -> None:
     yaml_body = b"models:\n  - id: yaml/one\n    name: One\n    cost: {prompt: 1, completion: 2}\n"
     with callers.admin as client:
-        response = client.post("/admin/v1/models/import", content=yaml_body,
-                               headers={"content-type": "application/yaml"})  # fmt: skip
+        response = client.post(
+            "/admin/v1/models/import",
+            content=yaml_body,
+            headers={"content-type": "application/yaml"},
+        )
         assert response.status_code == 200, response.text
         openrouter = client.post(
             "/admin/v1/models/import",
@@ -195,8 +202,9 @@ def test_bulk_import_yaml_and_foreign_formats(callers: Callers) -> None:
             headers={"content-type": "application/json"},
         )
         assert litellm.status_code == 200 and len(litellm.json()["models"]) == 8
-        assert_error(client.post("/admin/v1/models/import", params={"format": "csv"},
-                                 json={}), 400, "format")  # fmt: skip
+        assert_error(
+            client.post("/admin/v1/models/import", params={"format": "csv"}, json={}), 400, "format"
+        )
     assert "yaml/one" in listed(callers)
     assert listed(callers)["meta-llama/llama-3.3-70b-versatile"]["cost"]["prompt"] == 0.59
 
@@ -220,8 +228,9 @@ def test_audit_paging_and_filters(callers: Callers) -> None:
     with callers.admin as client:
         first = client.get("/admin/v1/audit", params={"limit": 2}).json()
         assert len(first["data"]) == 2 and first["has_more"] is True
-        older = client.get("/admin/v1/audit",
-                           params={"limit": 2, "before": first["data"][-1]["id"]}).json()  # fmt: skip
+        older = client.get(
+            "/admin/v1/audit", params={"limit": 2, "before": first["data"][-1]["id"]}
+        ).json()
         assert older["data"][0]["id"] < first["data"][-1]["id"]
         assert_error(client.get("/admin/v1/audit", params={"limit": 0}), 400, "limit")
         assert_error(client.get("/admin/v1/audit", params={"entity": "thing"}), 400, "entity")

@@ -20,8 +20,9 @@ async def list_entries(request: Request) -> Response:
     params = request.query_params
     unknown = [name for name in params if name not in _FILTERS]
     if unknown:
-        raise InvalidRequestError(f"unknown query parameter '{unknown[0][:50]}'",
-                                  param=unknown[0][:50])  # fmt: skip
+        raise InvalidRequestError(
+            f"unknown query parameter '{unknown[0][:50]}'", param=unknown[0][:50]
+        )
     limit = query_int(request, "limit", 100, low=1, high=1000)
     before = query_int(request, "before", 0, low=1, high=2**62) if "before" in params else None
     entity = params.get("entity")

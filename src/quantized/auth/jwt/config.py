@@ -33,9 +33,20 @@ OKP_ALGORITHMS = ("EdDSA",)
 PUBLIC_KEY_ALGORITHMS = RSA_ALGORITHMS + EC_ALGORITHMS + OKP_ALGORITHMS
 
 Algorithm = Literal[
-    "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-    "ES256", "ES384", "ES512", "EdDSA",
-]  # fmt: skip
+    "HS256",
+    "HS384",
+    "HS512",
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+]
 
 
 class ClaimRules(BaseModel):

@@ -86,8 +86,11 @@ _FAMILIES = (
 _UPSTREAMS = {
     "openai": ("openai", "https://api.openai.com/v1", "OPENAI_API_KEY"),
     "anthropic": ("anthropic", "https://api.anthropic.com", "ANTHROPIC_API_KEY"),
-    "gemini": ("openai", "https://generativelanguage.googleapis.com/v1beta/openai",
-               "GEMINI_API_KEY"),
+    "gemini": (
+        "openai",
+        "https://generativelanguage.googleapis.com/v1beta/openai",
+        "GEMINI_API_KEY",
+    ),
     "mistral": ("openai", "https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
     "deepseek": ("openai", "https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
     "xai": ("openai", "https://api.x.ai/v1", "XAI_API_KEY"),
@@ -97,9 +100,12 @@ _UPSTREAMS = {
     "deepinfra": ("openai", "https://api.deepinfra.com/v1/openai", "DEEPINFRA_API_KEY"),
     "openrouter": ("openai", "https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
     "moonshot": ("openai", "https://api.moonshot.ai/v1", "MOONSHOT_API_KEY"),
-    "dashscope": ("openai", "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
-                  "DASHSCOPE_API_KEY"),
-}  # fmt: skip
+    "dashscope": (
+        "openai",
+        "https://dashscope-intl.aliyuncs.com/compatible-mode/v1",
+        "DASHSCOPE_API_KEY",
+    ),
+}
 _UNSAFE = re.compile(r"[^a-z0-9._:-]+")
 
 
@@ -121,8 +127,11 @@ def _provider_model(key: str, provider: str) -> str:
 
 def _modalities(entry: dict[str, Any]) -> tuple[list[str], list[str]]:
     inputs = ["text", *(entry.get("supported_modalities") or [])]
-    for flag, modality in (("supports_vision", "image"), ("supports_audio_input", "audio"),
-                           ("supports_video_input", "video")):  # fmt: skip
+    for flag, modality in (
+        ("supports_vision", "image"),
+        ("supports_audio_input", "audio"),
+        ("supports_video_input", "video"),
+    ):
         if entry.get(flag) is True:
             inputs.append(modality)
     outputs = list(entry.get("supported_output_modalities") or ["text"])
