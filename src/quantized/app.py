@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from quantized.api import admin
+from quantized.api import admin, openapi
 from quantized.api.asgi import ASGIApp, Receive, Scope, Send
 from quantized.api.errors import domain_error_handler, http_error_handler, unexpected_error_handler
 from quantized.api.health import healthz
@@ -47,7 +47,7 @@ def create_app(settings: Settings | None = None) -> QuantizedApp:
             yield
 
     rest = Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *admin.routes()],
+        routes=[Route("/healthz", healthz, methods=["GET"]), *openapi.routes(), *admin.routes()],
         exception_handlers={
             QuantizedError: domain_error_handler,
             HTTPException: http_error_handler,

@@ -53,8 +53,18 @@ async def check_patterns(
     return patterns
 
 
+MAX_ID = 2**62
+
+
 def _not_found(key_id: int) -> NotFoundError:
     return NotFoundError(f"no API key with id {key_id}", param="id", code="key_not_found")
+
+
+def _existing_id(key_id: int) -> int:
+    """A key id the database could hold (larger numbers cannot name a key)."""
+    if not 0 < key_id < MAX_ID:
+        raise _not_found(key_id)
+    return key_id
 
 
 async def _insert(
@@ -166,6 +176,7 @@ async def list_keys(engine: AsyncEngine) -> list[ApiKey]:
 
 
 async def get_key(engine: AsyncEngine, key_id: int) -> ApiKey:
+    _existing_id(key_id)
     async with engine.connect() as conn:
         key = await key_store.get_key(conn, key_id)
     if key is None:
@@ -177,6 +188,7 @@ async def update_key(
     engine: AsyncEngine, actor: Actor, key_id: int, changes: dict[str, Any]
 ) -> ApiKey:
     """Change ``name``, ``models`` (``None``: every model) or ``expires_at`` (``None``: never)."""
+    _existing_id(key_id)
     async with engine.begin() as conn:
         before = await key_store.get_key(conn, key_id)
         if before is None:
@@ -199,6 +211,7 @@ async def update_key(
 
 
 async def revoke_key(engine: AsyncEngine, actor: Actor, key_id: int) -> ApiKey:
+    _existing_id(key_id)
     async with engine.begin() as conn:
         before = await key_store.get_key(conn, key_id)
         if before is None:

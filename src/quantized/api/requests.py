@@ -73,6 +73,8 @@ async def body_bytes(request: Request, *, allowed: tuple[str, ...] = JSON_TYPES)
 def parse_json(data: bytes) -> Any:
     if not data.strip():
         raise InvalidRequestError("request body is empty; send a JSON object", code="invalid_json")
+    if b"\\u0000" in data:
+        raise InvalidRequestError("request body contains a NUL character", code="invalid_json")
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:

@@ -19,7 +19,9 @@ MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._:-]*$"
 
 Modality = Literal["text", "image", "audio", "video"]
 Feature = Literal["tool_calls", "structured_output", "reasoning", "prompt_caching", "web_search"]
-Price = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+Price = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False, strict=True)]
+Text = Annotated[str, Field(max_length=10_000)]
+Line = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 
 
 class _Strict(BaseModel):
@@ -42,8 +44,8 @@ class UpstreamEntry(_Strict):
 class PriceSourceEntry(_Strict):
     url: Annotated[str, Field(min_length=1, max_length=2048)]
     checked: Annotated[dt.date, Field(strict=False)]
-    via: str | None = None
-    note: str | None = None
+    via: Annotated[str, Field(max_length=1000)] | None = None
+    note: Annotated[str, Field(max_length=2000)] | None = None
 
 
 def _text_only() -> list[Modality]:
@@ -52,14 +54,17 @@ def _text_only() -> list[Modality]:
 
 class CatalogEntry(_Strict):
     id: Annotated[str, Field(pattern=MODEL_ID_PATTERN, max_length=200)]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
-    description: str | None = None
-    created: int | None = None
+    name: Line
+    description: Text | None = None
+    created: Annotated[
+        int | None,
+        Field(ge=0, le=10**11, description="Unix seconds; a date or ISO datetime is accepted too."),
+    ] = None
     status: Literal["active", "deprecated", "disabled"] = "active"
     input_modalities: list[Modality] = Field(default_factory=_text_only)
     output_modalities: list[Modality] = Field(default_factory=_text_only)
     supported_features: list[Feature] = Field(default_factory=list)
-    context_length: Annotated[int, Field(gt=0)] | None = None
+    context_length: Annotated[int, Field(gt=0, le=2**53)] | None = None
     cost: CostEntry
     price_source: PriceSourceEntry | None = None
     upstreams: list[UpstreamEntry] = Field(default_factory=list)

@@ -19,7 +19,11 @@ from quantized.api.routing import route
 
 PREFIX = "/admin/v1/keys"
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+Expiry = Annotated[
+    float,
+    Field(ge=0, le=10**11, description="Unix seconds; an ISO 8601 datetime is accepted too."),
+]
 Patterns = Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=1000)]
 
 
@@ -48,11 +52,18 @@ class KeyCreate(_Body):
 
 
 class KeyChange(_Body):
-    name: Name | None = None
+    name: Name | None = Field(default=None, description="A new name (not null)")
     models: Patterns | None = None
-    expires_at: float | None = None
+    expires_at: Expiry | None = None
 
     _at = field_validator("expires_at", mode="before")(_moment)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name_not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("a key's name cannot be null")
+        return value
 
 
 class KeyImport(_Body):
@@ -60,7 +71,7 @@ class KeyImport(_Body):
     sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
     prefix: Annotated[str, Field(max_length=32)] | None = None
     models: Patterns | None = None
-    expires_at: float | None = None
+    expires_at: Expiry | None = None
     is_admin: bool = False
 
     _at = field_validator("expires_at", mode="before")(_moment)

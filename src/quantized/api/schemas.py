@@ -1,0 +1,184 @@
+"""Response shapes, as pydantic models: the source of the OpenAPI document's schemas.
+
+The handlers build their JSON directly (the hot ones from pre-rendered bytes);
+these classes describe that JSON exactly, and tests check the two agree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ErrorDetail(_Out):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class Error(_Out):
+    """OpenAI's error shape, used by every error response."""
+
+    error: ErrorDetail
+
+
+class Modality(_Out):
+    text: bool
+    image: bool
+    audio: bool
+    video: bool
+
+
+class Cost(_Out):
+    """USD per million tokens."""
+
+    prompt: float
+    completion: float
+    input_cache_read: float
+
+
+class PublicModel(_Out):
+    """One model as ``GET /v1/models`` documents it."""
+
+    id: str = Field(description="author/slug; use it in the model field of requests")
+    name: str
+    description: str | None
+    model_author: str
+    input_modality: Modality
+    output_modality: Modality
+    status: Literal["active"]
+    supported_features: list[str]
+    cost: Cost
+
+
+class SdkModel(PublicModel):
+    """The same model for official OpenAI SDKs, with OpenAI's model-object fields."""
+
+    object: Literal["model"]
+    created: int
+    owned_by: str
+
+
+class SdkModelList(_Out):
+    """The envelope OpenAI SDKs need (``X-Stainless-Lang`` or ``User-Agent: OpenAI/…``)."""
+
+    object: Literal["list"]
+    data: list[SdkModel]
+
+
+class Health(_Out):
+    status: Literal["ok"]
+
+
+class CostOut(_Out):
+    prompt: float
+    completion: float
+    input_cache_read: float
+
+
+class PriceSourceOut(_Out):
+    url: str
+    checked: str
+    via: str | None
+    note: str | None
+
+
+class UpstreamOut(_Out):
+    provider: Literal["openai", "anthropic"]
+    base_url: str
+    model: str
+    api_key_env: str | None
+
+
+class AdminModel(_Out):
+    """A stored model in the catalog format (inactive ones too, upstreams included)."""
+
+    id: str
+    name: str
+    description: str | None
+    created: int
+    status: Literal["active", "deprecated", "disabled"]
+    input_modalities: list[str]
+    output_modalities: list[str]
+    supported_features: list[str]
+    context_length: int | None
+    cost: CostOut
+    price_source: PriceSourceOut | None
+    upstreams: list[UpstreamOut]
+
+
+class AdminModelList(_Out):
+    object: Literal["list"]
+    data: list[AdminModel]
+
+
+class DeletedModel(_Out):
+    id: str
+    object: Literal["model"]
+    deleted: Literal[True]
+
+
+class SkippedEntry(_Out):
+    name: str
+    reason: str
+
+
+class ImportResult(_Out):
+    object: Literal["catalog.import"]
+    format: Literal["quantized", "openrouter", "litellm"]
+    inserted: int
+    updated: int
+    models: list[str]
+    skipped: list[SkippedEntry]
+
+
+class ApiKey(_Out):
+    """A stored key: never its digest, never its secret."""
+
+    object: Literal["api_key"]
+    id: int
+    name: str
+    prefix: str
+    models: list[str] | None = Field(description="ids or globs; null means every model")
+    is_admin: bool
+    created_at: float
+    expires_at: float | None
+    revoked_at: float | None
+
+
+class IssuedApiKey(ApiKey):
+    secret: str = Field(description="the key itself, shown only in this response")
+
+
+class ApiKeyList(_Out):
+    object: Literal["list"]
+    data: list[ApiKey]
+
+
+class Actor(_Out):
+    kind: str = Field(description="key, jwt, cli or system")
+    id: str
+    name: str
+
+
+class AuditEntry(_Out):
+    id: int
+    at: float
+    actor: Actor
+    action: str
+    entity: Literal["model", "key"]
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class AuditList(_Out):
+    object: Literal["list"]
+    data: list[AuditEntry]
+    has_more: bool
