@@ -50,25 +50,18 @@ def require(*tools: str) -> None:
         raise SystemExit("needs two cores: one for the server, one for wrk")
 
 
-def wrk(url: str, token: str, duration: int, connections: int) -> Run:
-    out = subprocess.run(
-        [
-            "taskset",
-            "-c",
-            LOAD_CORE,
-            "wrk",
-            "-t1",
-            f"-c{connections}",
-            f"-d{duration}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {token}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+def wrk(
+    url: str,
+    token: str,
+    duration: int,
+    connections: int,
+    headers: Mapping[str, str] | None = None,
+) -> Run:
+    """One wrk run from the load core; ``headers`` are sent besides Authorization."""
+    extra = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{duration}s"]
+    command += ["--latency", "-H", f"Authorization: Bearer {token}", *extra, url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in out:
         raise SystemExit(f"wrk saw errors:\n{out}")
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)

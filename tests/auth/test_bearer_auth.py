@@ -38,8 +38,12 @@ def test_empty_bearer(gateway: Gateway) -> None:
     assert_401(get(gateway, "/v1/models", Authorization="Bearer"), "empty bearer")
 
 
-def test_malformed_key(gateway: Gateway) -> None:
-    assert_401(get(gateway, "/v1/models", Authorization="Bearer not-a-key"), "malformed")
+def test_unknown_token_of_another_shape(gateway: Gateway) -> None:
+    assert_401(get(gateway, "/v1/models", Authorization="Bearer not-a-key"), "unknown bearer token")
+
+
+def test_jwt_without_issuers(gateway: Gateway) -> None:
+    assert_401(get(gateway, "/v1/models", Authorization="Bearer aaa.bbb.ccc"), "no trusted issuer")
 
 
 def test_unknown_key(gateway: Gateway, keys: Keys) -> None:

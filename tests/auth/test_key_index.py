@@ -77,8 +77,13 @@ def test_authenticate_known_unknown_revoked_expired() -> None:
     assert index.authenticate(expired.encode(), now=49.0).id == "3"
     with pytest.raises(AuthenticationError, match="Incorrect API key"):
         index.authenticate(unknown.encode(), now=60.0)
-    with pytest.raises(AuthenticationError, match="Malformed"):
+    with pytest.raises(AuthenticationError, match="Unknown bearer token"):
         index.authenticate(b"sk-other-123", now=60.0)
+
+
+def test_keys_with_any_prefix_are_found_by_digest() -> None:
+    index = KeyIndex([stored(7, "sk-from-another-gateway")])
+    assert index.authenticate(b"sk-from-another-gateway", now=0).id == "7"
 
 
 def test_put_replaces_and_discard_removes() -> None:

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 
 from quantized.api.asgi import Headers, Receive, Reply, Scope, Send, error_reply, send_reply
 from quantized.auth.refresh import RefreshRequired
-from quantized.catalog.filters import parse_filters
+from quantized.catalog.filters import ListingFilter, parse_filters
 from quantized.catalog.listing import Body
 from quantized.errors import InvalidRequestError, MethodNotAllowedError, QuantizedError
 from quantized.runtime.state import LiveState
@@ -34,6 +34,8 @@ _JSON = (b"content-type", b"application/json")
 _VARY = (b"vary", b"Authorization, X-Stainless-Lang, User-Agent, Accept-Encoding")
 _GZIP = (b"content-encoding", b"gzip")
 _SDK_AGENT = b"OpenAI/"
+_FILTER_CACHE = 1024
+_UNPARSED = object()
 
 
 def is_models_path(path: str) -> bool:
@@ -65,6 +67,17 @@ class ModelsEndpoint:
     def __init__(self, state: LiveState, max_age: int = 0) -> None:
         self._state = state
         self._cache_control = (b"cache-control", b"private, max-age=%d" % max_age)
+        self._filters: dict[bytes, ListingFilter | None] = {}
+
+    def _filter(self, query: bytes) -> ListingFilter | None:
+        """Parsed filters, remembered by query string (bounded): parsing is not free."""
+        where = self._filters.get(query, _UNPARSED)
+        if where is _UNPARSED:
+            where = parse_filters(query.decode("latin-1"))
+            if len(self._filters) >= _FILTER_CACHE:
+                self._filters.clear()
+            self._filters[query] = where
+        return where  # type: ignore[return-value]
 
     def respond(
         self,
@@ -101,7 +114,7 @@ class ModelsEndpoint:
             state = self._state
             principal = state.authenticate(authorization, time.time(), may_refresh=may_refresh)
             if len(path) == len(LIST_PATH):
-                where = parse_filters(query.decode("latin-1")) if query else None
+                where = self._filter(query) if query else None
                 rendered = state.catalog.listing(principal.access, where)
             else:
                 if query:

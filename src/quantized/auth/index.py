@@ -103,16 +103,20 @@ class KeyIndex:
         return access
 
     def authenticate(self, token: bytes, now: float) -> Principal:
-        """The caller a bearer token identifies, or a precise 401."""
-        if not token.startswith(_KEY_PREFIX):
-            raise AuthenticationError(
-                f"Malformed API key: Quantized keys start with '{KEY_PREFIX}'."
-            )
+        """The caller a bearer token identifies, or a precise 401.
+
+        Any token is looked up by digest, so keys imported from other gateways work
+        whatever their prefix.
+        """
         digest = key_digest(token)
         entry = self._by_digest.get(digest)
         stored = entry.digest if entry is not None else _DUMMY_DIGEST
         if not hmac.compare_digest(stored, digest) or entry is None:
-            raise AuthenticationError("Incorrect API key provided.")
+            if token.startswith(_KEY_PREFIX):
+                raise AuthenticationError("Incorrect API key provided.")
+            raise AuthenticationError(
+                f"Unknown bearer token: not a key of this gateway (they start with '{KEY_PREFIX}')."
+            )
         if entry.revoked_at is not None:
             raise AuthenticationError(f"This API key was revoked at {_iso(entry.revoked_at)}.")
         if entry.expires_at is not None and entry.expires_at <= now:

@@ -9,7 +9,7 @@ feature values are errors naming them; an author with no models simply lists non
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from quantized.catalog.model import FEATURES, MODALITIES, Model
@@ -25,6 +25,14 @@ class ListingFilter:
     input_modalities: frozenset[str] = frozenset()
     output_modalities: frozenset[str] = frozenset()
     features: frozenset[str] = frozenset()
+    _hash: int = field(default=0, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        fields = (self.authors, self.input_modalities, self.output_modalities, self.features)
+        object.__setattr__(self, "_hash", hash(fields))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     def matches(self, model: Model) -> bool:
         return (

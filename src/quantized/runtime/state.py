@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from quantized.auth.index import HOW_TO_AUTHENTICATE, KeyIndex, bearer_token
+from quantized.auth.index import KeyIndex, bearer_token
 from quantized.auth.keys import KEY_PREFIX
 from quantized.auth.principal import Principal
 from quantized.catalog.listing import Catalog
@@ -38,14 +38,14 @@ class LiveState:
         not seen yet and ``may_refresh`` allows fetching it.
         """
         token = bearer_token(authorization)
-        if token.startswith(_KEY_PREFIX):
-            return self.keys.authenticate(token, now)
         verifier = self.jwt
-        if verifier is not None and token.count(b".") == 2:
-            return verifier.verify(token, now, may_refresh=may_refresh)
-        if verifier is not None:
-            raise AuthenticationError(
-                f"Malformed bearer token: expected an API key ('{KEY_PREFIX}…') or a JWT. "
-                + HOW_TO_AUTHENTICATE
-            )
+        if not token.startswith(_KEY_PREFIX) and token.count(b".") == 2:
+            if verifier is not None:
+                return verifier.verify(token, now, may_refresh=may_refresh)
+            try:
+                return self.keys.authenticate(token, now)
+            except AuthenticationError:
+                raise AuthenticationError(
+                    "JWT bearer tokens are not accepted here: no trusted issuer is configured."
+                ) from None
         return self.keys.authenticate(token, now)

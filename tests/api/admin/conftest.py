@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import create_key
+from tests.conftest import create_key, key_works
 from tests.utils.identity import AUDIENCE, sign
-from tests.utils.processes import Gateway, quantized_env, start_gateway
+from tests.utils.processes import Gateway, quantized_env, start_gateway, wait_until
 
 SECRET = secrets.token_urlsafe(40)
 ISSUER = "https://idp.test"
@@ -55,10 +55,12 @@ def callers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callers]:
     )
     gateway = start_gateway(env, workdir)
     assert gateway.admin_key
+    user_key = create_key(env, "--name", "user")
+    wait_until(lambda: key_works(gateway, user_key), timeout=5)  # made by another process
     yield Callers(
         gateway=gateway,
         admin_key=gateway.admin_key,
-        user_key=create_key(env, "--name", "user"),
+        user_key=user_key,
         admin_jwt=token(sub="ops@example.com", roles=["quantized-admin"]),
         user_jwt=token(sub="dev@example.com", roles=["developer"]),
     )
