@@ -10,8 +10,10 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from quantized.api import admin, openapi
+from quantized.api import admin, openapi, usage
 from quantized.api.asgi import ASGIApp, Receive, Scope, Send
+from quantized.api.chat import PATH as CHAT_PATH
+from quantized.api.chat import ChatEndpoint
 from quantized.api.errors import domain_error_handler, http_error_handler, unexpected_error_handler
 from quantized.api.health import healthz
 from quantized.api.models import ModelsEndpoint, is_models_path
@@ -23,15 +25,23 @@ from quantized.settings import Settings, load_settings
 class QuantizedApp:
     """Sends the hot ``/v1/models`` routes to their raw handler and the rest to Starlette."""
 
-    def __init__(self, runtime: Runtime, models: ModelsEndpoint, rest: ASGIApp) -> None:
+    def __init__(
+        self, runtime: Runtime, models: ModelsEndpoint, chat: ChatEndpoint, rest: ASGIApp
+    ) -> None:
         self.runtime = runtime
         self.models = models
+        self._chat = chat
         self._rest = rest
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and is_models_path(scope["path"]):
-            await self.models(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path == CHAT_PATH:
+                await self._chat(scope, receive, send)
+                return
+            if is_models_path(path):
+                await self.models(scope, receive, send)
+                return
         await self._rest(scope, receive, send)
 
 
@@ -47,7 +57,12 @@ def create_app(settings: Settings | None = None) -> QuantizedApp:
             yield
 
     rest = Starlette(
-        routes=[Route("/healthz", healthz, methods=["GET"]), *openapi.routes(), *admin.routes()],
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            *openapi.routes(),
+            *usage.routes(),
+            *admin.routes(),
+        ],
         exception_handlers={
             QuantizedError: domain_error_handler,
             HTTPException: http_error_handler,
@@ -56,4 +71,5 @@ def create_app(settings: Settings | None = None) -> QuantizedApp:
         lifespan=lifespan,
     )
     rest.state.runtime = runtime
-    return QuantizedApp(runtime, ModelsEndpoint(runtime.state, settings.listing_max_age), rest)
+    models = ModelsEndpoint(runtime.state, settings.listing_max_age)
+    return QuantizedApp(runtime, models, ChatEndpoint(runtime), rest)

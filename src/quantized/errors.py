@@ -16,7 +16,12 @@ status and the OpenAI error shape, and the CLI prints ``message`` as one line.
     ├── GoneError                the model was deprecated and is no longer served (410)
     ├── MethodNotAllowedError    the path exists, the method does not (405)
     ├── ConflictError            the thing already exists (409)
-    └── ServiceUnavailableError  a dependency we need is not reachable right now (503)
+    ├── RateLimitError           over a budget or a rate limit (429, with a retry time)
+    ├── ServiceUnavailableError  a dependency we need is not reachable right now (503)
+    └── UpstreamFailure          the upstream provider failed us
+        ├── BadGatewayError      unreachable, or answered 5xx (502)
+        ├── GatewayTimeoutError  no answer in time (504)
+        └── UpstreamRejected     answered 4xx: passed on with its status and message
 """
 
 from __future__ import annotations
@@ -114,3 +119,41 @@ class ServiceUnavailableError(QuantizedError):
     """Something the request needs (a database, an identity provider) is unreachable."""
 
     code = "service_unavailable"
+
+
+class RateLimitError(QuantizedError):
+    """Over a budget or a rate limit; ``retry_after`` says when trying again makes sense."""
+
+    code = "rate_limit_exceeded"
+
+    def __init__(
+        self, message: str, *, retry_after: float | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+
+class UpstreamFailure(QuantizedError):
+    """The upstream provider did not give a usable answer."""
+
+    code = "upstream_error"
+
+
+class BadGatewayError(UpstreamFailure):
+    """The upstream could not be reached, or failed (5xx)."""
+
+
+class GatewayTimeoutError(UpstreamFailure):
+    """The upstream did not answer in time."""
+
+    code = "upstream_timeout"
+
+
+class UpstreamRejected(UpstreamFailure):
+    """The upstream refused the request (4xx); its status and message are passed on."""
+
+    def __init__(
+        self, status: int, message: str, *, param: str | None = None, code: str | None = None
+    ) -> None:
+        super().__init__(message, param=param, code=code or "upstream_rejected")
+        self.status = status

@@ -8,6 +8,8 @@ chat proxy reads upstream provider keys from the variables the catalog names.
 
 from __future__ import annotations
 
+import os
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -55,6 +57,18 @@ class Settings(BaseSettings):
     listing_max_age: int = Field(
         default=0, ge=0, le=86400, description="Cache-Control max-age of model listings, seconds."
     )
+    upstream_connect_timeout: float = Field(
+        default=10.0, gt=0, le=300, description="Seconds to connect to an upstream provider."
+    )
+    upstream_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        le=3600,
+        description="Seconds to wait for an upstream's answer, or between two streamed chunks.",
+    )
+    usage_buffer: int = Field(
+        default=1_000_000, ge=1000, description="Usage records kept while the database is away."
+    )
 
     # JWT bearer tokens: one issuer from these variables, more from jwt_issuers_file.
     jwt_issuer: str | None = Field(default=None, description="Expected `iss` of tokens.")
@@ -84,6 +98,23 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    def upstream_secret(self, name: str) -> str | None:
+        """The provider key held by the environment variable ``name`` (the catalog names it).
+
+        The one read of the environment outside the ``QUANTIZED_`` prefix: provider keys
+        live in the environment (or the ``.env`` file), never in the database.
+        """
+        return os.environ.get(name) or self._dotenv.get(name) or None
+
+    @cached_property
+    def _dotenv(self) -> dict[str, str]:
+        from dotenv import dotenv_values
+
+        path = Path(".env")
+        if not path.is_file():
+            return {}
+        return {k: v for k, v in dotenv_values(path).items() if v is not None}
 
     def jwt_claim_rules(self) -> ClaimRules:
         return ClaimRules(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 
 import orjson
 from starlette.exceptions import HTTPException
@@ -11,8 +12,10 @@ from starlette.responses import Response
 
 from quantized.errors import (
     AuthenticationError,
+    BadGatewayError,
     ConfigurationError,
     ConflictError,
+    GatewayTimeoutError,
     GoneError,
     InvalidRequestError,
     MethodNotAllowedError,
@@ -20,7 +23,9 @@ from quantized.errors import (
     PayloadTooLargeError,
     PermissionDeniedError,
     QuantizedError,
+    RateLimitError,
     ServiceUnavailableError,
+    UpstreamRejected,
 )
 
 log = logging.getLogger("quantized.api")
@@ -36,7 +41,10 @@ _STATUS: tuple[tuple[type[QuantizedError], int, str], ...] = (
     (GoneError, 410, "invalid_request_error"),
     (PayloadTooLargeError, 413, "invalid_request_error"),
     (InvalidRequestError, 400, "invalid_request_error"),
+    (RateLimitError, 429, "rate_limit_error"),
     (ServiceUnavailableError, 503, "server_error"),
+    (BadGatewayError, 502, "upstream_error"),
+    (GatewayTimeoutError, 504, "upstream_error"),
     (ConfigurationError, 500, "server_error"),
 )
 _JSON = (b"content-type", b"application/json")
@@ -67,11 +75,16 @@ def render_error(exc: QuantizedError) -> tuple[int, Headers, bytes]:
         if isinstance(exc, cls):
             status, error_type = cls_status, cls_type
             break
+    if isinstance(exc, UpstreamRejected):
+        status = exc.status
+        error_type = "rate_limit_error" if status == 429 else "invalid_request_error"
     headers: Headers = [_JSON]
     if isinstance(exc, AuthenticationError):
         headers.append(www_authenticate(exc))
     if isinstance(exc, MethodNotAllowedError):
         headers.append((b"allow", ", ".join(exc.allow).encode()))
+    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
+        headers.append((b"retry-after", b"%d" % max(1, math.ceil(exc.retry_after))))
     return status, headers, error_body(exc.message, error_type, exc.param, exc.code)
 
 

@@ -57,6 +57,9 @@ def _errors(*statuses: int) -> dict[str, Any]:
         404: "Not found",
         409: "Already exists",
         410: "The model is deprecated",
+        429: "Over a budget, or the upstream's rate limit",
+        502: "The upstream failed or is unreachable",
+        504: "The upstream did not answer in time",
         413: "Request body too large",
         414: "Request URL too long",
         503: "A JWT issuer's signing keys are unavailable",
@@ -92,6 +95,11 @@ _MODEL_ID = _param(
 )
 _KEY_ID = _param("key_id", "path", {"type": "integer", "minimum": 0}, "The key's id")
 _LIST = {"type": "string", "description": "one value or a comma-separated list"}
+_USAGE_RANGE = [
+    _param("start", "query", {"type": "string", "format": "date"}, "First day (default: the 1st)"),
+    _param("end", "query", {"type": "string", "format": "date"}, "Last day (default: today)"),
+    _param("model", "query", {"type": "string"}, "Only this model"),
+]
 
 
 def _paths() -> dict[str, Any]:
@@ -151,6 +159,35 @@ def _paths() -> dict[str, Any]:
                     "200": _json(item_shapes, "The model (SDK requests get the SDK fields too)"),
                     "304": {"description": "Not modified"},
                     **_errors(400, 401, 404, 410, 414, 503),
+                },
+            }
+        },
+        "/v1/chat/completions": {
+            "post": {
+                "summary": "Create a chat completion, routed to the model's upstream",
+                "tags": ["chat"],
+                "requestBody": _body(schemas.ChatRequestBody),
+                "responses": {
+                    "200": {
+                        "description": "The completion; with stream=true, server-sent events "
+                        "of chat.completion.chunk objects ending with data: [DONE]",
+                        "content": {
+                            "application/json": {"schema": _ref(schemas.ChatCompletion)},
+                            "text/event-stream": {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(400, 401, 403, 404, 410, 413, 429, 502, 503, 504),
+                },
+            }
+        },
+        "/v1/usage": {
+            "get": {
+                "summary": "The caller's own spend, by day and model",
+                "tags": ["usage"],
+                "parameters": _USAGE_RANGE,
+                "responses": {
+                    "200": _json(_ref(schemas.UsageSummary), "Spend"),
+                    **_errors(400, 401, 503),
                 },
             }
         },
@@ -307,6 +344,58 @@ def _paths() -> dict[str, Any]:
                 },
             },
         },
+        "/admin/v1/usage": {
+            "get": {
+                "summary": "Everyone's spend, by day, caller and model",
+                "tags": ["admin: usage"],
+                "parameters": [
+                    *_USAGE_RANGE,
+                    _param("caller", "query", {"type": "string"}, "Only key:<id> or jwt:<subject>"),
+                ],
+                "responses": {
+                    "200": _json(_ref(schemas.UsageSummary), "Spend"),
+                    **_errors(*_ADMIN_ERRORS),
+                },
+            }
+        },
+        "/admin/v1/budgets": {
+            "get": {
+                "summary": "Spending limits, with this period's spend",
+                "tags": ["admin: usage"],
+                "responses": {
+                    "200": _json(_ref(schemas.BudgetList), "Budgets"),
+                    **_errors(*_ADMIN_ERRORS),
+                },
+            }
+        },
+        "/admin/v1/budgets/{kind}/{subject}": {
+            "parameters": [
+                _param(
+                    "kind",
+                    "path",
+                    {"type": "string", "enum": ["key", "jwt"]},
+                    "key (an API key id) or jwt (a token subject)",
+                ),
+                _param("subject", "path", {"type": "string"}, "The key id or the subject"),
+            ],
+            "put": {
+                "summary": "Set a caller's daily and monthly limits in USD (null: no limit)",
+                "tags": ["admin: usage"],
+                "requestBody": _body(schemas.BudgetIn),
+                "responses": {
+                    "200": _json(_ref(schemas.BudgetOut), "The budget"),
+                    **_errors(*_ADMIN_ERRORS, 404, 413),
+                },
+            },
+            "delete": {
+                "summary": "Remove a caller's limits",
+                "tags": ["admin: usage"],
+                "responses": {
+                    "200": _json(_ref(schemas.BudgetDeleted), "Removed"),
+                    **_errors(*_ADMIN_ERRORS, 404),
+                },
+            },
+        },
         "/admin/v1/audit": {
             "get": {
                 "summary": "Administrative changes, newest first",
@@ -327,7 +416,7 @@ def _paths() -> dict[str, Any]:
                     _param(
                         "entity",
                         "query",
-                        {"type": "string", "enum": ["model", "key"]},
+                        {"type": "string", "enum": ["model", "key", "budget"]},
                         "Only changes to models, or to keys",
                     ),
                     _param("entity_id", "query", {"type": "string"}, "Only this model or key"),

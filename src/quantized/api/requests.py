@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -110,3 +111,12 @@ def query_int(request: Request, name: str, default: int, *, low: int, high: int)
     if not raw.isdigit() or not low <= int(raw) <= high:
         raise InvalidRequestError(f"{name} must be an integer from {low} to {high}", param=name)
     return int(raw)
+
+
+def reject_unknown(params: Mapping[str, str], known: tuple[str, ...]) -> None:
+    """A 400 naming the first query parameter that is not in ``known``."""
+    for name in params:
+        if name not in known:
+            raise InvalidRequestError(
+                f"unknown query parameter '{name[:50]}'; use {', '.join(known)}", param=name[:50]
+            )

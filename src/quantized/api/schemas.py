@@ -172,7 +172,7 @@ class AuditEntry(_Out):
     at: float
     actor: Actor
     action: str
-    entity: Literal["model", "key"]
+    entity: Literal["model", "key", "budget"]
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
@@ -182,3 +182,88 @@ class AuditList(_Out):
     object: Literal["list"]
     data: list[AuditEntry]
     has_more: bool
+
+
+class ChatMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequestBody(BaseModel):
+    """OpenAI's chat-completion request; fields not listed are passed to the upstream."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(description="A model id from GET /v1/models")
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stream_options: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    response_format: dict[str, Any] | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+
+
+class ChatCompletion(BaseModel):
+    """OpenAI's ``chat.completion`` (the upstream's own fields are passed on)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    object: Literal["chat.completion"]
+    choices: list[dict[str, Any]]
+    usage: dict[str, Any] | None = None
+
+
+class UsageCaller(_Out):
+    kind: str
+    id: str
+
+
+class UsageRow(_Out):
+    day: str
+    caller: UsageCaller | None = None
+    model: str
+    requests: int
+    prompt_tokens: int
+    cached_tokens: int
+    completion_tokens: int
+    cost_usd: float
+
+
+class UsageSummary(_Out):
+    object: Literal["usage"]
+    start: str
+    end: str
+    caller: UsageCaller | None = None
+    data: list[UsageRow]
+    total_cost_usd: float
+
+
+class BudgetOut(_Out):
+    caller: UsageCaller
+    daily_usd: float | None
+    monthly_usd: float | None
+
+
+class BudgetWithSpend(BudgetOut):
+    spent_today_usd: float
+    spent_this_month_usd: float
+
+
+class BudgetList(_Out):
+    object: Literal["list"]
+    data: list[BudgetWithSpend]
+
+
+class BudgetIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    daily_usd: float | None = Field(default=None, ge=0, le=1_000_000_000)
+    monthly_usd: float | None = Field(default=None, ge=0, le=1_000_000_000)
+
+
+class BudgetDeleted(_Out):
+    caller: UsageCaller
+    deleted: Literal[True]

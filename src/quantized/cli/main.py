@@ -7,6 +7,7 @@ import click
 from quantized.cli.keys import keys
 from quantized.cli.models import models
 from quantized.cli.serve import serve
+from quantized.cli.usage import budgets, usage
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -23,6 +24,8 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(keys)
 cli.add_command(models)
+cli.add_command(usage)
+cli.add_command(budgets)
 
 
 def main() -> None:

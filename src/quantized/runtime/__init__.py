@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from quantized.gateway.http import UpstreamClient
+from quantized.gateway.router import Router
 from quantized.runtime.state import LiveState
 from quantized.runtime.sync import Synchroniser
 from quantized.settings import Settings
+from quantized.store import usage as usage_store
 from quantized.store.database import create_engine
+from quantized.usage.ledger import Ledger, UsageRecord
 
 log = logging.getLogger("quantized")
 
@@ -26,6 +30,12 @@ class Runtime:
         self.jwt_issuers = settings.jwt_issuers()  # configuration errors surface here, early
         self._engine: AsyncEngine | None = None
         self._sync: Synchroniser | None = None
+        self._ledger: Ledger | None = None
+        self.client = UpstreamClient(
+            connect_timeout=settings.upstream_connect_timeout,
+            read_timeout=settings.upstream_timeout,
+        )
+        self.router = Router(self.client, settings.upstream_secret)
 
     @property
     def engine(self) -> AsyncEngine:
@@ -43,11 +53,48 @@ class Runtime:
             await sync.load()
             sync.start()
             stack.push_async_callback(sync.stop)
+            self._report_missing_credentials()
+            stack.callback(self.client.close)
+            ledger = self._ledger = Ledger(
+                self._write_usage,
+                capacity=settings.usage_buffer,
+                on_written=self.state.spend.written,
+            )
+            ledger.start()
+            stack.push_async_callback(ledger.close)  # runs before the engine is disposed
             if self.jwt_issuers:
                 await self._start_jwt(stack)
             yield self
         self._engine = None
         self._sync = None
+        self._ledger = None
+
+    def record(self, record: UsageRecord) -> None:
+        """Hand a usage record to the ledger (written in the background)."""
+        self.state.spend.recorded(record)
+        if self._ledger is not None:
+            self._ledger.record(record)
+
+    async def _write_usage(self, records: Sequence[UsageRecord]) -> None:
+        async with self.engine.begin() as conn:
+            await usage_store.insert_records(conn, records)
+
+    def _report_missing_credentials(self) -> None:
+        needed: dict[str, int] = {}
+        for model in self.state.catalog.active:
+            for upstream in model.upstreams:
+                if upstream.api_key_env:
+                    needed[upstream.api_key_env] = needed.get(upstream.api_key_env, 0) + 1
+        missing = {
+            name: count
+            for name, count in needed.items()
+            if self.settings.upstream_secret(name) is None
+        }
+        if missing:
+            log.warning(
+                "provider keys not set (their models answer 503 until they are): %s",
+                ", ".join(f"{name} ({count} models)" for name, count in sorted(missing.items())),
+            )
 
     async def refresh(self) -> None:
         """Apply recorded changes now (after this process wrote some), not at the next poll."""

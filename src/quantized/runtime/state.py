@@ -14,6 +14,7 @@ from quantized.auth.keys import KEY_PREFIX
 from quantized.auth.principal import Principal
 from quantized.catalog.listing import Catalog
 from quantized.errors import AuthenticationError
+from quantized.usage.budgets import SpendTracker
 
 if TYPE_CHECKING:
     from quantized.auth.jwt.verifier import JwtVerifier
@@ -26,6 +27,7 @@ class LiveState:
     catalog: Catalog = field(default_factory=lambda: Catalog(()))
     keys: KeyIndex = field(default_factory=KeyIndex)
     jwt: JwtVerifier | None = None
+    spend: SpendTracker = field(default_factory=SpendTracker)
     loaded: bool = False
 
     def authenticate(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -18,9 +19,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from quantized.auth.index import KeyIndex
 from quantized.catalog.listing import Catalog
 from quantized.runtime.state import LiveState
+from quantized.store import budgets as budget_store
 from quantized.store import changes
 from quantized.store import keys as key_store
 from quantized.store import models as model_store
+from quantized.store import usage as usage_store
+from quantized.usage.budgets import month_start
 
 log = logging.getLogger("quantized.sync")
 
@@ -36,6 +40,7 @@ class Synchroniser:
         self._last_id = 0
         self._applied: set[int] = set()
         self._task: asyncio.Task[None] | None = None
+        self._budgeted = False
 
     async def load(self) -> None:
         """Read everything once."""
@@ -44,8 +49,13 @@ class Synchroniser:
             recent = await changes.since(conn, max(0, last_id - _REPLAY_WINDOW))
             models = await model_store.all_models(conn)
             keys = await key_store.all_keys(conn)
+            budgets = await budget_store.all_budgets(conn)
+            spend = await usage_store.budgeted_spend_since(conn, month_start(time.time()))
         self._state.catalog = Catalog(models)
         self._state.keys = KeyIndex(keys)
+        self._state.spend.set_budgets(budgets)
+        self._state.spend.set_written(spend)
+        self._budgeted = bool(budgets)
         self._state.loaded = True
         self._last_id = last_id
         self._applied = {c.id for c in recent}
@@ -56,6 +66,13 @@ class Synchroniser:
         floor = max(0, self._last_id - _REPLAY_WINDOW)
         async with self._engine.connect() as conn:
             pending = [c for c in await changes.since(conn, floor) if c.id not in self._applied]
+            if any(c.entity == changes.BUDGET for c in pending):
+                budgets = await budget_store.all_budgets(conn)
+                self._state.spend.set_budgets(budgets)
+                self._budgeted = bool(budgets)
+            if self._budgeted:  # other processes' spending counts against shared budgets
+                since = month_start(time.time())
+                self._state.spend.set_written(await usage_store.budgeted_spend_since(conn, since))
             if not pending:
                 return 0
             model_ids = {c.entity_id for c in pending if c.entity == changes.MODEL}

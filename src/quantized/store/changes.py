@@ -20,6 +20,7 @@ from quantized.store.tables import changes
 T = TypeVar("T")
 MODEL = "model"
 KEY = "key"
+BUDGET = "budget"
 _KEEP_SECONDS = 24 * 3600
 
 

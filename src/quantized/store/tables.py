@@ -83,3 +83,37 @@ audit_log = Table(
     Column("after", JSON, nullable=True),
 )
 """Every administrative change: who, what, when, before and after."""
+
+usage = Table(
+    "usage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Double, nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("caller_kind", String(16), nullable=False),
+    Column("caller_id", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("upstream", String(300), nullable=True),
+    Column("status", Integer, nullable=False),
+    Column("stream", Boolean, nullable=False),
+    Column("prompt_tokens", BigInteger, nullable=False),
+    Column("cached_tokens", BigInteger, nullable=False),
+    Column("completion_tokens", BigInteger, nullable=False),
+    Column("cost_pusd", BigInteger, nullable=False),
+    Column("latency_ms", Double, nullable=False),
+    Column("estimated", Boolean, nullable=False),
+    Column("error_code", String(64), nullable=True),
+    Column("request_id", String(64), nullable=False),
+)
+"""The ledger: one row per chat request served, in integer picodollars (1e-12 USD)."""
+
+budgets = Table(
+    "budgets",
+    metadata,
+    Column("subject_kind", String(16), primary_key=True),
+    Column("subject_id", String(200), primary_key=True),
+    Column("daily_pusd", BigInteger, nullable=True),
+    Column("monthly_pusd", BigInteger, nullable=True),
+    Column("updated_at", Double, nullable=False),
+)
+"""Spending limits per caller (an API key, or a JWT subject), per UTC day and month."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from quantized.api.admin import audit, keys, models
+from quantized.api.admin import audit, keys, models, usage
 
 
 def routes() -> list[BaseRoute]:
-    return [*models.routes(), *keys.routes(), *audit.routes()]
+    return [*models.routes(), *keys.routes(), *audit.routes(), *usage.routes()]

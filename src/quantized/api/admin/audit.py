@@ -7,7 +7,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from quantized.admin import audit
-from quantized.api.requests import admin, query_int, runtime
+from quantized.api.requests import admin, query_int, reject_unknown, runtime
 from quantized.api.responses import json_response
 from quantized.api.routing import route
 from quantized.errors import InvalidRequestError
@@ -18,16 +18,12 @@ _FILTERS = ("limit", "before", "entity", "entity_id", "actor")
 async def list_entries(request: Request) -> Response:
     await admin(request)
     params = request.query_params
-    unknown = [name for name in params if name not in _FILTERS]
-    if unknown:
-        raise InvalidRequestError(
-            f"unknown query parameter '{unknown[0][:50]}'", param=unknown[0][:50]
-        )
+    reject_unknown(params, _FILTERS)
     limit = query_int(request, "limit", 100, low=1, high=1000)
     before = query_int(request, "before", 0, low=1, high=2**62) if "before" in params else None
     entity = params.get("entity")
-    if entity is not None and entity not in ("model", "key"):
-        raise InvalidRequestError("entity must be 'model' or 'key'", param="entity")
+    if entity is not None and entity not in ("model", "key", "budget"):
+        raise InvalidRequestError("entity must be 'model', 'key' or 'budget'", param="entity")
     found = await audit.recent(
         runtime(request).engine,
         limit=limit + 1,

@@ -1,0 +1,1 @@
+"""The gateway itself: chat completions routed to upstream providers."""

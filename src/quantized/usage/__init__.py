@@ -1,0 +1,1 @@
+"""What callers used and spent: cost arithmetic, the ledger, budgets."""

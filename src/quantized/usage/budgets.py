@@ -1,0 +1,127 @@
+"""Budgets: spending limits per caller, per UTC day and month.
+
+A request is refused (429, ``budget_exceeded``) when the caller's spend in the
+current period has reached the limit; the request that crosses the limit is
+served and charged in full, so overspend is bounded by the requests already in
+flight. Spend is what the ledger holds (refreshed from the database at each
+synchronisation, so other processes' spending counts) plus what this process
+recorded and has not written yet.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from quantized.errors import RateLimitError
+from quantized.usage.cost import from_pico
+from quantized.usage.ledger import UsageRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    subject_kind: str
+    subject_id: str
+    daily_pusd: int | None
+    monthly_pusd: int | None
+
+    @property
+    def subject(self) -> tuple[str, str]:
+        return self.subject_kind, self.subject_id
+
+
+def day_of(moment: float) -> str:
+    return dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%d")
+
+
+def month_start(moment: float) -> float:
+    now = dt.datetime.fromtimestamp(moment, dt.UTC)
+    return dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC).timestamp()
+
+
+def _resets(moment: float) -> tuple[dt.datetime, dt.datetime]:
+    now = dt.datetime.fromtimestamp(moment, dt.UTC)
+    tomorrow = dt.datetime(now.year, now.month, now.day, tzinfo=dt.UTC) + dt.timedelta(days=1)
+    year, month = (now.year + 1, 1) if now.month == 12 else (now.year, now.month + 1)
+    return tomorrow, dt.datetime(year, month, 1, tzinfo=dt.UTC)
+
+
+def _usd(amount: int) -> str:
+    return f"${from_pico(amount).quantize(from_pico(10**10)):,}"
+
+
+class SpendTracker:
+    """Budgets and spend, per caller, in picodollars."""
+
+    def __init__(self) -> None:
+        self._budgets: dict[tuple[str, str], Budget] = {}
+        self._written: dict[tuple[str, str], dict[str, int]] = {}
+        self._unwritten: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+
+    def set_budgets(self, budgets: Iterable[Budget]) -> None:
+        self._budgets = {b.subject: b for b in budgets}
+
+    def budget(self, kind: str, subject: str) -> Budget | None:
+        return self._budgets.get((kind, subject))
+
+    def set_written(self, spend: Iterable[tuple[str, str, str, int]]) -> None:
+        """Spend per caller and day as the database holds it (this month)."""
+        written: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        for kind, subject, day, amount in spend:
+            written[(kind, subject)][day] = amount
+        self._written = dict(written)
+
+    def recorded(self, record: UsageRecord) -> None:
+        if record.cost_pusd:
+            days = self._unwritten[(record.caller_kind, record.caller_id)]
+            days[record.day] = days.get(record.day, 0) + record.cost_pusd
+
+    def written(self, records: Sequence[UsageRecord]) -> None:
+        """Records now in the database: count them there (until the next refresh) not here."""
+        for record in records:
+            if not record.cost_pusd:
+                continue
+            key = (record.caller_kind, record.caller_id)
+            days = self._unwritten.get(key)
+            if days is not None and record.day in days:
+                days[record.day] -= record.cost_pusd
+            self._written.setdefault(key, {})
+            self._written[key][record.day] = self._written[key].get(record.day, 0) + (
+                record.cost_pusd
+            )
+
+    def spent(self, kind: str, subject: str, now: float) -> tuple[int, int]:
+        """(today, this month) in picodollars."""
+        today, month = day_of(now), day_of(now)[:7]
+        total_day = total_month = 0
+        for days in (
+            self._written.get((kind, subject), {}),
+            self._unwritten.get((kind, subject), {}),
+        ):
+            for day, amount in days.items():
+                if day == today:
+                    total_day += amount
+                if day.startswith(month):
+                    total_month += amount
+        return total_day, total_month
+
+    def check(self, kind: str, subject: str, now: float) -> None:
+        """Refuse a request that would start over a limit (429 ``budget_exceeded``)."""
+        budget = self._budgets.get((kind, subject))
+        if budget is None:
+            return
+        today, month = self.spent(kind, subject, now)
+        next_day, next_month = _resets(now)
+        for limit, spent, period, reset in (
+            (budget.daily_pusd, today, "daily", next_day),
+            (budget.monthly_pusd, month, "monthly", next_month),
+        ):
+            if limit is not None and spent >= limit:
+                raise RateLimitError(
+                    f"The {period} budget of {_usd(limit)} is spent ({_usd(spent)} used); it "
+                    f"resets at {reset.isoformat().replace('+00:00', 'Z')}.",
+                    retry_after=reset.timestamp() - now,
+                    code="budget_exceeded",
+                )

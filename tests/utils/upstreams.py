@@ -1,0 +1,386 @@
+"""Fake LLM providers for tests: real HTTP servers speaking OpenAI's and Anthropic's protocols.
+
+The upstream model name chooses the behaviour, so a test catalog decides what
+each upstream does:
+
+- ``echo``: answers ``echo: <last user text>``; with tools, calls the first tool;
+  with a json_schema response format, answers ``{"ok": true}``;
+- ``usage-P-C-O``: like echo, reporting P prompt tokens (C of them cached) and O
+  completion tokens;
+- ``fail-500`` / ``fail-429`` / ``fail-400`` / ``fail-401``: answer that status;
+- ``slow-S``: wait S seconds first; ``drop``: close the connection without answering;
+- ``chunks-N``: stream N content chunks (slowly: 50 ms apart);
+- ``break-N``: stream N chunks, then close the connection mid-stream.
+
+Every request is kept (path, headers, JSON body) for assertions.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.utils.processes import free_port
+
+
+@dataclass
+class Seen:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class Behaviour:
+    name: str
+    prompt: int = 10
+    cached: int = 0
+    completion: int = 5
+    arg: float = 0.0
+
+    @classmethod
+    def parse(cls, model: str) -> Behaviour:
+        parts = model.split("-")
+        if parts[0] == "usage" and len(parts) == 4:
+            return cls("echo", int(parts[1]), int(parts[2]), int(parts[3]))
+        if len(parts) == 2 and parts[0] in ("fail", "slow", "chunks", "break"):
+            return cls(parts[0], arg=float(parts[1]))
+        return cls(parts[0])
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, str):
+                return content
+            return " ".join(
+                p.get("text", "")
+                for p in content or []
+                if isinstance(p, dict) and p.get("type") == "text"
+            )
+    return ""
+
+
+@dataclass
+class FakeUpstream:
+    port: int = field(default_factory=free_port)
+    seen: list[Seen] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> FakeUpstream:
+        upstream = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("content-length", "0"))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                upstream.seen.append(Seen(self.path, dict(self.headers.items()), body))
+                behaviour = Behaviour.parse(str(body.get("model", "")))
+                anthropic = self.path.endswith("/v1/messages")
+                if behaviour.name == "slow":
+                    time.sleep(behaviour.arg)
+                if behaviour.name == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return
+                if behaviour.name == "fail":
+                    status = int(behaviour.arg)
+                    message = {
+                        500: "internal failure",
+                        429: "slow down",
+                        400: "bad parameter x",
+                        401: "Incorrect API key provided: " + self.headers.get("authorization", ""),
+                    }[status]
+                    error: dict[str, Any] = (
+                        {"type": "error", "error": {"type": "api_error", "message": message}}
+                        if anthropic
+                        else {
+                            "error": {
+                                "message": message,
+                                "type": "x",
+                                "param": "x",
+                                "code": "bad_x",
+                            }
+                        }
+                    )
+                    self._json(status, error)
+                    return
+                if body.get("stream"):
+                    self._stream(body, behaviour, anthropic)
+                elif anthropic:
+                    self._json(200, _anthropic_message(body, behaviour))
+                else:
+                    self._json(200, _openai_completion(body, behaviour))
+
+            def _json(self, status: int, payload: Any) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, body: dict[str, Any], behaviour: Behaviour, anthropic: bool) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
+                events = (_anthropic_events if anthropic else _openai_events)(body, behaviour)
+                for index, event in enumerate(events):
+                    if behaviour.name == "break" and index >= behaviour.arg + 1:
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    data = event.encode()
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                    self.wfile.flush()
+                    if behaviour.name in ("chunks", "break"):
+                        time.sleep(0.05)
+                self.wfile.write(b"0\r\n\r\n")
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+def _answer(body: dict[str, Any]) -> str:
+    if (body.get("response_format") or {}).get("type") == "json_schema":
+        return '{"ok": true}'
+    images = sum(
+        1
+        for m in body.get("messages", [])
+        for p in (m.get("content") if isinstance(m.get("content"), list) else [])
+        if isinstance(p, dict) and p.get("type") in ("image_url", "image")
+    )
+    text = f"echo: {_last_user_text(body.get('messages', []))}"
+    return f"{text} (saw {images} images)" if images else text
+
+
+def _openai_completion(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
+    message: dict[str, Any] = {"role": "assistant", "content": _answer(body)}
+    finish = "stop"
+    if body.get("tools"):
+        name = body["tools"][0]["function"]["name"]
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_1",
+                    "type": "function",
+                    "function": {"name": name, "arguments": '{"city": "Paris"}'},
+                }
+            ],
+        }
+        finish = "tool_calls"
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": body.get("model"),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish, "logprobs": None}],
+        "usage": {
+            "prompt_tokens": b.prompt,
+            "completion_tokens": b.completion,
+            "total_tokens": b.prompt + b.completion,
+            "prompt_tokens_details": {"cached_tokens": b.cached},
+        },
+    }
+
+
+def _chunk(
+    body: dict[str, Any], delta: dict[str, Any], finish: str | None = None, usage: Any = None
+) -> str:
+    payload = {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion.chunk",
+        "created": 1,
+        "model": body.get("model"),
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        "usage": usage,
+    }
+    return f"data: {json.dumps(payload)}\n\n"
+
+
+def _openai_events(body: dict[str, Any], b: Behaviour) -> list[str]:
+    words = (
+        [f"w{i} " for i in range(int(b.arg))]
+        if b.name in ("chunks", "break")
+        else (_answer(body).split(" "))
+    )
+    events = [_chunk(body, {"role": "assistant", "content": ""})]
+    events += [
+        _chunk(body, {"content": word + ("" if word.endswith(" ") else " ")}) for word in words
+    ]
+    events.append(_chunk(body, {}, "stop"))
+    if (body.get("stream_options") or {}).get("include_usage"):
+        usage = {
+            "prompt_tokens": b.prompt,
+            "completion_tokens": b.completion,
+            "total_tokens": b.prompt + b.completion,
+            "prompt_tokens_details": {"cached_tokens": b.cached},
+        }
+        payload = {
+            "id": "chatcmpl-fake",
+            "object": "chat.completion.chunk",
+            "created": 1,
+            "model": body.get("model"),
+            "choices": [],
+            "usage": usage,
+        }
+        events.append(f"data: {json.dumps(payload)}\n\n")
+    events.append("data: [DONE]\n\n")
+    return events
+
+
+def _anthropic_message(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
+    content: list[dict[str, Any]] = [{"type": "text", "text": _answer_anthropic(body)}]
+    stop = "end_turn"
+    tools = body.get("tools") or []
+    if tools:
+        tool = tools[0]
+        forced = (body.get("tool_choice") or {}).get("name") == tool["name"]
+        arguments = {"ok": True} if forced else {"city": "Paris"}
+        content = [{"type": "tool_use", "id": "toolu_1", "name": tool["name"], "input": arguments}]
+        stop = "tool_use"
+    return {
+        "id": "msg_fake",
+        "type": "message",
+        "role": "assistant",
+        "model": body.get("model"),
+        "content": content,
+        "stop_reason": stop,
+        "usage": {
+            "input_tokens": b.prompt - b.cached,
+            "output_tokens": b.completion,
+            "cache_read_input_tokens": b.cached,
+            "cache_creation_input_tokens": 0,
+        },
+    }
+
+
+def _answer_anthropic(body: dict[str, Any]) -> str:
+    last = body["messages"][-1]
+    blocks = (
+        last["content"]
+        if isinstance(last["content"], list)
+        else [{"type": "text", "text": last["content"]}]
+    )
+    text = " ".join(b.get("text", "") for b in blocks if b.get("type") == "text")
+    images = sum(1 for b in blocks if b.get("type") == "image")
+    system = body.get("system")
+    answer = f"echo: {text}"
+    if images:
+        answer += f" (saw {images} images)"
+    if system:
+        answer += f" [system: {system}]"
+    return answer
+
+
+def _sse(kind: str, payload: dict[str, Any]) -> str:
+    return f"event: {kind}\ndata: {json.dumps({'type': kind, **payload})}\n\n"
+
+
+def _anthropic_events(body: dict[str, Any], b: Behaviour) -> list[str]:
+    message = _anthropic_message(body, b)
+    events = [
+        _sse(
+            "message_start",
+            {
+                "message": {
+                    "id": "msg_fake",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": body.get("model"),
+                    "content": [],
+                    "stop_reason": None,
+                    "usage": {
+                        "input_tokens": b.prompt - b.cached,
+                        "output_tokens": 1,
+                        "cache_read_input_tokens": b.cached,
+                        "cache_creation_input_tokens": 0,
+                    },
+                }
+            },
+        )
+    ]
+    events.append(_sse("ping", {}))
+    for index, block in enumerate(message["content"]):
+        if block["type"] == "text":
+            events.append(
+                _sse(
+                    "content_block_start",
+                    {"index": index, "content_block": {"type": "text", "text": ""}},
+                )
+            )
+            words = (
+                [f"w{i} " for i in range(int(b.arg))]
+                if b.name in ("chunks", "break")
+                else [w + " " for w in block["text"].split(" ")]
+            )
+            for word in words:
+                events.append(
+                    _sse(
+                        "content_block_delta",
+                        {"index": index, "delta": {"type": "text_delta", "text": word}},
+                    )
+                )
+        else:
+            events.append(
+                _sse(
+                    "content_block_start",
+                    {
+                        "index": index,
+                        "content_block": {
+                            "type": "tool_use",
+                            "id": block["id"],
+                            "name": block["name"],
+                            "input": {},
+                        },
+                    },
+                )
+            )
+            text = json.dumps(block["input"])
+            for piece in (text[: len(text) // 2], text[len(text) // 2 :]):
+                events.append(
+                    _sse(
+                        "content_block_delta",
+                        {
+                            "index": index,
+                            "delta": {"type": "input_json_delta", "partial_json": piece},
+                        },
+                    )
+                )
+        events.append(_sse("content_block_stop", {"index": index}))
+    events.append(
+        _sse(
+            "message_delta",
+            {
+                "delta": {"stop_reason": message["stop_reason"]},
+                "usage": {"output_tokens": b.completion},
+            },
+        )
+    )
+    events.append(_sse("message_stop", {}))
+    return events
