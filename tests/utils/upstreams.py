@@ -70,6 +70,8 @@ def _last_user_text(messages: list[dict[str, Any]]) -> str:
 class FakeUpstream:
     port: int = field(default_factory=free_port)
     seen: list[Seen] = field(default_factory=list)
+    aborted: int = 0
+    """Streams the gateway hung up on before they ended."""
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -140,17 +142,21 @@ class FakeUpstream:
                 self.send_header("transfer-encoding", "chunked")
                 self.end_headers()
                 events = (_anthropic_events if anthropic else _openai_events)(body, behaviour)
-                for index, event in enumerate(events):
-                    if behaviour.name == "break" and index >= behaviour.arg + 1:
-                        self.close_connection = True
-                        self.connection.shutdown(2)
-                        return
-                    data = event.encode()
-                    self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
-                    self.wfile.flush()
-                    if behaviour.name in ("chunks", "break"):
-                        time.sleep(0.05)
-                self.wfile.write(b"0\r\n\r\n")
+                try:
+                    for index, event in enumerate(events):
+                        if behaviour.name == "break" and index >= behaviour.arg + 1:
+                            self.close_connection = True
+                            self.connection.shutdown(2)
+                            return
+                        data = event.encode()
+                        self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                        self.wfile.flush()
+                        if behaviour.name in ("chunks", "break"):
+                            time.sleep(0.05)
+                    self.wfile.write(b"0\r\n\r\n")
+                except (BrokenPipeError, ConnectionResetError):
+                    upstream.aborted += 1
+                    self.close_connection = True
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True

@@ -14,6 +14,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 from quantized.errors import RateLimitError
 from quantized.usage.cost import from_pico
@@ -49,7 +50,10 @@ def _resets(moment: float) -> tuple[dt.datetime, dt.datetime]:
 
 
 def _usd(amount: int) -> str:
-    return f"${from_pico(amount).quantize(from_pico(10**10)):,}"
+    """Dollars with cents, and up to six decimals when they matter: $5.00, $0.0012."""
+    text = f"{from_pico(amount).quantize(Decimal('0.000001')):,f}"
+    whole, _, cents = text.partition(".")
+    return f"${whole}.{cents.rstrip('0').ljust(2, '0')}"
 
 
 class SpendTracker:

@@ -59,7 +59,7 @@ class OpenAIStream(StreamTranslator):
             self.usage = read_usage(data) or self.usage
             if not self._forward_usage and not data.get("choices"):
                 return []
-        elif b'"content":"' in payload or b'"arguments":"' in payload:
+        elif b'"content"' in payload or b'"arguments"' in payload:
             self.chunks += 1
         return [b"data: " + payload + b"\n\n"]
 
