@@ -32,6 +32,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: dict[str, Any]
+    client_port: int = 0
 
 
 @dataclass
@@ -90,7 +91,9 @@ class FakeUpstream:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("content-length", "0"))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                upstream.seen.append(Seen(self.path, dict(self.headers.items()), body))
+                upstream.seen.append(
+                    Seen(self.path, dict(self.headers.items()), body, self.client_address[1])
+                )
                 behaviour = Behaviour.parse(str(body.get("model", "")))
                 anthropic = self.path.endswith("/v1/messages")
                 if behaviour.name == "slow":

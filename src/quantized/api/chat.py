@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from quantized.gateway.http import UpstreamError
 from quantized.gateway.providers.base import StreamTranslator, Usage, sse_event
 from quantized.gateway.request import ChatRequest, parse_chat_request
 from quantized.gateway.router import Opened
-from quantized.usage.budgets import day_of
+from quantized.usage.budgets import Today
 from quantized.usage.cost import cost_usd, to_pico
 from quantized.usage.ledger import UsageRecord
 
@@ -84,11 +85,14 @@ async def read_body(receive: Receive, limit: int) -> bytes:
 class ChatEndpoint:
     def __init__(self, runtime: Runtime) -> None:
         self._runtime = runtime
+        self._ids = itertools.count(1)
+        self._id_prefix = "req_" + secrets.token_hex(6)
+        self._day = Today()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.time()
         clock = time.perf_counter()
-        request_id = "req_" + secrets.token_hex(12)
+        request_id = f"{self._id_prefix}{next(self._ids):08x}"
         principal: Principal | None = None
         outcome = Outcome()
         try:
@@ -232,7 +236,7 @@ class ChatEndpoint:
         record = UsageRecord(
             request_id=request_id,
             at=started,
-            day=day_of(started),
+            day=self._day.of(started),
             caller_kind=principal.kind,
             caller_id=principal.id,
             model=model.id if model is not None else "",

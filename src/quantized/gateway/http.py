@@ -105,6 +105,10 @@ class _Connection(asyncio.Protocol):
         self._complete = False
         self._error: BaseException | None = None
         self._paused = False
+        self._keep_alive = False
+        self._loop = asyncio.get_running_loop()
+        self._timer: asyncio.TimerHandle | None = None
+        self._last_activity = 0.0
         self.closed = False
 
     # asyncio.Protocol
@@ -112,6 +116,7 @@ class _Connection(asyncio.Protocol):
         self._transport = transport  # type: ignore[assignment]  # a stream transport
 
     def data_received(self, data: bytes) -> None:
+        self._last_activity = self._loop.time()
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -120,14 +125,40 @@ class _Connection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
+        self._disarm()
         if not self._complete:
             self._fail(UpstreamUnreachable("the upstream closed the connection"))
+
+    # the read timeout: one timer per response, re-armed only when it fires early
+    def _arm(self) -> None:
+        self._last_activity = self._loop.time()
+        self._timer = self._loop.call_later(self._pool.read_timeout, self._check_timeout)
+
+    def _disarm(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _check_timeout(self) -> None:
+        idle = self._loop.time() - self._last_activity
+        if idle < self._pool.read_timeout:
+            self._timer = self._loop.call_later(self._pool.read_timeout - idle, self._check_timeout)
+            return
+        self._timer = None
+        self._fail(
+            UpstreamTimeout(
+                f"no response bytes from {self._pool.origin.host} within "
+                f"{self._pool.read_timeout:g}s"
+            )
+        )
+        self.close()
 
     # httptools callbacks
     def on_header(self, name: bytes, value: bytes) -> None:
         self._headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
+        self._keep_alive = self._parser.should_keep_alive()  # only valid during the message
         head = self._head
         if head is not None and not head.done():
             status = self._parser.get_status_code()
@@ -142,17 +173,18 @@ class _Connection(asyncio.Protocol):
 
     def on_message_complete(self) -> None:
         self._complete = True
+        self._disarm()
         self._wake()
 
     # the request
     def send(self, data: bytes) -> asyncio.Future[Response]:
         assert self._transport is not None  # noqa: S101 - connected before use
-        self._parser = httptools.HttpResponseParser(self)
         self._headers = []
         self._chunks.clear()
         self._complete = False
         self._error = None
-        self._head = asyncio.get_running_loop().create_future()
+        self._head = self._loop.create_future()
+        self._arm()
         self._transport.write(data)
         return self._head
 
@@ -167,14 +199,11 @@ class _Connection(asyncio.Protocol):
             if self._error is not None:
                 raise self._error
             if self._complete:
-                self._pool.release(self, self._parser.should_keep_alive())
+                self._pool.release(self, self._keep_alive)
                 return None
-            self._more = asyncio.get_running_loop().create_future()
+            self._more = self._loop.create_future()
             try:
-                await asyncio.wait_for(self._more, self._pool.read_timeout)
-            except TimeoutError:
-                self.close()
-                raise UpstreamTimeout("the upstream stopped sending") from None
+                await self._more
             finally:
                 self._more = None
 
@@ -192,6 +221,7 @@ class _Connection(asyncio.Protocol):
 
     def close(self) -> None:
         self.closed = True
+        self._disarm()
         if self._transport is not None:
             self._transport.close()
 
@@ -247,12 +277,7 @@ class Pool:
 
     async def _send(self, connection: _Connection, data: bytes) -> Response:
         try:
-            return await asyncio.wait_for(connection.send(data), self.read_timeout)
-        except TimeoutError:
-            connection.close()
-            raise UpstreamTimeout(
-                f"no response from {self.origin.host} within {self.read_timeout:g}s"
-            ) from None
+            return await connection.send(data)
         except asyncio.CancelledError:
             connection.close()
             raise

@@ -3,25 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quantized.store.tables import budgets, usage
 from quantized.usage.ledger import UsageRecord
 
+_COLUMNS = [f.name for f in fields(UsageRecord)]
+
 
 async def insert_records(conn: AsyncConnection, records: Sequence[UsageRecord]) -> None:
-    """Write records; ones already written (same request id, after a retry) are skipped."""
+    """Write records; ones already written (same request id, after a retry) are skipped.
+
+    The ledger's hot write path: one driver-level ``executemany`` of plain tuples.
+    """
     if not records:
         return
-    insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    statement = insert(usage).on_conflict_do_nothing(index_elements=["request_id"])
-    await conn.execute(statement, [asdict(r) for r in records])
+    postgres = conn.dialect.name == "postgresql"
+    marks = ", ".join(f"${i + 1}" if postgres else "?" for i in range(len(_COLUMNS)))
+    sql = (
+        f"INSERT INTO usage ({', '.join(_COLUMNS)}) VALUES ({marks}) "  # noqa: S608 - constants
+        "ON CONFLICT (request_id) DO NOTHING"
+    )
+    rows = [tuple(getattr(r, name) for name in _COLUMNS) for r in records]
+    await conn.exec_driver_sql(sql, rows)
 
 
 async def budgeted_spend_since(

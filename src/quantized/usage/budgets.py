@@ -37,6 +37,24 @@ def day_of(moment: float) -> str:
     return dt.datetime.fromtimestamp(moment, dt.UTC).strftime("%Y-%m-%d")
 
 
+class Today:
+    """``day_of`` for a stream of current times, formatting a date once a day."""
+
+    __slots__ = ("_day", "_until")
+
+    def __init__(self) -> None:
+        self._day = ""
+        self._until = 0.0
+
+    def of(self, moment: float) -> str:
+        if moment >= self._until or moment < self._until - 86400:
+            self._day = day_of(moment)
+            day = dt.datetime.fromtimestamp(moment, dt.UTC).date()
+            start = dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC).timestamp()
+            self._until = start + 86400
+        return self._day
+
+
 def month_start(moment: float) -> float:
     now = dt.datetime.fromtimestamp(moment, dt.UTC)
     return dt.datetime(now.year, now.month, 1, tzinfo=dt.UTC).timestamp()

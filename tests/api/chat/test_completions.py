@@ -191,3 +191,13 @@ def test_async_client(stack: Stack) -> None:
     answers = asyncio.run(scenario())
     assert all(a.startswith("echo:") for a in answers)
     assert answers[-1].strip().startswith("echo: async stream")
+
+
+def test_upstream_connections_are_kept_alive(stack: Stack) -> None:
+    client = sdk(stack)
+    for _ in range(5):
+        client.chat.completions.create(
+            model="fake/gpt", messages=[{"role": "user", "content": "k"}]
+        )
+    ports = {seen.client_port for seen in stack.upstream.seen[-5:]}
+    assert len(ports) == 1  # one pooled connection served all five
