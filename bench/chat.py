@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 import yaml
-from common import Run, admin_key, arguments, median, require, start_gateway, stop, wait_for
+
+from common import Run, admin_key, arguments, median, require, start_gateway, stop, wait_for, wrk
 
 UPSTREAM_PORT, GATEWAY_PORT = 18501, 18502
 BODY = b'{"model":"bench/model","messages":[{"role":"user","content":"Hello there!"}]}'
@@ -34,28 +35,16 @@ wrk.headers["Content-Type"] = "application/json"
 
 
 def wrk_post(url: str, token: str, connections: int, duration: int, script: Path) -> Run:
-    out = subprocess.run(
-        ["taskset", "-c", "0", "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
-         "-s", str(script), "-H", f"Authorization: Bearer {token}", url],
-        capture_output=True, text=True, check=True,
-    ).stdout
-    if "Non-2xx or 3xx responses" in out:
-        raise SystemExit(f"wrk saw errors:\n{out}")
-    from common import _ms  # the same parsing as every benchmark
-    import re
-
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", out)
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    if rps is None or p50 is None or p99 is None:
-        raise SystemExit(out)
-    return Run(float(rps.group(1)), _ms(*p50.groups()), _ms(*p99.groups()))
+    """wrk beside the upstream, on core 0, POSTing the chat request."""
+    return wrk(url, token, duration, connections, script=script, core="0")
 
 
 def first_byte(port: int, path: str, token: str, samples: int = 300) -> float:
     """Median milliseconds from sending a streaming request to its first body byte."""
-    head = (f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(STREAM_BODY)}\r\n\r\n").encode()
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(STREAM_BODY)}\r\n\r\n"
+    ).encode()
     timings = []
     with socket.create_connection(("127.0.0.1", port)) as sock:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -66,7 +55,7 @@ def first_byte(port: int, path: str, token: str, samples: int = 300) -> float:
             while b"data:" not in data:
                 data += sock.recv(65536)
             timings.append((time.perf_counter() - started) * 1000)
-            while not data.endswith(b"0\r\n\r\n") and b"[DONE]" not in data.split(b"\r\n\r\n", 1)[-1][-30:]:
+            while not data.endswith(b"0\r\n\r\n"):  # the end of the chunked stream
                 data += sock.recv(65536)
             time.sleep(0.002)
     return statistics.median(timings[20:])
@@ -81,27 +70,68 @@ def main() -> None:
         script = work / "post.lua"
         script.write_text(LUA.format(body=BODY.decode()))
         catalog = work / "catalog.yaml"
-        catalog.write_text(yaml.safe_dump({"models": [{
-            "id": "bench/model", "name": "Bench", "cost": {"prompt": 1, "completion": 2},
-            "upstreams": [{"provider": "openai", "base_url": f"http://127.0.0.1:{UPSTREAM_PORT}/v1",
-                           "model": "bench", "api_key_env": "BENCH_UPSTREAM_KEY"}]}]}))
+        catalog.write_text(
+            yaml.safe_dump(
+                {
+                    "models": [
+                        {
+                            "id": "bench/model",
+                            "name": "Bench",
+                            "cost": {"prompt": 1, "completion": 2},
+                            "upstreams": [
+                                {
+                                    "provider": "openai",
+                                    "base_url": f"http://127.0.0.1:{UPSTREAM_PORT}/v1",
+                                    "model": "bench",
+                                    "api_key_env": "BENCH_UPSTREAM_KEY",
+                                }
+                            ],
+                        }
+                    ]
+                }
+            )
+        )
         env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTIZED_")}
         upstream = subprocess.Popen(
-            ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "fake_upstream:app",
-             "--app-dir", str(bench), "--port", str(UPSTREAM_PORT), "--no-access-log",
-             "--http", "httptools", "--loop", "uvloop", "--log-level", "warning"],
+            [
+                "taskset",
+                "-c",
+                "0",
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "fake_upstream:app",
+                "--app-dir",
+                str(bench),
+                "--port",
+                str(UPSTREAM_PORT),
+                "--no-access-log",
+                "--http",
+                "httptools",
+                "--loop",
+                "uvloop",
+                "--log-level",
+                "warning",
+            ],
             env=env,
         )
         gateway = None
         try:
             direct = f"http://127.0.0.1:{UPSTREAM_PORT}/v1/chat/completions"
             via = f"http://127.0.0.1:{GATEWAY_PORT}/v1/chat/completions"
-            gateway = start_gateway(work, GATEWAY_PORT, QUANTIZED_CATALOG_FILE=str(catalog),
-                                    BENCH_UPSTREAM_KEY="sk-bench")
+            gateway = start_gateway(
+                work,
+                GATEWAY_PORT,
+                QUANTIZED_CATALOG_FILE=str(catalog),
+                BENCH_UPSTREAM_KEY="sk-bench",
+            )
             # the gateway on core 1 (start_gateway pins to core 0; move it)
             key = admin_key(gateway)
-            subprocess.run(["taskset", "-a", "-p", "-c", "1", str(gateway.pid)], check=True,
-                           capture_output=True)
+            subprocess.run(
+                ["taskset", "-a", "-p", "-c", "1", str(gateway.pid)],
+                check=True,
+                capture_output=True,
+            )
             wait_for(f"http://127.0.0.1:{GATEWAY_PORT}/healthz", {})
             results: dict[str, list[Run]] = {k: [] for k in ("d1", "g1", "d16", "g16")}
             for _ in range(args.runs):
@@ -119,16 +149,22 @@ def main() -> None:
 
     d1, g1 = results["d1"], results["g1"]
     d16, g16 = results["d16"], results["g16"]
-    print(f"1 connection:   direct p50 {median(d1, 'p50_ms'):.3f} ms (p99 "
-          f"{median(d1, 'p99_ms'):.3f}), through the gateway p50 {median(g1, 'p50_ms'):.3f} ms "
-          f"(p99 {median(g1, 'p99_ms'):.3f})")
+    print(
+        f"1 connection:   direct p50 {median(d1, 'p50_ms'):.3f} ms (p99 "
+        f"{median(d1, 'p99_ms'):.3f}), through the gateway p50 {median(g1, 'p50_ms'):.3f} ms "
+        f"(p99 {median(g1, 'p99_ms'):.3f})"
+    )
     added = median(g1, "p50_ms") - median(d1, "p50_ms")
     print(f"  added latency p50: {added:.3f} ms  (target <= 0.5 ms)")
     ratio = median(g16, "rps") / median(d16, "rps")
-    print(f"16 connections: direct {median(d16, 'rps'):.0f} req/s, through the gateway "
-          f"{median(g16, 'rps'):.0f} req/s -> {ratio:.2f} of direct  (target >= 0.3)")
-    print(f"stream, time to first byte: direct {ttfb_direct:.3f} ms, through {ttfb_via:.3f} ms "
-          f"-> added {ttfb_via - ttfb_direct:.3f} ms  (target <= 1 ms)")
+    print(
+        f"16 connections: direct {median(d16, 'rps'):.0f} req/s, through the gateway "
+        f"{median(g16, 'rps'):.0f} req/s -> {ratio:.2f} of direct  (target >= 0.3)"
+    )
+    print(
+        f"stream, time to first byte: direct {ttfb_direct:.3f} ms, through {ttfb_via:.3f} ms "
+        f"-> added {ttfb_via - ttfb_direct:.3f} ms  (target <= 1 ms)"
+    )
 
 
 if __name__ == "__main__":

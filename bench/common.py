@@ -56,10 +56,15 @@ def wrk(
     duration: int,
     connections: int,
     headers: Mapping[str, str] | None = None,
+    *,
+    script: Path | None = None,
+    core: str = LOAD_CORE,
 ) -> Run:
-    """One wrk run from the load core; ``headers`` are sent besides Authorization."""
+    """One wrk run (on ``core``); ``headers`` are sent besides Authorization."""
     extra = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
-    command = ["taskset", "-c", LOAD_CORE, "wrk", "-t1", f"-c{connections}", f"-d{duration}s"]
+    if script is not None:
+        extra += ["-s", str(script)]
+    command = ["taskset", "-c", core, "wrk", "-t1", f"-c{connections}", f"-d{duration}s"]
     command += ["--latency", "-H", f"Authorization: Bearer {token}", *extra, url]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Non-2xx or 3xx responses" in out:
