@@ -15,7 +15,7 @@ from quantized.api.asgi import ASGIApp, Receive, Scope, Send
 from quantized.api.chat import PATH as CHAT_PATH
 from quantized.api.chat import ChatEndpoint
 from quantized.api.errors import domain_error_handler, http_error_handler, unexpected_error_handler
-from quantized.api.health import healthz
+from quantized.api.health import healthz, readyz
 from quantized.api.models import ModelsEndpoint, is_models_path
 from quantized.errors import QuantizedError
 from quantized.runtime import Runtime
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> QuantizedApp:
     rest = Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
             *openapi.routes(),
             *usage.routes(),
             *admin.routes(),

@@ -66,6 +66,18 @@ class Settings(BaseSettings):
         le=3600,
         description="Seconds to wait for an upstream's answer, or between two streamed chunks.",
     )
+    redis_url: str | None = Field(
+        default=None, description="redis://host:6379/0 to share limits, spend and changes."
+    )
+    redis_prefix: str = Field(
+        default="quantized", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Redis key prefix."
+    )
+    redis_timeout: float = Field(default=0.25, gt=0, le=10, description="Seconds per Redis call.")
+    redis_fail_closed: bool = Field(
+        default=False, description="Refuse rate-limited requests while Redis is unreachable."
+    )
+    default_rpm: int = Field(default=0, ge=0, description="Requests per minute; 0: no limit.")
+    default_tpm: int = Field(default=0, ge=0, description="Tokens per minute; 0: no limit.")
     usage_buffer: int = Field(
         default=1_000_000, ge=1000, description="Usage records kept while the database is away."
     )

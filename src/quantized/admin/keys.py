@@ -78,6 +78,8 @@ async def _insert(
     models: Sequence[str] | None,
     expires_at: float | None,
     is_admin: bool,
+    rpm_limit: int | None = None,
+    tpm_limit: int | None = None,
 ) -> ApiKey:
     if await key_store.key_by_digest(conn, digest) is not None:
         raise ConflictError(
@@ -92,6 +94,8 @@ async def _insert(
         is_admin=is_admin,
         created_at=time.time(),
         expires_at=expires_at,
+        rpm_limit=rpm_limit,
+        tpm_limit=tpm_limit,
     )
     await audit.record(conn, actor, [audit.Change(action, "key", str(key.id), None, key.public())])
     return key
@@ -105,11 +109,20 @@ async def issue_key(
     models: Sequence[str] | None = None,
     expires_in: float | None = None,
     is_admin: bool = False,
+    rpm_limit: int | None = None,
+    tpm_limit: int | None = None,
 ) -> IssuedKey:
     """Create a key. ``models`` are ids or globs that must each match a catalog model."""
     async with engine.begin() as conn:
         return await issue_key_in(
-            conn, actor, name=name, models=models, expires_in=expires_in, is_admin=is_admin
+            conn,
+            actor,
+            name=name,
+            models=models,
+            expires_in=expires_in,
+            is_admin=is_admin,
+            rpm_limit=rpm_limit,
+            tpm_limit=tpm_limit,
         )
 
 
@@ -121,6 +134,8 @@ async def issue_key_in(
     models: Sequence[str] | None = None,
     expires_in: float | None = None,
     is_admin: bool = False,
+    rpm_limit: int | None = None,
+    tpm_limit: int | None = None,
 ) -> IssuedKey:
     """:func:`issue_key` inside the caller's transaction."""
     secret = generate_key()
@@ -134,6 +149,8 @@ async def issue_key_in(
         models=models,
         expires_at=time.time() + expires_in if expires_in is not None else None,
         is_admin=is_admin,
+        rpm_limit=rpm_limit,
+        tpm_limit=tpm_limit,
     )
     return IssuedKey(key=key, secret=secret)
 
@@ -148,6 +165,8 @@ async def import_key(
     models: Sequence[str] | None = None,
     expires_at: float | None = None,
     is_admin: bool = False,
+    rpm_limit: int | None = None,
+    tpm_limit: int | None = None,
 ) -> ApiKey:
     """Store a key issued elsewhere, known only by the SHA-256 of its full text."""
     digest_hex = sha256.strip().lower()
@@ -167,6 +186,8 @@ async def import_key(
             models=models,
             expires_at=expires_at,
             is_admin=is_admin,
+            rpm_limit=rpm_limit,
+            tpm_limit=tpm_limit,
         )
 
 
@@ -187,7 +208,8 @@ async def get_key(engine: AsyncEngine, key_id: int) -> ApiKey:
 async def update_key(
     engine: AsyncEngine, actor: Actor, key_id: int, changes: dict[str, Any]
 ) -> ApiKey:
-    """Change ``name``, ``models`` (``None``: every model) or ``expires_at`` (``None``: never)."""
+    """Change ``name``, ``models`` (``None``: every model), ``expires_at`` (``None``: never),
+    ``rpm_limit`` or ``tpm_limit`` (``None``: the gateway's default; 0: no limit)."""
     _existing_id(key_id)
     async with engine.begin() as conn:
         before = await key_store.get_key(conn, key_id)
@@ -199,8 +221,9 @@ async def update_key(
         if "models" in changes:
             patterns = await check_patterns(conn, changes["models"])
             values["models"] = list(patterns) if patterns is not None else None
-        if "expires_at" in changes:
-            values["expires_at"] = changes["expires_at"]
+        for name in ("expires_at", "rpm_limit", "tpm_limit"):
+            if name in changes:
+                values[name] = changes[name]
         after = await key_store.update_key(conn, key_id, values) if values else before
         await audit.record(
             conn,

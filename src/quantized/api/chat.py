@@ -26,6 +26,7 @@ from quantized.errors import (
     MethodNotAllowedError,
     PayloadTooLargeError,
     QuantizedError,
+    RateLimitError,
     UpstreamFailure,
 )
 from quantized.gateway.capabilities import check_capabilities, resolve_model
@@ -33,6 +34,7 @@ from quantized.gateway.http import UpstreamError
 from quantized.gateway.providers.base import StreamTranslator, Usage, sse_event
 from quantized.gateway.request import ChatRequest, parse_chat_request
 from quantized.gateway.router import Opened
+from quantized.limits import Decision
 from quantized.usage.budgets import Today
 from quantized.usage.cost import cost_usd, to_pico
 from quantized.usage.ledger import UsageRecord
@@ -60,6 +62,8 @@ class Outcome:
     usage: Usage = field(default_factory=Usage)
     estimated: bool = False
     error_code: str | None = None
+    limited: bool = False
+    rate_headers: list[tuple[bytes, bytes]] = field(default_factory=list)
 
 
 class ClientGone(Exception):  # noqa: N818 - an event, not an error
@@ -105,7 +109,20 @@ class ChatEndpoint:
             outcome.stream = request.stream
             model = outcome.model = resolve_model(state.catalog, request.model, principal.access)
             check_capabilities(request, model)
-            state.spend.check(principal.kind, principal.id, started)
+            await self._check_budget(principal, started)
+            limits = principal.limits or self._runtime.default_limits
+            if limits.active:
+                outcome.limited = True
+                decision = await self._runtime.limiter.acquire(
+                    principal.subject, limits, request_id, started
+                )
+                outcome.rate_headers = rate_limit_headers(decision)
+                if not decision.allowed:
+                    raise RateLimitError(
+                        f"Rate limit reached: {decision.reason}. Try again in "
+                        f"{decision.retry_after:.1f}s.",
+                        retry_after=decision.retry_after,
+                    )
             if request.stream:
                 await self._stream(request, model, outcome, receive, send, request_id)
             else:
@@ -116,10 +133,22 @@ class ChatEndpoint:
             reply = error_reply(exc)
             outcome.status, outcome.error_code = reply[0], exc.code
             reply[1].append((b"x-request-id", request_id.encode()))
+            reply[1].extend(outcome.rate_headers)
             await send_reply(send, reply)
         finally:
             if principal is not None:
                 self._record(principal, outcome, request_id, started, clock)
+
+    async def _check_budget(self, principal: Principal, now: float) -> None:
+        spend = self._runtime.state.spend
+        if spend.budget(principal.kind, principal.id) is None:
+            return
+        shared = None
+        if self._runtime.shared_spend is not None:
+            shared = await self._runtime.shared_spend.spent(
+                principal.kind, principal.id, self._day.of(now)
+            )
+        spend.check(principal.kind, principal.id, now, shared)
 
     async def _authenticate(self, scope: Scope) -> Principal:
         authorization = None
@@ -144,6 +173,7 @@ class ChatEndpoint:
             _JSON,
             (b"content-length", b"%d" % len(body)),
             (b"x-request-id", request_id.encode()),
+            *outcome.rate_headers,
         ]
         await send_reply(send, (200, headers, body))
 
@@ -164,7 +194,7 @@ class ChatEndpoint:
             {
                 "type": "http.response.start",
                 "status": 200,
-                "headers": [*_SSE, (b"x-request-id", request_id.encode())],
+                "headers": [*_SSE, (b"x-request-id", request_id.encode()), *outcome.rate_headers],
             }
         )
         relay = asyncio.create_task(self._relay(opened, translator, send))
@@ -252,6 +282,11 @@ class ChatEndpoint:
             error_code=outcome.error_code,
         )
         self._runtime.record(record)
+        tokens = usage.prompt_tokens + usage.completion_tokens
+        if outcome.limited and tokens:
+            self._runtime.spawn(
+                self._runtime.limiter.charge(principal.subject, tokens, request_id, started)
+            )
 
 
 async def _disconnected(receive: Receive) -> None:
@@ -264,3 +299,30 @@ def _estimate(request: ChatRequest, translator: StreamTranslator) -> Usage:
     about four characters a token, one completion token per chunk sent."""
     prompt_chars = sum(len(str(m.get("content") or "")) for m in request.messages)
     return Usage(prompt_tokens=max(1, prompt_chars // 4), completion_tokens=translator.chunks)
+
+
+def _duration(seconds: float) -> bytes:
+    """OpenAI's reset format: ``850ms``, ``12s``, ``1m30s``."""
+    if seconds < 1:
+        return b"%dms" % max(0, round(seconds * 1000))
+    minutes, rest = divmod(round(seconds), 60)
+    return b"%dm%ds" % (minutes, rest) if minutes else b"%ds" % rest
+
+
+def rate_limit_headers(decision: Decision) -> list[tuple[bytes, bytes]]:
+    """The ``x-ratelimit-*`` headers OpenAI sends, for the limits that apply."""
+    limits = decision.limits
+    headers: list[tuple[bytes, bytes]] = []
+    if limits.rpm:
+        headers += [
+            (b"x-ratelimit-limit-requests", b"%d" % limits.rpm),
+            (b"x-ratelimit-remaining-requests", b"%d" % decision.requests_remaining),
+            (b"x-ratelimit-reset-requests", _duration(decision.requests_reset)),
+        ]
+    if limits.tpm:
+        headers += [
+            (b"x-ratelimit-limit-tokens", b"%d" % limits.tpm),
+            (b"x-ratelimit-remaining-tokens", b"%d" % decision.tokens_remaining),
+            (b"x-ratelimit-reset-tokens", _duration(decision.tokens_reset)),
+        ]
+    return headers

@@ -1,14 +1,40 @@
-"""``GET /healthz``: the process is up and answering."""
+"""``GET /healthz`` (the process answers) and ``GET /readyz`` (it can serve everything)."""
 
 from __future__ import annotations
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
+
+from quantized.api.requests import runtime
+from quantized.api.responses import json_response
 
 
 async def healthz(request: Request) -> Response:
-    runtime = request.app.state.runtime
-    loaded = runtime.state.loaded
-    return JSONResponse(
-        {"status": "ok" if loaded else "starting"}, status_code=200 if loaded else 503
+    loaded = runtime(request).state.loaded
+    return json_response({"status": "ok" if loaded else "starting"}, 200 if loaded else 503)
+
+
+async def readyz(request: Request) -> Response:
+    """200 when the catalog is loaded and the database (and Redis, if configured) answer.
+
+    The body says what is wrong otherwise; a degraded instance still serves what it
+    can (from memory, with per-process limits), so this is for load balancers that
+    prefer fully healthy instances.
+    """
+    app = runtime(request)
+    state = app.state
+    redis = "not configured"
+    if app.redis is not None:
+        redis = "ok" if app.redis.available else "unreachable"
+    checks = {
+        "catalog": "loaded" if state.loaded else "loading",
+        "database": "ok" if state.store_ok else "unreachable",
+        "redis": redis,
+        "changes": "notified" if app.notices_active else "polling",
+        "models": len(state.catalog.active),
+        "keys": len(state.keys),
+    }
+    ready = state.loaded and state.store_ok and redis != "unreachable"
+    return json_response(
+        {"status": "ready" if ready else "unready", **checks}, 200 if ready else 503
     )

@@ -150,6 +150,8 @@ class ApiKey(_Out):
     created_at: float
     expires_at: float | None
     revoked_at: float | None
+    rpm_limit: int | None = Field(description="requests per minute; null: the default")
+    tpm_limit: int | None = Field(description="tokens per minute; null: the default")
 
 
 class IssuedApiKey(ApiKey):

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from quantized.auth.keys import KEY_PREFIX, ApiKey, key_digest
 from quantized.auth.principal import Principal
 from quantized.catalog.access import EVERYTHING, ModelAccess
-from quantized.errors import AuthenticationError
+from quantized.errors import AuthenticationError, ServiceUnavailableError
+from quantized.limits import Limits
 
 _BEARER = b"bearer"
 _KEY_PREFIX = KEY_PREFIX.encode()
@@ -84,6 +85,11 @@ class KeyIndex:
             name=key.name,
             access=self._shared_access(key.models),
             is_admin=key.is_admin,
+            limits=(
+                Limits(key.rpm_limit or 0, key.tpm_limit or 0)
+                if key.rpm_limit is not None or key.tpm_limit is not None
+                else None
+            ),
         )
         self._by_digest[key.digest] = _Entry(key.digest, principal, key.expires_at, key.revoked_at)
         self._digest_by_id[key.id] = key.digest
@@ -102,16 +108,22 @@ class KeyIndex:
             access = self._access[patterns] = ModelAccess(patterns)
         return access
 
-    def authenticate(self, token: bytes, now: float) -> Principal:
+    def authenticate(self, token: bytes, now: float, *, complete: bool = True) -> Principal:
         """The caller a bearer token identifies, or a precise 401.
 
         Any token is looked up by digest, so keys imported from other gateways work
-        whatever their prefix.
+        whatever their prefix. When the index may be ``complete=False`` (the database
+        is unreachable, so keys created meanwhile are unknown here), an unknown key gets
+        a 503 instead of a 401.
         """
         digest = key_digest(token)
         entry = self._by_digest.get(digest)
         stored = entry.digest if entry is not None else _DUMMY_DIGEST
         if not hmac.compare_digest(stored, digest) or entry is None:
+            if not complete:
+                raise ServiceUnavailableError(
+                    "This key cannot be checked right now: the database is unreachable."
+                )
             if token.startswith(_KEY_PREFIX):
                 raise AuthenticationError("Incorrect API key provided.")
             raise AuthenticationError(

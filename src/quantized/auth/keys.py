@@ -45,6 +45,10 @@ class ApiKey:
     created_at: float
     expires_at: float | None = None
     revoked_at: float | None = None
+    rpm_limit: int | None = None
+    """Requests per minute; ``None``: the gateway's default."""
+    tpm_limit: int | None = None
+    """Tokens per minute; ``None``: the gateway's default."""
 
     def public(self) -> dict[str, Any]:
         """Everything about the key that may be shown: never the digest, never the secret."""
@@ -57,4 +61,6 @@ class ApiKey:
             "created_at": self.created_at,
             "expires_at": self.expires_at,
             "revoked_at": self.revoked_at,
+            "rpm_limit": self.rpm_limit,
+            "tpm_limit": self.tpm_limit,
         }

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from quantized.catalog.access import ModelAccess
+from quantized.limits import Limits
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,3 +17,10 @@ class Principal:
     name: str
     access: ModelAccess
     is_admin: bool = False
+    limits: Limits | None = None
+    """This caller's rate limits; ``None``: the gateway's defaults."""
+
+    @property
+    def subject(self) -> str:
+        """``kind:id``, the key of everything counted per caller."""
+        return f"{self.kind}:{self.id}"

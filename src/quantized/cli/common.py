@@ -32,16 +32,26 @@ def settings() -> Settings:
         raise Failure(exc.message) from None
 
 
-def with_database(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    """Run ``work`` against the configured database, migrated to the current schema."""
+def with_database(work: Callable[[AsyncEngine], Awaitable[T]], *, writes: bool = False) -> T:
+    """Run ``work`` against the configured database, migrated to the current schema.
+
+    After a write, running instances sharing a Redis are told to look for changes now
+    (without Redis they find them at their next poll).
+    """
+    config = settings()
 
     async def run() -> T:
-        engine = create_engine(settings().database_url)
+        engine = create_engine(config.database_url)
         try:
             await migrate.upgrade(engine)
-            return await work(engine)
+            result = await work(engine)
         finally:
             await engine.dispose()
+        if writes and config.redis_url:
+            from quantized.shared.notices import publish_once
+
+            await publish_once(config.redis_url, config.redis_prefix)
+        return result
 
     return run_async(run)
 

@@ -34,7 +34,20 @@ def _models(key: ApiKey) -> str:
 )
 @click.option("--expires-in", metavar="DURATION", help="Lifetime such as 30d, 12h or 1w.")
 @click.option("--admin", is_flag=True, help="Allow administration (catalog and keys).")
-def create(name: str, patterns: tuple[str, ...], expires_in: str | None, admin: bool) -> None:
+@click.option(
+    "--rpm", type=click.IntRange(0), help="Requests per minute (0: none; default: gateway's)."
+)
+@click.option(
+    "--tpm", type=click.IntRange(0), help="Tokens per minute (0: none; default: gateway's)."
+)
+def create(
+    name: str,
+    patterns: tuple[str, ...],
+    expires_in: str | None,
+    admin: bool,
+    rpm: int | None,
+    tpm: int | None,
+) -> None:
     """Create a key and print it, alone, on the last line. It is never shown again."""
     try:
         lifetime = parse_duration(expires_in) if expires_in is not None else None
@@ -49,7 +62,10 @@ def create(name: str, patterns: tuple[str, ...], expires_in: str | None, admin: 
             models=split or None,
             expires_in=lifetime,
             is_admin=admin,
-        )
+            rpm_limit=rpm,
+            tpm_limit=tpm,
+        ),
+        writes=True,
     )
     key = issued.key
     click.echo(
@@ -91,5 +107,5 @@ def list_(as_json: bool) -> None:
 @click.argument("key_id", metavar="ID", type=int)
 def revoke(key_id: int) -> None:
     """Revoke a key. Running servers reject it within a second or two."""
-    key = with_database(lambda engine: revoke_key(engine, cli_actor(), key_id))
+    key = with_database(lambda engine: revoke_key(engine, cli_actor(), key_id), writes=True)
     click.echo(f"Revoked API key {key.id} '{key.name}' at {moment(key.revoked_at)}.")

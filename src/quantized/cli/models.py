@@ -65,7 +65,9 @@ def import_(file: Path, format_: str) -> None:
         raise Failure(f"{file}: {exc.message}") from None
     for skipped in parsed.skipped:
         click.echo(f"skipped {skipped.name}: {skipped.reason}", err=True)
-    result = with_database(lambda engine: import_models(engine, cli_actor(), parsed.models))
+    result = with_database(
+        lambda engine: import_models(engine, cli_actor(), parsed.models), writes=True
+    )
     click.echo(
         f"Imported {len(parsed.models)} models from {file}: {result.inserted} new, "
         f"{result.updated} updated, {len(parsed.skipped)} skipped."

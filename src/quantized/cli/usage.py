@@ -97,7 +97,8 @@ def set_(caller: str, daily: str | None, monthly: str | None) -> None:
     except QuantizedError as exc:
         raise Failure(exc.message) from None
     budget = with_database(
-        lambda engine: budget_admin.set_budget(engine, cli_actor(), kind, subject, *limits)
+        lambda engine: budget_admin.set_budget(engine, cli_actor(), kind, subject, *limits),
+        writes=True,
     )
     shown = budget_admin.budget_json(budget)
     click.echo(
@@ -114,5 +115,7 @@ def remove(caller: str) -> None:
         kind, subject = budget_admin.parse_subject(caller)
     except QuantizedError as exc:
         raise Failure(exc.message) from None
-    with_database(lambda engine: budget_admin.remove_budget(engine, cli_actor(), kind, subject))
+    with_database(
+        lambda engine: budget_admin.remove_budget(engine, cli_actor(), kind, subject), writes=True
+    )
     click.echo(f"Removed the budget of {caller}.")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantized.gateway.http import UpstreamClient
 from quantized.gateway.router import Router
+from quantized.limits import Limits, RateLimiter
+from quantized.limits.local import LocalLimiter
 from quantized.runtime.state import LiveState
 from quantized.runtime.sync import Synchroniser
 from quantized.settings import Settings
@@ -18,30 +22,46 @@ from quantized.store import usage as usage_store
 from quantized.store.database import create_engine
 from quantized.usage.ledger import Ledger, UsageRecord
 
+if TYPE_CHECKING:
+    from quantized.shared.notices import ChangeNotices
+    from quantized.shared.redis import RedisLink
+    from quantized.shared.spend import SharedSpend
+
 log = logging.getLogger("quantized")
 
 
 class Runtime:
-    """Owns the database engine, shared clients, the live state and the synchroniser."""
+    """Owns the database engine, shared clients, the live state and the background work."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.state = LiveState()
         self.jwt_issuers = settings.jwt_issuers()  # configuration errors surface here, early
-        self._engine: AsyncEngine | None = None
-        self._sync: Synchroniser | None = None
-        self._ledger: Ledger | None = None
+        self.default_limits = Limits(settings.default_rpm, settings.default_tpm)
         self.client = UpstreamClient(
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_timeout,
         )
         self.router = Router(self.client, settings.upstream_secret)
+        self.limiter: RateLimiter = LocalLimiter()
+        self.redis: RedisLink | None = None
+        self.shared_spend: SharedSpend | None = None
+        self._notices: ChangeNotices | None = None
+        self._engine: AsyncEngine | None = None
+        self._sync: Synchroniser | None = None
+        self._ledger: Ledger | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self._polling: asyncio.Task[int] | None = None
 
     @property
     def engine(self) -> AsyncEngine:
         if self._engine is None:
             raise RuntimeError("the runtime has not been started")
         return self._engine
+
+    @property
+    def notices_active(self) -> bool:
+        return self._notices is not None and self._notices.listening
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[Runtime]:
@@ -55,6 +75,13 @@ class Runtime:
             stack.push_async_callback(sync.stop)
             self._report_missing_credentials()
             stack.callback(self.client.close)
+            if settings.redis_url:
+                await self._start_redis(settings.redis_url, stack)
+            else:
+                log.info(
+                    "no QUANTIZED_REDIS_URL: rate limits and budgets are counted per "
+                    "process; other instances' changes are found by polling"
+                )
             ledger = self._ledger = Ledger(
                 self._write_usage,
                 capacity=settings.usage_buffer,
@@ -62,6 +89,7 @@ class Runtime:
             )
             ledger.start()
             stack.push_async_callback(ledger.close)  # runs before the engine is disposed
+            stack.push_async_callback(self._finish_background)
             if self.jwt_issuers:
                 await self._start_jwt(stack)
             yield self
@@ -69,11 +97,59 @@ class Runtime:
         self._sync = None
         self._ledger = None
 
+    async def _start_redis(self, url: str, stack: contextlib.AsyncExitStack) -> None:
+        from quantized.limits.redis import RedisLimiter
+        from quantized.shared.notices import ChangeNotices
+        from quantized.shared.redis import RedisLink
+        from quantized.shared.spend import SharedSpend
+
+        settings = self.settings
+        link = self.redis = RedisLink(url, settings.redis_prefix, settings.redis_timeout)
+        await link.start()
+        stack.push_async_callback(link.stop)
+        self.limiter = RedisLimiter(link, fail_closed=settings.redis_fail_closed)
+        self.shared_spend = SharedSpend(link)
+        notices = self._notices = ChangeNotices(link, self._on_notice)
+        notices.start()
+        stack.push_async_callback(notices.stop)
+
+    async def _on_notice(self) -> None:
+        """Another process changed something: look now (one poll at a time, coalesced)."""
+        if self._sync is None:
+            return
+        if self._polling is None or self._polling.done():
+            self._polling = asyncio.create_task(self._sync.poll())
+        with contextlib.suppress(Exception):
+            await asyncio.shield(self._polling)
+
+    async def refresh(self) -> None:
+        """Apply changes this process just wrote, now, and tell the other instances."""
+        if self._sync is not None:
+            await self._sync.poll()
+        if self._notices is not None:
+            await self._notices.publish()
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` in the background (kept referenced until it finishes)."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _finish_background(self) -> None:
+        if self._background:
+            await asyncio.wait(self._background, timeout=5)
+
     def record(self, record: UsageRecord) -> None:
-        """Hand a usage record to the ledger (written in the background)."""
+        """Hand a usage record to the ledger (written in the background) and the counters."""
         self.state.spend.recorded(record)
         if self._ledger is not None:
             self._ledger.record(record)
+        if self.shared_spend is not None and record.cost_pusd:
+            self.spawn(
+                self.shared_spend.charge(
+                    record.caller_kind, record.caller_id, record.day, record.cost_pusd
+                )
+            )
 
     async def _write_usage(self, records: Sequence[UsageRecord]) -> None:
         async with self.engine.begin() as conn:
@@ -95,11 +171,6 @@ class Runtime:
                 "provider keys not set (their models answer 503 until they are): %s",
                 ", ".join(f"{name} ({count} models)" for name, count in sorted(missing.items())),
             )
-
-    async def refresh(self) -> None:
-        """Apply recorded changes now (after this process wrote some), not at the next poll."""
-        if self._sync is not None:
-            await self._sync.poll()
 
     async def _start_jwt(self, stack: contextlib.AsyncExitStack) -> None:
         import httpx

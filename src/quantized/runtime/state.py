@@ -29,6 +29,8 @@ class LiveState:
     jwt: JwtVerifier | None = None
     spend: SpendTracker = field(default_factory=SpendTracker)
     loaded: bool = False
+    store_ok: bool = True
+    """Whether the last look at the database succeeded."""
 
     def authenticate(
         self, authorization: bytes | None, now: float, *, may_refresh: bool = True
@@ -45,9 +47,9 @@ class LiveState:
             if verifier is not None:
                 return verifier.verify(token, now, may_refresh=may_refresh)
             try:
-                return self.keys.authenticate(token, now)
+                return self.keys.authenticate(token, now, complete=self.store_ok)
             except AuthenticationError:
                 raise AuthenticationError(
                     "JWT bearer tokens are not accepted here: no trusted issuer is configured."
                 ) from None
-        return self.keys.authenticate(token, now)
+        return self.keys.authenticate(token, now, complete=self.store_ok)

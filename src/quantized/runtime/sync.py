@@ -104,8 +104,16 @@ class Synchroniser:
             await asyncio.sleep(self._interval)
             try:
                 await self.poll()
-            except Exception:  # the database may be briefly away; keep serving from memory
-                log.warning("could not read changes; serving from memory", exc_info=True)
+            except Exception as exc:  # the database may be away: keep serving from memory
+                if self._state.store_ok:
+                    log.warning(
+                        "the database is unreachable (%s): serving from memory", type(exc).__name__
+                    )
+                self._state.store_ok = False
+            else:
+                if not self._state.store_ok:
+                    log.warning("the database is reachable again")
+                self._state.store_ok = True
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="quantized-sync")

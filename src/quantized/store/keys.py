@@ -25,6 +25,8 @@ def _key(row: Any) -> ApiKey:
         created_at=row.created_at,
         expires_at=row.expires_at,
         revoked_at=row.revoked_at,
+        rpm_limit=row.rpm_limit,
+        tpm_limit=row.tpm_limit,
     )
 
 
@@ -38,6 +40,8 @@ async def insert_key(
     is_admin: bool,
     created_at: float,
     expires_at: float | None,
+    rpm_limit: int | None = None,
+    tpm_limit: int | None = None,
 ) -> ApiKey:
     result = await conn.execute(
         insert(api_keys).returning(*api_keys.c),
@@ -49,6 +53,8 @@ async def insert_key(
             "is_admin": is_admin,
             "created_at": created_at,
             "expires_at": expires_at,
+            "rpm_limit": rpm_limit,
+            "tpm_limit": tpm_limit,
         },
     )
     key = _key(result.one())

@@ -129,12 +129,19 @@ class SpendTracker:
                     total_month += amount
         return total_day, total_month
 
-    def check(self, kind: str, subject: str, now: float) -> None:
-        """Refuse a request that would start over a limit (429 ``budget_exceeded``)."""
+    def check(
+        self, kind: str, subject: str, now: float, shared: tuple[int, int] | None = None
+    ) -> None:
+        """Refuse a request that would start over a limit (429 ``budget_exceeded``).
+
+        ``shared`` is (today, this month) as all instances counted it, when known.
+        """
         budget = self._budgets.get((kind, subject))
         if budget is None:
             return
         today, month = self.spent(kind, subject, now)
+        if shared is not None:
+            today, month = max(today, shared[0]), max(month, shared[1])
         next_day, next_month = _resets(now)
         for limit, spent, period, reset in (
             (budget.daily_pusd, today, "daily", next_day),

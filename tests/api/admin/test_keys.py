@@ -20,6 +20,8 @@ PUBLIC_FIELDS = {
     "created_at",
     "expires_at",
     "revoked_at",
+    "rpm_limit",
+    "tpm_limit",
 }
 
 

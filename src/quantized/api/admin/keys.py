@@ -24,6 +24,9 @@ Expiry = Annotated[
     float,
     Field(ge=0, le=10**11, description="Unix seconds; an ISO 8601 datetime is accepted too."),
 ]
+Limit = Annotated[
+    int, Field(ge=0, le=1_000_000_000, description="Per minute; 0: no limit; null: the default")
+]
 Patterns = Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=1000)]
 
 
@@ -49,12 +52,16 @@ class KeyCreate(_Body):
     models: Patterns | None = None
     expires_in: Annotated[str, Field(max_length=32)] | None = None
     is_admin: bool = False
+    rpm_limit: Limit | None = None
+    tpm_limit: Limit | None = None
 
 
 class KeyChange(_Body):
     name: Name | None = Field(default=None, description="A new name (not null)")
     models: Patterns | None = None
     expires_at: Expiry | None = None
+    rpm_limit: Limit | None = None
+    tpm_limit: Limit | None = None
 
     _at = field_validator("expires_at", mode="before")(_moment)
 
@@ -73,6 +80,8 @@ class KeyImport(_Body):
     models: Patterns | None = None
     expires_at: Expiry | None = None
     is_admin: bool = False
+    rpm_limit: Limit | None = None
+    tpm_limit: Limit | None = None
 
     _at = field_validator("expires_at", mode="before")(_moment)
 
@@ -96,6 +105,8 @@ async def create_key(request: Request) -> Response:
         models=body.models,
         expires_in=lifetime,
         is_admin=body.is_admin,
+        rpm_limit=body.rpm_limit,
+        tpm_limit=body.tpm_limit,
     )
     await app.refresh()
     return json_response(key_object(issued.key, issued.secret), status=201)
@@ -146,6 +157,8 @@ async def import_key(request: Request) -> Response:
         models=body.models,
         expires_at=body.expires_at,
         is_admin=body.is_admin,
+        rpm_limit=body.rpm_limit,
+        tpm_limit=body.tpm_limit,
     )
     await app.refresh()
     return json_response(key_object(key), status=201)

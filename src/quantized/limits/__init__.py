@@ -1,0 +1,54 @@
+"""Rate limits: requests and tokens per minute, per caller, over a sliding minute.
+
+A request is admitted when, in the last 60 seconds, the caller made fewer than
+``rpm`` requests and used fewer than ``tpm`` tokens; admitting it counts it at
+once (so concurrent requests cannot slip past the limit together), and its
+tokens are counted when it completes. ``0`` means no limit.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+
+WINDOW = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    rpm: int = 0
+    tpm: int = 0
+
+    @property
+    def active(self) -> bool:
+        return self.rpm > 0 or self.tpm > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a limiter decided, and what the caller has left (for the x-ratelimit headers)."""
+
+    allowed: bool
+    limits: Limits
+    requests_remaining: int
+    requests_reset: float
+    """Seconds until the oldest counted request leaves the window."""
+    tokens_remaining: int
+    tokens_reset: float
+    retry_after: float = 0.0
+
+    @property
+    def reason(self) -> str:
+        if self.limits.rpm and self.requests_remaining <= 0:
+            return f"{self.limits.rpm} requests per minute"
+        return f"{self.limits.tpm} tokens per minute"
+
+
+class RateLimiter(ABC):
+    @abstractmethod
+    async def acquire(self, subject: str, limits: Limits, member: str, now: float) -> Decision:
+        """Admit (and count) one request, or refuse it."""
+
+    @abstractmethod
+    async def charge(self, subject: str, tokens: int, member: str, now: float) -> None:
+        """Count a completed request's tokens."""

@@ -1,0 +1,1 @@
+"""What several gateway instances share through Redis: limits, spend, change notices."""

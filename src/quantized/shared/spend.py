@@ -1,0 +1,51 @@
+"""Spend counters every instance shares: charged as requests complete, read before each one.
+
+Redis keeps one counter per caller and UTC day, and one per month. A budget check
+reads both (and takes the larger of each and what this process knows from the
+ledger, which covers counters Redis lost when restarted).
+"""
+
+from __future__ import annotations
+
+from quantized.shared.redis import RedisDown, RedisLink
+
+_DAY_TTL = 3 * 86400
+_MONTH_TTL = 33 * 86400
+
+
+class SharedSpend:
+    def __init__(self, link: RedisLink) -> None:
+        self._link = link
+
+    def _keys(self, kind: str, subject: str, day: str) -> tuple[str, str]:
+        return (
+            self._link.key("spend", kind, subject, day),
+            self._link.key("spend", kind, subject, day[:7]),
+        )
+
+    async def spent(self, kind: str, subject: str, day: str) -> tuple[int, int] | None:
+        """(today, this month) in picodollars, or ``None`` when Redis is unavailable."""
+        keys = self._keys(kind, subject, day)
+        try:
+            values = await self._link.call(lambda: self._link.client.mget(keys))
+        except RedisDown:
+            return None
+        return int(values[0] or 0), int(values[1] or 0)
+
+    async def charge(self, kind: str, subject: str, day: str, amount: int) -> None:
+        if amount <= 0:
+            return
+        daily, monthly = self._keys(kind, subject, day)
+
+        async def add() -> None:
+            async with self._link.client.pipeline(transaction=True) as pipe:
+                pipe.incrby(daily, amount)
+                pipe.expire(daily, _DAY_TTL)
+                pipe.incrby(monthly, amount)
+                pipe.expire(monthly, _MONTH_TTL)
+                await pipe.execute()
+
+        try:
+            await self._link.call(add)
+        except RedisDown:
+            pass  # the ledger still has it; every instance re-reads the ledger when it syncs
