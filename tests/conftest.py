@@ -9,21 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.utils.databases import create_postgres_database, drop_postgres_database
+from tests.utils.databases import backend_database
 from tests.utils.processes import Gateway, quantized_env, run_cli, start_gateway, wait_until
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of each supported kind."""
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'quantized.db'}"
-        return
-    url = create_postgres_database()
-    try:
+    with backend_database(request.param, tmp_path) as url:
         yield url
-    finally:
-        drop_postgres_database(url)
 
 
 @pytest.fixture
@@ -54,14 +48,16 @@ def key_works(gateway: Gateway, key: str) -> bool:
     return response.status_code == 200
 
 
-@pytest.fixture(scope="session")
-def gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
-    """One gateway on a fresh SQLite file with the shipped catalog, shared by read-only tests."""
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Gateway]:
+    """One gateway with the shipped catalog, on each database, shared by read-only tests."""
     workdir = tmp_path_factory.mktemp("gateway")
-    env = quantized_env(f"sqlite:///{workdir / 'quantized.db'}")
-    server = start_gateway(env, workdir)
-    yield server
-    server.stop()
+    with backend_database(request.param, workdir) as url:
+        server = start_gateway(quantized_env(url), workdir)
+        yield server
+        server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import asyncpg
 
@@ -33,6 +36,46 @@ def create_postgres_database() -> str:
     return f"{base}/{name}"
 
 
+@contextlib.contextmanager
+def backend_database(kind: str, workdir: Path) -> Iterator[str]:
+    """An empty database of ``kind`` ("sqlite" or "postgresql"), dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{workdir / 'quantized.db'}"
+        return
+    url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
 def drop_postgres_database(url: str) -> None:
     name = url.rsplit("/", 1)[1]
     _run(_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def query(url: str, sql: str, *params: object) -> list[dict[str, object]]:
+    """Rows of a query on a test database (SQLite file or PostgreSQL), as dicts.
+
+    ``sql`` uses ``?`` placeholders; they become ``$n`` for PostgreSQL.
+    """
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        connection = sqlite3.connect(url.removeprefix("sqlite:///"))
+        connection.row_factory = sqlite3.Row
+        try:
+            return [dict(row) for row in connection.execute(sql, params).fetchall()]
+        finally:
+            connection.close()
+    parts = sql.split("?")
+    numbered = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], start=1))
+
+    async def run() -> list[dict[str, object]]:
+        connection = await asyncpg.connect(url, timeout=5)
+        try:
+            return [dict(row) for row in await connection.fetch(numbered, *params)]
+        finally:
+            await connection.close()
+
+    return asyncio.run(run())

@@ -14,6 +14,7 @@ from quantized.auth.principal import Principal
 from quantized.auth.refresh import RefreshRequired
 from quantized.catalog.schema import location
 from quantized.errors import InvalidRequestError, PayloadTooLargeError, PermissionDeniedError
+from quantized.gateway.request import contains_nul
 
 if TYPE_CHECKING:
     from quantized.runtime import Runtime
@@ -74,7 +75,7 @@ async def body_bytes(request: Request, *, allowed: tuple[str, ...] = JSON_TYPES)
 def parse_json(data: bytes) -> Any:
     if not data.strip():
         raise InvalidRequestError("request body is empty; send a JSON object", code="invalid_json")
-    if b"\\u0000" in data:
+    if contains_nul(data):
         raise InvalidRequestError("request body contains a NUL character", code="invalid_json")
     try:
         return orjson.loads(data)

@@ -7,6 +7,7 @@ malformed request gets a 400 naming the field before any upstream is called.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,8 +68,17 @@ def _content_modalities(content: Any, param: str, found: dict[str, str]) -> None
             found.setdefault(modality, where)
 
 
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+"""``\u0000`` as an escape (after an even number of backslashes), not the text ``\\u0000``."""
+
+
+def contains_nul(data: bytes) -> bool:
+    """Whether JSON text encodes a NUL character (which PostgreSQL cannot store)."""
+    return b"\\u0000" in data and _NUL_ESCAPE.search(data) is not None
+
+
 def parse_chat_request(data: bytes) -> ChatRequest:
-    if b"\\u0000" in data:
+    if contains_nul(data):
         raise InvalidRequestError("request body contains a NUL character", code="invalid_json")
     try:
         body = orjson.loads(data)
@@ -93,7 +103,7 @@ def parse_chat_request(data: bytes) -> ChatRequest:
         if role not in ROLES:
             raise _invalid(f"role must be one of {', '.join(sorted(ROLES))}", f"{where}.role")
         _content_modalities(message.get("content"), f"{where}.content", modalities)
-    stream = body.get("stream", False)
+    stream = body.get("stream") or False
     if not isinstance(stream, bool):
         raise _invalid("stream must be true or false", "stream")
     for name, kind in (("tools", list), ("response_format", dict), ("stream_options", dict)):

@@ -44,6 +44,10 @@ def from_pico(amount: int) -> Decimal:
 
 
 def usd_number(amount: int) -> float | int:
-    """Picodollars as a JSON number of USD (exact to the twelfth decimal)."""
+    """Picodollars as a JSON number of USD.
+
+    Exact to the picodollar below $1,000 (15 significant digits, all a float is sure
+    to keep); larger amounts are rounded to float precision. The ledger stays exact.
+    """
     usd = from_pico(amount).normalize()
     return int(usd) if usd == usd.to_integral_value() else float(usd)

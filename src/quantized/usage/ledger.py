@@ -2,7 +2,8 @@
 
 Requests hand records to :meth:`Ledger.record`, which only appends to a list. A
 background task writes them in batches; if the database is unavailable the
-records wait (up to ``capacity``, oldest kept) and are written when it returns.
+records wait (up to ``capacity``; beyond it the oldest are dropped, and logged)
+and are written when it returns.
 Closing the ledger (at graceful shutdown) writes everything still waiting.
 """
 
@@ -92,7 +93,10 @@ class Ledger:
             del self._pending[: len(batch)]
             self.written += len(batch)
             if self._on_written is not None:
-                self._on_written(batch)
+                try:
+                    self._on_written(batch)
+                except Exception:  # a listener's bug must not stop the ledger
+                    log.exception("usage listener failed")
         return True
 
     async def _run(self) -> None:

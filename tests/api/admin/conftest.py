@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import create_key, key_works
+from tests.utils.databases import backend_database
 from tests.utils.identity import AUDIENCE, sign
 from tests.utils.processes import Gateway, quantized_env, start_gateway, wait_until
 
@@ -44,11 +45,18 @@ class Callers:
         return self.client(self.admin_key)
 
 
-@pytest.fixture(scope="module")
-def callers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callers]:
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def callers(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callers]:
     workdir: Path = tmp_path_factory.mktemp("admin-gateway")
+    with backend_database(request.param, workdir) as url:
+        yield from _callers(url, workdir)
+
+
+def _callers(url: str, workdir: Path) -> Iterator[Callers]:
     env = quantized_env(
-        f"sqlite:///{workdir / 'q.db'}",
+        url,
         QUANTIZED_JWT_ISSUER=ISSUER,
         QUANTIZED_JWT_AUDIENCE=AUDIENCE,
         QUANTIZED_JWT_SECRET=SECRET,

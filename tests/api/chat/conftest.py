@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import pytest
 
 from tests.conftest import create_key, key_works
 from tests.utils.catalogs import entry, write_catalog
+from tests.utils.databases import backend_database, query
 from tests.utils.processes import Gateway, free_port, quantized_env, start_gateway, wait_until
 from tests.utils.upstreams import FakeUpstream
 
@@ -69,7 +69,7 @@ class Stack:
     upstream: FakeUpstream
     admin_key: str
     user_key: str
-    db: Path
+    database_url: str
 
     def client(self, key: str | None = None) -> httpx.Client:
         return httpx.Client(
@@ -79,30 +79,25 @@ class Stack:
         )
 
     def ledger(self, **where: Any) -> list[dict[str, Any]]:
-        """Ledger rows (read straight from the SQLite file)."""
-        connection = sqlite3.connect(self.db)
-        connection.row_factory = sqlite3.Row
-        try:
-            clause = " AND ".join(f"{k} = ?" for k in where) or "1 = 1"
-            rows = connection.execute(
-                f"SELECT * FROM usage WHERE {clause} ORDER BY id",  # noqa: S608
-                tuple(where.values()),
-            ).fetchall()
-        finally:
-            connection.close()
-        return [dict(r) for r in rows]
+        """Ledger rows, read straight from the database."""
+        clause = " AND ".join(f"{k} = ?" for k in where) or "1 = 1"
+        return query(
+            self.database_url,
+            f"SELECT * FROM usage WHERE {clause} ORDER BY id",  # noqa: S608
+            *where.values(),
+        )
 
     def row(self, request_id: str) -> dict[str, Any]:
         return wait_until(lambda: (self.ledger(request_id=request_id) or [None])[0], timeout=5)
 
 
-def start_stack(workdir: Path, **settings: str) -> Stack:
+def start_stack(workdir: Path, database_url: str | None = None, **settings: str) -> Stack:
     fake = FakeUpstream().start()
     dead = f"http://127.0.0.1:{free_port()}"
     catalog_file = write_catalog(workdir / "catalog.yaml", catalog(fake.base_url, dead))
-    db = workdir / "q.db"
+    database_url = database_url or f"sqlite:///{workdir / 'q.db'}"
     env = quantized_env(
-        f"sqlite:///{db}",
+        database_url,
         QUANTIZED_CATALOG_FILE=str(catalog_file),
         QUANTIZED_UPSTREAM_TIMEOUT="1.5",
         QUANTIZED_MAX_BODY_BYTES="200000",
@@ -113,12 +108,16 @@ def start_stack(workdir: Path, **settings: str) -> Stack:
     assert gateway.admin_key
     user = create_key(env, "--name", "chat-user", "--models", "fake/*")
     wait_until(lambda: key_works(gateway, user), timeout=5)
-    return Stack(gateway, fake, gateway.admin_key, user, db)
+    return Stack(gateway, fake, gateway.admin_key, user, database_url)
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = start_stack(tmp_path_factory.mktemp("chat"))
-    yield running
-    running.gateway.stop()
-    running.upstream.stop()
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    """The chat gateway, on each supported database."""
+    with backend_database(request.param, tmp_path_factory.mktemp("chat")) as url:
+        running = start_stack(tmp_path_factory.mktemp("chat"), url)
+        yield running
+        running.gateway.stop()
+        running.upstream.stop()
