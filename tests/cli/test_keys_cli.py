@@ -38,6 +38,13 @@ def test_create_prints_the_key_alone_on_the_last_line(env: dict[str, str]) -> No
     assert last not in run_cli("keys", "list", env=env).stdout
 
 
+def test_create_with_rate_limits(env: dict[str, str]) -> None:
+    run_cli("keys", "create", "--name", "capped", "--rpm", "60", "--tpm", "0", env=env, check=True)
+    (key,) = listed(env)
+    assert (key["rpm_limit"], key["tpm_limit"]) == (60, 0)
+    assert run_cli("keys", "create", "--name", "x", "--rpm", "-1", env=env).returncode == 2
+
+
 def test_create_with_models_expiry_and_admin(env: dict[str, str]) -> None:
     run_cli(
         "keys",
@@ -65,7 +72,18 @@ def test_list_table_shows_columns_but_no_secret(env: dict[str, str]) -> None:
     secret = run_cli("keys", "create", "--name", "tbl", env=env, check=True).stdout.split()[-1]
     table = run_cli("keys", "list", env=env, check=True).stdout
     header = table.splitlines()[0].split()
-    assert header == ["ID", "NAME", "PREFIX", "CREATED", "EXPIRES", "REVOKED", "ADMIN", "MODELS"]
+    assert header == [
+        "ID",
+        "NAME",
+        "PREFIX",
+        "CREATED",
+        "EXPIRES",
+        "REVOKED",
+        "ADMIN",
+        "RPM",
+        "TPM",
+        "MODELS",
+    ]
     assert "tbl" in table and secret[:17] in table and secret not in table
 
 

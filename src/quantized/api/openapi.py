@@ -191,6 +191,17 @@ def _paths() -> dict[str, Any]:
                 },
             }
         },
+        "/readyz": {
+            "get": {
+                "summary": "Readiness: catalog loaded, database and Redis reachable",
+                "tags": ["health"],
+                "security": [],
+                "responses": {
+                    "200": _json(_ref(schemas.Readiness), "Ready"),
+                    "503": _json(_ref(schemas.Readiness), "Not ready: the body says why"),
+                },
+            }
+        },
         "/healthz": {
             "get": {
                 "summary": "Liveness",

@@ -76,6 +76,16 @@ class Health(_Out):
     status: Literal["ok"]
 
 
+class Readiness(_Out):
+    status: Literal["ready", "unready"]
+    catalog: Literal["loaded", "loading"]
+    database: Literal["ok", "unreachable"]
+    redis: Literal["ok", "unreachable", "not configured"]
+    changes: Literal["notified", "polling"]
+    models: int
+    keys: int
+
+
 class CostOut(_Out):
     prompt: float
     completion: float

@@ -86,7 +86,7 @@ def list_(as_json: bool) -> None:
         click.echo(orjson.dumps([k.public() for k in found], option=orjson.OPT_INDENT_2).decode())
         return
     echo_table(
-        ("ID", "NAME", "PREFIX", "CREATED", "EXPIRES", "REVOKED", "ADMIN", "MODELS"),
+        ("ID", "NAME", "PREFIX", "CREATED", "EXPIRES", "REVOKED", "ADMIN", "RPM", "TPM", "MODELS"),
         [
             (
                 str(k.id),
@@ -96,6 +96,8 @@ def list_(as_json: bool) -> None:
                 moment(k.expires_at, "never"),
                 moment(k.revoked_at, "no"),
                 "yes" if k.is_admin else "no",
+                "default" if k.rpm_limit is None else str(k.rpm_limit),
+                "default" if k.tpm_limit is None else str(k.tpm_limit),
                 _models(k),
             )
             for k in found

@@ -29,9 +29,16 @@ class RedisLink:
     def __init__(self, url: str, prefix: str, timeout: float) -> None:
         self.prefix = prefix
         self.timeout = timeout
-        self.client: aioredis.Redis = aioredis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout, health_check_interval=0
+        # A blocking pool: under load, calls wait for a free connection (within the timeout)
+        # instead of failing, which would wrongly look like Redis being down.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            url,
+            max_connections=64,
+            timeout=timeout,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
         )
+        self.client: aioredis.Redis = aioredis.Redis(connection_pool=pool)
         self.available = False
         self._monitor: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
