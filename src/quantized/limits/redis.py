@@ -15,30 +15,54 @@ from quantized.limits.local import LocalLimiter
 from quantized.shared.redis import RedisDown, RedisLink
 
 ACQUIRE = """
+-- KEYS: requests log (zset), tokens log (zset of "member:tokens"), tokens total (string)
+-- ARGV: now, window, rpm, tpm, member
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local rpm = tonumber(ARGV[3])
 local tpm = tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now - window)
-local count = redis.call('ZCARD', KEYS[1])
+local horizon = now - window
 local used = 0
-for _, member in ipairs(redis.call('ZRANGE', KEYS[2], 0, -1)) do
-  used = used + tonumber(string.match(member, ':(%d+)$'))
-end
-local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-local requests_reset = 0
-if oldest[2] then requests_reset = tonumber(oldest[2]) + window - now end
-local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
 local tokens_reset = 0
-if first[2] then tokens_reset = tonumber(first[2]) + window - now end
+if tpm > 0 then
+  -- the running total loses what leaves the window: amortised O(1) per request
+  for _, gone in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', horizon)) do
+    redis.call('DECRBY', KEYS[3], tonumber(string.match(gone, ':(%d+)$')))
+  end
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', horizon)
+  used = tonumber(redis.call('GET', KEYS[3]) or '0')
+  if used < 0 then used = 0 end
+  local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  if first[2] then tokens_reset = tonumber(first[2]) + window - now end
+end
+local count = 0
+local requests_reset = 0
+if rpm > 0 then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', horizon)
+  count = redis.call('ZCARD', KEYS[1])
+  local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+  if oldest[2] then requests_reset = tonumber(oldest[2]) + window - now end
+end
 if (rpm > 0 and count >= rpm) or (tpm > 0 and used >= tpm) then
   return {0, count, used, tostring(requests_reset), tostring(tokens_reset)}
 end
-redis.call('ZADD', KEYS[1], now, ARGV[5])
-redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
-if count == 0 then requests_reset = window end
-return {1, count + 1, used, tostring(requests_reset), tostring(tokens_reset)}
+if rpm > 0 then
+  redis.call('ZADD', KEYS[1], now, ARGV[5])
+  redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))
+  if count == 0 then requests_reset = window end
+  count = count + 1
+end
+return {1, count, used, tostring(requests_reset), tostring(tokens_reset)}
+"""
+
+CHARGE = """
+-- KEYS: tokens log, tokens total; ARGV: now, window, "member:tokens", tokens
+redis.call('ZADD', KEYS[1], tonumber(ARGV[1]), ARGV[3])
+redis.call('INCRBY', KEYS[2], tonumber(ARGV[4]))
+local ttl = math.ceil(tonumber(ARGV[2]) * 1000)
+redis.call('PEXPIRE', KEYS[1], ttl)
+redis.call('PEXPIRE', KEYS[2], ttl)
+return 1
 """
 
 
@@ -47,7 +71,6 @@ class RedisLimiter(RateLimiter):
         self._link = link
         self._fail_closed = fail_closed
         self._local = LocalLimiter()
-        self._acquire = link.script(ACQUIRE)
 
     def _unavailable(self) -> None:
         if self._fail_closed:
@@ -57,15 +80,20 @@ class RedisLimiter(RateLimiter):
             )
 
     async def acquire(self, subject: str, limits: Limits, member: str, now: float) -> Decision:
-        keys = [self._link.key("rl", "req", subject), self._link.key("rl", "tok", subject)]
+        keys = [
+            self._link.key("rl", "req", subject),
+            self._link.key("rl", "tok", subject),
+            self._link.key("rl", "sum", subject),
+        ]
         try:
-            result = await self._link.call(
-                lambda: self._acquire(keys=keys, args=[now, WINDOW, limits.rpm, limits.tpm, member])
+            result = await self._link.run_script(
+                ACQUIRE, keys, [now, WINDOW, limits.rpm, limits.tpm, member]
             )
         except RedisDown:
             self._unavailable()
             return await self._local.acquire(subject, limits, member, now)
         allowed, count, used = int(result[0]), int(result[1]), int(result[2])
+        result = [r.decode() if isinstance(r, bytes) else r for r in result]
         requests_reset, tokens_reset = float(result[3]), float(result[4])
         retry = 0.0
         if not allowed:
@@ -84,15 +112,8 @@ class RedisLimiter(RateLimiter):
     async def charge(self, subject: str, tokens: int, member: str, now: float) -> None:
         if tokens <= 0:
             return
-        key = self._link.key("rl", "tok", subject)
-
-        async def add() -> None:
-            async with self._link.client.pipeline(transaction=True) as pipe:
-                pipe.zadd(key, {f"{member}:{tokens}": now})
-                pipe.pexpire(key, int(WINDOW * 1000))
-                await pipe.execute()
-
+        keys = [self._link.key("rl", "tok", subject), self._link.key("rl", "sum", subject)]
         try:
-            await self._link.call(add)
+            await self._link.run_script(CHARGE, keys, [now, WINDOW, f"{member}:{tokens}", tokens])
         except RedisDown:
             await self._local.charge(subject, tokens, member, now)

@@ -144,7 +144,11 @@ class Runtime:
         self.state.spend.recorded(record)
         if self._ledger is not None:
             self._ledger.record(record)
-        if self.shared_spend is not None and record.cost_pusd:
+        if (
+            self.shared_spend is not None
+            and record.cost_pusd
+            and self.state.spend.budget(record.caller_kind, record.caller_id) is not None
+        ):
             self.spawn(
                 self.shared_spend.charge(
                     record.caller_kind, record.caller_id, record.day, record.cost_pusd

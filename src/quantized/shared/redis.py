@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from quantized.shared.resp import RespClient, RespUnavailable
+
 log = logging.getLogger("quantized.redis")
 T = TypeVar("T")
 
@@ -39,6 +41,8 @@ class RedisLink:
             socket_connect_timeout=timeout,
         )
         self.client: aioredis.Redis = aioredis.Redis(connection_pool=pool)
+        self.fast = RespClient(url, timeout)
+        """For the per-request commands (limits, spend): pipelined, one connection."""
         self.available = False
         self._monitor: asyncio.Task[None] | None = None
         self._listeners: list[Callable[[], None]] = []
@@ -57,6 +61,26 @@ class RedisLink:
             async with asyncio.timeout(self.timeout):
                 return await operation()
         except (RedisError, OSError, TimeoutError) as exc:
+            self.lost(exc)
+            raise RedisDown from None
+
+    async def command(self, *args: Any) -> Any:
+        """One command on the fast client, or :class:`RedisDown`."""
+        if not self.available:
+            raise RedisDown
+        try:
+            return await self.fast.execute(*args)
+        except (RespUnavailable, OSError) as exc:
+            self.lost(exc)
+            raise RedisDown from None
+
+    async def run_script(self, source: str, keys: list[str], args: list[Any]) -> Any:
+        """A Lua script on the fast client (by digest), or :class:`RedisDown`."""
+        if not self.available:
+            raise RedisDown
+        try:
+            return await self.fast.evalsha(source, keys, args)
+        except (RespUnavailable, OSError) as exc:
             self.lost(exc)
             raise RedisDown from None
 
@@ -104,8 +128,6 @@ class RedisLink:
             self._monitor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
+        self.fast.close()
         with contextlib.suppress(Exception):
             await self.client.aclose()
-
-    def script(self, source: str) -> Any:
-        return self.client.register_script(source)

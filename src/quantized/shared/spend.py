@@ -11,6 +11,13 @@ from quantized.shared.redis import RedisDown, RedisLink
 
 _DAY_TTL = 3 * 86400
 _MONTH_TTL = 33 * 86400
+CHARGE = """
+redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('INCRBY', KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[2], ARGV[3])
+return 1
+"""
 
 
 class SharedSpend:
@@ -27,7 +34,7 @@ class SharedSpend:
         """(today, this month) in picodollars, or ``None`` when Redis is unavailable."""
         keys = self._keys(kind, subject, day)
         try:
-            values = await self._link.call(lambda: self._link.client.mget(keys))
+            values = await self._link.command("MGET", *keys)
         except RedisDown:
             return None
         return int(values[0] or 0), int(values[1] or 0)
@@ -35,17 +42,9 @@ class SharedSpend:
     async def charge(self, kind: str, subject: str, day: str, amount: int) -> None:
         if amount <= 0:
             return
-        daily, monthly = self._keys(kind, subject, day)
-
-        async def add() -> None:
-            async with self._link.client.pipeline(transaction=True) as pipe:
-                pipe.incrby(daily, amount)
-                pipe.expire(daily, _DAY_TTL)
-                pipe.incrby(monthly, amount)
-                pipe.expire(monthly, _MONTH_TTL)
-                await pipe.execute()
-
         try:
-            await self._link.call(add)
+            await self._link.run_script(
+                CHARGE, list(self._keys(kind, subject, day)), [amount, _DAY_TTL, _MONTH_TTL]
+            )
         except RedisDown:
             pass  # the ledger still has it; every instance re-reads the ledger when it syncs
