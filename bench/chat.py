@@ -11,18 +11,14 @@ direct), and the time to the first byte of a stream, direct and through.
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
+import fake_upstream
 from common import Run, admin_key, arguments, median, require, start_gateway, stop, wait_for, wrk
 
 UPSTREAM_PORT, GATEWAY_PORT = 18501, 18502
@@ -64,57 +60,13 @@ def first_byte(port: int, path: str, token: str, samples: int = 300) -> float:
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     require("wrk", "taskset")
-    bench = Path(__file__).resolve().parent
     with tempfile.TemporaryDirectory(prefix="quantized-chat-") as tmp:
         work = Path(tmp)
         script = work / "post.lua"
         script.write_text(LUA.format(body=BODY.decode()))
         catalog = work / "catalog.yaml"
-        catalog.write_text(
-            yaml.safe_dump(
-                {
-                    "models": [
-                        {
-                            "id": "bench/model",
-                            "name": "Bench",
-                            "cost": {"prompt": 1, "completion": 2},
-                            "upstreams": [
-                                {
-                                    "provider": "openai",
-                                    "base_url": f"http://127.0.0.1:{UPSTREAM_PORT}/v1",
-                                    "model": "bench",
-                                    "api_key_env": "BENCH_UPSTREAM_KEY",
-                                }
-                            ],
-                        }
-                    ]
-                }
-            )
-        )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTIZED_")}
-        upstream = subprocess.Popen(
-            [
-                "taskset",
-                "-c",
-                "0",
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "fake_upstream:app",
-                "--app-dir",
-                str(bench),
-                "--port",
-                str(UPSTREAM_PORT),
-                "--no-access-log",
-                "--http",
-                "httptools",
-                "--loop",
-                "uvloop",
-                "--log-level",
-                "warning",
-            ],
-            env=env,
-        )
+        fake_upstream.write_catalog(catalog, UPSTREAM_PORT)
+        upstream = fake_upstream.start(UPSTREAM_PORT)
         gateway = None
         try:
             direct = f"http://127.0.0.1:{UPSTREAM_PORT}/v1/chat/completions"
@@ -144,8 +96,7 @@ def main() -> None:
         finally:
             if gateway is not None:
                 stop(gateway)
-            upstream.send_signal(signal.SIGTERM)
-            upstream.wait(10)
+            fake_upstream.stop(upstream)
 
     d1, g1 = results["d1"], results["g1"]
     d16, g16 = results["d16"], results["g16"]

@@ -7,6 +7,12 @@ A plain ASGI app, run with uvicorn (httptools, uvloop):
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 COMPLETION = (
@@ -45,3 +51,35 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         return
     await send({"type": "http.response.start", "status": 200, "headers": JSON})
     await send({"type": "http.response.body", "body": COMPLETION})
+
+
+def start(port: int, core: str = "0") -> subprocess.Popen[bytes]:
+    """This app under uvicorn (httptools, uvloop), pinned to ``core``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTIZED_")}
+    command = ["taskset", "-c", core, sys.executable, "-m", "uvicorn", "fake_upstream:app"]
+    command += ["--app-dir", str(Path(__file__).resolve().parent), "--port", str(port)]
+    command += ["--no-access-log", "--http", "httptools", "--loop", "uvloop"]
+    return subprocess.Popen([*command, "--log-level", "warning"], env=env)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    process.wait(10)
+
+
+def write_catalog(path: Path, port: int) -> Path:
+    """A one-model catalog whose upstream is this app on ``port``."""
+    upstream = {
+        "provider": "openai",
+        "base_url": f"http://127.0.0.1:{port}/v1",
+        "model": "bench",
+        "api_key_env": "BENCH_UPSTREAM_KEY",
+    }
+    model = {
+        "id": "bench/model",
+        "name": "Bench",
+        "cost": {"prompt": 1, "completion": 2},
+        "upstreams": [upstream],
+    }
+    path.write_text(json.dumps({"models": [model]}))
+    return path

@@ -13,15 +13,11 @@ and wrk on core 0, gateway on core 1).
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
-import yaml
-
+import fake_upstream
 from chat import BODY, LUA
 from common import Run, admin_key, arguments, median, require, start_gateway, stop, wait_for, wrk
 
@@ -62,31 +58,7 @@ def measure(work: Path, catalog: Path, runs: int, duration: int, **env: str) -> 
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     require("wrk", "taskset")
-    bench = Path(__file__).resolve().parent
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTIZED_")}
-    upstream = subprocess.Popen(
-        [
-            "taskset",
-            "-c",
-            "0",
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "fake_upstream:app",
-            "--app-dir",
-            str(bench),
-            "--port",
-            str(UPSTREAM_PORT),
-            "--no-access-log",
-            "--http",
-            "httptools",
-            "--loop",
-            "uvloop",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-    )
+    upstream = fake_upstream.start(UPSTREAM_PORT)
     try:
         results = {}
         for name, settings in (
@@ -104,27 +76,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="quantized-limits-") as tmp:
                 work = Path(tmp)
                 catalog = work / "catalog.yaml"
-                catalog.write_text(
-                    yaml.safe_dump(
-                        {
-                            "models": [
-                                {
-                                    "id": "bench/model",
-                                    "name": "Bench",
-                                    "cost": {"prompt": 1, "completion": 2},
-                                    "upstreams": [
-                                        {
-                                            "provider": "openai",
-                                            "base_url": f"http://127.0.0.1:{UPSTREAM_PORT}/v1",
-                                            "model": "bench",
-                                            "api_key_env": "BENCH_UPSTREAM_KEY",
-                                        }
-                                    ],
-                                }
-                            ]
-                        }
-                    )
-                )
+                fake_upstream.write_catalog(catalog, UPSTREAM_PORT)
                 results[name] = measure(work, catalog, args.runs, args.duration, **settings)
                 listing, chat = results[name]
                 print(
@@ -133,8 +85,7 @@ def main() -> None:
                     flush=True,
                 )
     finally:
-        upstream.send_signal(signal.SIGTERM)
-        upstream.wait(10)
+        fake_upstream.stop(upstream)
     (plain_list, plain_chat), (limited_list, limited_chat) = results.values()
     print(
         f"GET /v1/models with Redis limits: {limited_list.rps / plain_list.rps:.2f} of without"

@@ -18,7 +18,7 @@ import orjson
 from quantized.catalog.access import ModelAccess
 from quantized.catalog.filters import ListingFilter
 from quantized.catalog.model import MODALITIES, Model
-from quantized.errors import GoneError, NotFoundError
+from quantized.errors import GoneError, NotFoundError, PermissionDeniedError
 
 _LISTING_CACHE_BYTES = 64 * 1024 * 1024
 
@@ -128,18 +128,27 @@ class Catalog:
     def get(self, model_id: str) -> Model | None:
         return self._all.get(model_id)
 
-    def usable(self, model_id: str, access: ModelAccess) -> Model:
+    def usable(self, model_id: str, access: ModelAccess, *, say_forbidden: bool = False) -> Model:
         """The model if the caller may use it: the one rule for listing, retrieval and requests.
 
-        Raises :class:`NotFoundError` for unknown, disabled or forbidden models (callers
-        cannot tell them apart) and :class:`GoneError` for deprecated ones.
+        Raises :class:`NotFoundError` for unknown and disabled models, and for forbidden
+        ones too unless ``say_forbidden`` (then :class:`PermissionDeniedError`: requests
+        say why, the listing and retrieval do not reveal what a caller cannot see), and
+        :class:`GoneError` for deprecated ones.
         """
         model = self._all.get(model_id)
-        if model is None or not access.allows(model_id) or model.status == "disabled":
+        allowed = access.allows(model_id)
+        if model is None or model.status == "disabled" or not (allowed or say_forbidden):
             raise NotFoundError(
                 f"The model '{model_id[:200]}' does not exist or you do not have access to it.",
                 param="model",
                 code="model_not_found",
+            )
+        if not allowed:
+            raise PermissionDeniedError(
+                f"Your credentials may not use the model '{model_id}'.",
+                param="model",
+                code="model_not_allowed",
             )
         if model.status == "deprecated":
             raise GoneError(

@@ -5,37 +5,13 @@ from __future__ import annotations
 from quantized.catalog.access import ModelAccess
 from quantized.catalog.listing import Catalog
 from quantized.catalog.model import Model
-from quantized.errors import GoneError, InvalidRequestError, NotFoundError, PermissionDeniedError
+from quantized.errors import InvalidRequestError
 from quantized.gateway.request import ChatRequest
 
 
 def resolve_model(catalog: Catalog, model_id: str, access: ModelAccess) -> Model:
-    """The model a request may use, by the listing's rule.
-
-    Unknown or disabled → 404; not allowed for this caller → 403 (the listing does
-    not show it either); deprecated → 410.
-    """
-    model = catalog.get(model_id)
-    if model is None or model.status == "disabled":
-        raise NotFoundError(
-            f"The model '{model_id[:200]}' does not exist; GET /v1/models lists yours.",
-            param="model",
-            code="model_not_found",
-        )
-    if not access.allows(model_id):
-        raise PermissionDeniedError(
-            f"Your credentials may not use the model '{model_id}'.",
-            param="model",
-            code="model_not_allowed",
-        )
-    if model.status == "deprecated":
-        raise GoneError(
-            f"The model '{model_id}' is deprecated and no longer served; "
-            "GET /v1/models lists the current ones.",
-            param="model",
-            code="model_deprecated",
-        )
-    return model
+    """The model a request may use, by the listing's rule (saying so when it is forbidden)."""
+    return catalog.usable(model_id, access, say_forbidden=True)
 
 
 def check_capabilities(request: ChatRequest, model: Model) -> None:
