@@ -19,6 +19,11 @@ COMMANDS = [
     ("models", "list"),
     ("models", "import"),
     ("models", "export"),
+    ("usage",),
+    ("budgets",),
+    ("budgets", "list"),
+    ("budgets", "set"),
+    ("budgets", "remove"),
 ]
 
 
@@ -82,3 +87,19 @@ def test_dotenv_file_configures_the_database(tmp_path: Path) -> None:
     result = run_cli("keys", "create", "--name", "dotenv", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "from-env.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("usage", "--start", "yesterday"), "start must be a date"),
+        (("usage", "--caller", "someone"), "invalid caller 'someone'"),
+        (("budgets", "set", "bogus", "--daily", "1"), "invalid caller 'bogus'"),
+        (("budgets", "set", "key:999", "--daily", "1"), "no API key with id 999"),
+        (("budgets", "set", "jwt:alice", "--daily", "-3"), "--daily must be between 0"),
+        (("budgets", "remove", "jwt:nobody"), "no budget for jwt:nobody"),
+    ],
+)
+def test_usage_and_budget_errors(sqlite_url: str, args: tuple[str, ...], message: str) -> None:
+    line = one_line_error(run_cli(*args, env=quantized_env(sqlite_url)))
+    assert message in line

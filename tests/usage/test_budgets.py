@@ -146,12 +146,15 @@ def test_set_written_replaces_the_written_part_only() -> None:
     assert spend.spent(*KEY, NOW) == (USD, USD)
 
 
-def test_spend_is_per_caller() -> None:
-    spend = tracker()
+def test_spend_is_per_caller_and_only_for_callers_with_a_budget() -> None:
+    spend = SpendTracker()
+    spend.set_budgets([Budget("key", "k2", USD * 5, None), Budget("key", "k3", USD * 5, None)])
     spend.recorded(record(USD, caller_id="k2"))
     spend.written([record(USD, caller_id="k3")])
-    assert spend.spent(*KEY, NOW) == (0, 0)
+    spend.recorded(record(USD, caller_id="k4"))  # no budget: nothing to count for
     assert spend.spent("key", "k2", NOW) == (USD, USD)
+    assert spend.spent("key", "k3", NOW) == (USD, USD)
+    assert spend.spent("key", "k4", NOW) == (0, 0)
     assert spend.spent("user", "k2", NOW) == (0, 0)
 
 

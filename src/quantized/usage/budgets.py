@@ -96,16 +96,18 @@ class SpendTracker:
         self._written = dict(written)
 
     def recorded(self, record: UsageRecord) -> None:
-        if record.cost_pusd:
-            days = self._unwritten[(record.caller_kind, record.caller_id)]
+        """Count a record not yet written (only callers with a budget are counted)."""
+        key = (record.caller_kind, record.caller_id)
+        if record.cost_pusd and key in self._budgets:
+            days = self._unwritten[key]
             days[record.day] = days.get(record.day, 0) + record.cost_pusd
 
     def written(self, records: Sequence[UsageRecord]) -> None:
         """Records now in the database: count them there (until the next refresh) not here."""
         for record in records:
-            if not record.cost_pusd:
-                continue
             key = (record.caller_kind, record.caller_id)
+            if not record.cost_pusd or key not in self._budgets:
+                continue
             days = self._unwritten.get(key)
             if days is not None and record.day in days:
                 days[record.day] -= record.cost_pusd
