@@ -144,3 +144,38 @@ def stop(process: subprocess.Popen[str]) -> None:
         process.wait(20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+NGINX = """
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  server {{
+    listen 127.0.0.1:{port};
+    {locations}
+  }}
+}}
+"""
+NGINX_AUTH = 'if ($http_authorization != "Bearer {key}") {{ return 401; }}'
+
+
+def start_nginx(workdir: Path, port: int, key: str, locations: str) -> subprocess.Popen[bytes]:
+    """nginx (one worker, no access log) pinned to the server core; every location in
+    ``locations`` may use ``{auth}`` for the same Authorization check the gateway makes."""
+    config = workdir / "nginx.conf"
+    body = locations.format(auth=NGINX_AUTH.format(key=key), dir=workdir)
+    config.write_text(NGINX.format(dir=workdir, port=port, locations=body))
+    return subprocess.Popen(
+        ["taskset", "-c", SERVER_CORE, "nginx", "-c", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def stop_nginx(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGQUIT)
+    process.wait(10)

@@ -13,15 +13,12 @@ Needs wrk and nginx (Debian: apt-get install wrk nginx-light) and two cores.
 
 from __future__ import annotations
 
-import signal
-import subprocess
 import tempfile
 from pathlib import Path
 
 import httpx
 
 from common import (
-    SERVER_CORE,
     Run,
     admin_key,
     arguments,
@@ -29,29 +26,18 @@ from common import (
     require,
     rss_mib,
     start_gateway,
+    start_nginx,
     stop,
+    stop_nginx,
     wait_for,
     wrk,
 )
 
-NGINX_CONF = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  server {{
-    listen 127.0.0.1:{port};
-    location = /v1/models {{
-      if ($http_authorization != "Bearer {key}") {{ return 401; }}
+LOCATIONS = """location = /v1/models {{
+      {auth}
       default_type application/json;
       alias {dir}/models.json;
-    }}
-  }}
-}}
-"""
+    }}"""
 
 
 def main() -> None:
@@ -76,12 +62,7 @@ def main() -> None:
         restart = wait_for(f"http://127.0.0.1:{gw_port}/v1/models", headers)
         body = httpx.get(f"http://127.0.0.1:{gw_port}/v1/models", headers=headers).content
         (workdir / "models.json").write_bytes(body)
-        (workdir / "nginx.conf").write_text(NGINX_CONF.format(dir=workdir, port=ng_port, key=key))
-        nginx = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, "nginx", "-c", str(workdir / "nginx.conf")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        nginx = start_nginx(workdir, ng_port, key, LOCATIONS)
         try:
             wait_for(f"http://127.0.0.1:{ng_port}/v1/models", headers)
             same = httpx.get(f"http://127.0.0.1:{ng_port}/v1/models", headers=headers).content
@@ -105,8 +86,7 @@ def main() -> None:
                     )
             rss, peak = rss_mib(gateway.pid)
         finally:
-            nginx.send_signal(signal.SIGQUIT)
-            nginx.wait(10)
+            stop_nginx(nginx)
             stop(gateway)
 
     q_rps, n_rps = median(quantized_runs, "rps"), median(nginx_runs, "rps")

@@ -20,7 +20,6 @@ import asyncio
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,6 @@ from pathlib import Path
 import httpx
 
 from common import (
-    SERVER_CORE,
     Run,
     admin_key,
     arguments,
@@ -39,7 +37,9 @@ from common import (
     require,
     rss_mib,
     start_gateway,
+    start_nginx,
     stop,
+    stop_nginx,
     wait_for,
     wrk,
 )
@@ -157,30 +157,17 @@ def prepare(workdir: Path, name: str, catalog: Path | None, keys: int) -> Store:
     return Store(name, workdir, key, models, keys + 1)
 
 
-NGINX = """
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log;
-events {{ worker_connections 4096; }}
-http {{
-  access_log off;
-  server {{
-    listen 127.0.0.1:{port};
-    location / {{
-      if ($http_authorization != "Bearer {key}") {{ return 401; }}
+LOCATIONS = """location / {{
+      {auth}
       default_type application/json;
       root {dir}/static;
     }}
     location ~ \\.gz$ {{
-      if ($http_authorization != "Bearer {key}") {{ return 401; }}
+      {auth}
       default_type application/json;
       add_header Content-Encoding gzip;
       root {dir}/static;
-    }}
-  }}
-}}
-"""
+    }}"""
 
 
 def save(static: Path, name: str, response: httpx.Response) -> str:
@@ -250,12 +237,7 @@ def measure(store: Store, port: int, root: Path, args: argparse.Namespace) -> Fi
             static, f"{prefix}-filtered", raw_get(f"{base}/v1/models?{FILTER}", store.key, **GZIP)
         )
         item = save(static, f"{prefix}-item", raw_get(f"{base}/v1/models/{item_id}", store.key))
-        (root / "nginx.conf").write_text(NGINX.format(dir=root, port=18440, key=store.key))
-        nginx = subprocess.Popen(
-            ["taskset", "-c", SERVER_CORE, "nginx", "-c", str(root / "nginx.conf")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+        nginx = start_nginx(root, 18440, store.key, LOCATIONS)
         wait_for(f"http://127.0.0.1:18440{full}", auth)
         sizes = [(static / p.lstrip("/")).stat().st_size for p in (full, filtered)]
         print(f"   on the wire: full listing {sizes[0]:,} bytes, filtered ({FILTER}) {sizes[1]:,}")
@@ -286,8 +268,7 @@ def measure(store: Store, port: int, root: Path, args: argparse.Namespace) -> Fi
         return Figures(ratios, lookup)
     finally:
         if nginx is not None:
-            nginx.send_signal(signal.SIGQUIT)
-            nginx.wait(10)
+            stop_nginx(nginx)
         stop(gateway)
 
 

@@ -8,6 +8,7 @@ import pytest
 from quantized.errors import RateLimitError
 from quantized.usage.budgets import Budget, SpendTracker, Today, day_of, month_start
 from quantized.usage.ledger import UsageRecord
+from tests.utils.records import usage_record
 
 USD = 10**12
 KEY = ("key", "k1")
@@ -19,24 +20,7 @@ def at(*when: int) -> float:
 
 NOW = at(2024, 3, 14, 15, 30)  # 8.5 hours before the next UTC midnight
 
-RECORD = UsageRecord(
-    request_id="r1",
-    at=NOW,
-    day="2024-03-14",
-    caller_kind="key",
-    caller_id="k1",
-    model="m",
-    upstream="u",
-    status=200,
-    stream=False,
-    prompt_tokens=10,
-    cached_tokens=0,
-    completion_tokens=5,
-    cost_pusd=USD,
-    latency_ms=12.0,
-    estimated=False,
-    error_code=None,
-)
+RECORD = usage_record(at=NOW, day="2024-03-14", cost_pusd=USD, latency_ms=12.0)
 
 
 def record(cost_pusd: int, day: str = "2024-03-14", caller_id: str = "k1") -> UsageRecord:

@@ -5,27 +5,11 @@ import contextlib
 from collections.abc import Callable, Sequence
 
 from quantized.usage.ledger import Ledger, UsageRecord
+from tests.utils.records import usage_record
 
 
 def rec(n: int) -> UsageRecord:
-    return UsageRecord(
-        request_id=f"r{n}",
-        at=1_700_000_000.0 + n,
-        day="2023-11-14",
-        caller_kind="key",
-        caller_id="k1",
-        model="m",
-        upstream="u",
-        status=200,
-        stream=False,
-        prompt_tokens=10,
-        cached_tokens=0,
-        completion_tokens=5,
-        cost_pusd=n,
-        latency_ms=1.0,
-        estimated=False,
-        error_code=None,
-    )
+    return usage_record(request_id=f"r{n}", at=1_700_000_000.0 + n, cost_pusd=n)
 
 
 class Store:
