@@ -116,6 +116,9 @@ def test_database_connection_lost_and_restored(tmp_path: Path) -> None:
         )
         assert unknown.status_code == 503
         assert "database is unreachable" in unknown.json()["error"]["message"]
+        refused = httpx.post(f"{gateway.url}/admin/v1/keys", headers=headers, json={"name": "x"})
+        assert refused.status_code == 503
+        assert refused.json()["error"]["code"] == "database_unavailable"
         served = [chat(gateway.url, key) for _ in range(5)]
         assert [r.status_code for r in served] == [200] * 5
         time.sleep(1.0)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from sqlalchemy.exc import DBAPIError
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
@@ -14,7 +15,12 @@ from quantized.api import admin, openapi, usage
 from quantized.api.asgi import ASGIApp, Receive, Scope, Send
 from quantized.api.chat import PATH as CHAT_PATH
 from quantized.api.chat import ChatEndpoint
-from quantized.api.errors import domain_error_handler, http_error_handler, unexpected_error_handler
+from quantized.api.errors import (
+    database_error_handler,
+    domain_error_handler,
+    http_error_handler,
+    unexpected_error_handler,
+)
 from quantized.api.health import healthz, readyz
 from quantized.api.models import ModelsEndpoint, is_models_path
 from quantized.errors import QuantizedError
@@ -67,6 +73,8 @@ def create_app(settings: Settings | None = None) -> QuantizedApp:
         exception_handlers={
             QuantizedError: domain_error_handler,
             HTTPException: http_error_handler,
+            DBAPIError: database_error_handler,
+            ConnectionError: database_error_handler,
             Exception: unexpected_error_handler,
         },
         lifespan=lifespan,

@@ -119,6 +119,18 @@ async def http_error_handler(request: Request, exc: Exception) -> Response:
     return _response(*render_error(error))
 
 
+async def database_error_handler(_request: Request, exc: Exception) -> Response:
+    """The database is unreachable (or refused the connection): 503, try again later."""
+    log.warning("database error: %s", type(exc).__name__)
+    return _response(
+        *render_error(
+            ServiceUnavailableError(
+                "The database is unreachable; try again shortly.", code="database_unavailable"
+            )
+        )
+    )
+
+
 async def unexpected_error_handler(_request: Request, exc: Exception) -> Response:
     """A bug or an outage: log it with its traceback, tell the caller nothing internal."""
     log.error("unhandled error", exc_info=exc)
