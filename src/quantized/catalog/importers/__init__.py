@@ -7,7 +7,8 @@ and the caller writes the models in one transaction.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ import orjson
 
 from quantized.catalog.document import load_catalog_text
 from quantized.catalog.model import Model
+from quantized.catalog.schema import parse_entry
 from quantized.errors import CatalogFormatError
 
 
@@ -28,6 +30,37 @@ class Skipped:
 class Imported:
     models: list[Model]
     skipped: list[Skipped] = field(default_factory=list)
+
+
+def checked_date(now: int) -> str:
+    """The ``price_source.checked`` date an import at ``now`` records."""
+    return dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
+
+
+def collect(entries: Iterable[tuple[str, dict[str, Any] | Skipped]], *, now: int) -> Imported:
+    """Validate translated entries, given as ``(label, entry-or-Skipped)`` pairs.
+
+    The first entry with an id wins; later ones are skipped. A translated entry our
+    schema rejects fails the whole import, naming ``label``.
+    """
+    models: list[Model] = []
+    skipped: list[Skipped] = []
+    seen: set[str] = set()
+    for label, entry in entries:
+        if isinstance(entry, Skipped):
+            skipped.append(entry)
+            continue
+        if entry["id"] in seen:
+            skipped.append(Skipped(label, f"same id as an earlier entry ({entry['id']})"))
+            continue
+        seen.add(entry["id"])
+        try:
+            models.append(parse_entry(entry, now=now))
+        except CatalogFormatError as exc:
+            raise CatalogFormatError(
+                f"invalid catalog: entry '{label[:200]}' ({exc.message})", param=exc.param
+            ) from None
+    return Imported(models, skipped)
 
 
 def _quantized(text: bytes, now: int) -> Imported:

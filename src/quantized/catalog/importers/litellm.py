@@ -28,13 +28,12 @@ writes, per-image/audio/second), ``max_output_tokens`` and the remaining
 
 from __future__ import annotations
 
-import datetime as dt
 import re
+from collections.abc import Iterator
 from typing import Any
 
-from quantized.catalog.importers import Imported, Skipped
+from quantized.catalog.importers import Imported, Skipped, checked_date, collect
 from quantized.catalog.importers.openrouter import canonical, per_million
-from quantized.catalog.schema import parse_entry
 from quantized.errors import CatalogFormatError
 
 SOURCE = "https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json"
@@ -195,25 +194,13 @@ def _entry(key: str, entry: dict[str, Any], today: str) -> dict[str, Any] | Skip
 def parse(document: Any, *, now: int) -> Imported:
     if not isinstance(document, dict):
         raise CatalogFormatError("invalid catalog: expected LiteLLM's object of models")
-    today = dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
-    models, skipped, seen = [], [], set()
+    return collect(_entries(document, checked_date(now)), now=now)
+
+
+def _entries(document: dict[str, Any], today: str) -> Iterator[tuple[str, Any]]:
     for key, entry in document.items():
         if key == "sample_spec":
             continue
         if not isinstance(entry, dict):
             raise CatalogFormatError(f"invalid catalog: entry '{key[:200]}' is not an object")
-        data = _entry(key, entry, today)
-        if isinstance(data, Skipped):
-            skipped.append(data)
-            continue
-        if data["id"] in seen:
-            skipped.append(Skipped(key, f"same id as an earlier entry ({data['id']})"))
-            continue
-        seen.add(data["id"])
-        try:
-            models.append(parse_entry(data, now=now))
-        except CatalogFormatError as exc:
-            raise CatalogFormatError(
-                f"invalid catalog: entry '{key[:200]}' ({exc.message})", param=exc.param
-            ) from None
-    return Imported(models, skipped)
+        yield key, _entry(key, entry, today)

@@ -18,14 +18,14 @@ reasoning, cache write). Skipped, with the reason: entries with variable pricing
 
 from __future__ import annotations
 
-import datetime as dt
 import re
+from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from quantized.catalog.importers import Imported, Skipped
+from quantized.catalog.importers import Imported, Skipped, checked_date, collect
 from quantized.catalog.model import MODALITIES
-from quantized.catalog.schema import MODEL_ID_PATTERN, parse_entry
+from quantized.catalog.schema import MODEL_ID_PATTERN
 from quantized.errors import CatalogFormatError
 
 SOURCE = "https://openrouter.ai/api/v1/models"
@@ -107,25 +107,17 @@ def parse(document: Any, *, now: int) -> Imported:
     items = document.get("data") if isinstance(document, dict) else None
     if not isinstance(items, list):
         raise CatalogFormatError('invalid catalog: expected OpenRouter\'s {"data": [...]}')
-    today = dt.datetime.fromtimestamp(now, dt.UTC).date().isoformat()
-    models, skipped, seen = [], [], set()
+    return collect(_entries(items, checked_date(now)), now=now)
+
+
+def _entries(items: list[Any], today: str) -> Iterator[tuple[str, Any]]:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise CatalogFormatError(f"invalid catalog: data[{index}] is not an object")
         entry = _entry(item, today)
         if isinstance(entry, Skipped):
-            skipped.append(entry)
+            yield entry.name, entry
             continue
         if entry["cost"]["input_cache_read"] is None:
             del entry["cost"]["input_cache_read"]
-        if entry["id"] in seen:
-            skipped.append(Skipped(entry["id"], "duplicate id"))
-            continue
-        seen.add(entry["id"])
-        try:
-            models.append(parse_entry(entry, now=now))
-        except CatalogFormatError as exc:
-            raise CatalogFormatError(
-                f"invalid catalog: entry '{entry['id']}' ({exc.message})", param=exc.param
-            ) from None
-    return Imported(models, skipped)
+        yield entry["id"], entry
