@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 from quantized.auth.jwt.claims import access, claim, is_admin, subject
 from quantized.auth.jwt.config import ClaimRules, IssuerConfig
-from quantized.auth.jwt.keys import keys_from_file, keys_from_jwks
+from quantized.auth.jwt.signing_keys import keys_from_file, keys_from_jwks
 from quantized.errors import AuthenticationError, ConfigurationError
 from quantized.settings import Settings
 from tests.utils.identity import new_key, write_issuers_file

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import yaml
 
-from quantized.admin.catalog import SHIPPED_CATALOG
 from quantized.catalog.document import (
     dump_catalog,
     load_catalog_text,
@@ -14,6 +13,7 @@ from quantized.catalog.document import (
 )
 from quantized.catalog.model import FEATURES, MODALITIES
 from quantized.errors import CatalogFormatError, ConfigurationError
+from quantized.services.catalog import SHIPPED_CATALOG
 from tests.utils.catalogs import entry, write_catalog
 
 NOW = 1_800_000_000

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from quantized.coordination.limits import RedisLimiter
+from quantized.coordination.redis import RedisLink
 from quantized.limits import Limits, RateLimiter
 from quantized.limits.local import LocalLimiter
-from quantized.limits.redis import RedisLimiter
-from quantized.shared.redis import RedisLink
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 

@@ -7,7 +7,7 @@ import asyncio
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from quantized.admin.bootstrap import prepare
+from quantized.services.bootstrap import prepare
 from quantized.store import migrate
 from quantized.store.database import create_engine
 

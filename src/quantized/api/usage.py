@@ -6,10 +6,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from quantized.admin.usage import default_range, parse_day, summary
 from quantized.api.requests import caller, reject_unknown, runtime
 from quantized.api.responses import json_response
 from quantized.api.routing import route
+from quantized.services.usage import default_range, parse_day, summary
 
 
 async def own_usage(request: Request) -> Response:

@@ -48,7 +48,7 @@ def with_database(work: Callable[[AsyncEngine], Awaitable[T]], *, writes: bool =
         finally:
             await engine.dispose()
         if writes and config.redis_url:
-            from quantized.shared.notices import publish_once
+            from quantized.coordination.notices import publish_once
 
             await publish_once(config.redis_url, config.redis_prefix)
         return result

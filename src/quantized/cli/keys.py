@@ -5,13 +5,13 @@ from __future__ import annotations
 import click
 import orjson
 
-from quantized.admin.actors import cli_actor
-from quantized.admin.durations import parse_duration
-from quantized.admin.keys import issue_key, list_keys, revoke_key
 from quantized.auth.keys import ApiKey
 from quantized.cli.common import Failure, with_database
 from quantized.cli.table import echo_table, moment
 from quantized.errors import QuantizedError
+from quantized.services.actors import cli_actor
+from quantized.services.durations import parse_duration
+from quantized.services.keys import issue_key, list_keys, revoke_key
 
 
 @click.group()

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 
+from quantized.cli.budgets import budgets
+from quantized.cli.catalog import models
 from quantized.cli.keys import keys
-from quantized.cli.models import models
 from quantized.cli.serve import serve
-from quantized.cli.usage import budgets, usage
+from quantized.cli.usage import usage
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

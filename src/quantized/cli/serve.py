@@ -26,7 +26,7 @@ def _banner(key: str) -> str:
 
 
 def _prepare_child(database_url: str, catalog_file: Path | None, channel: Connection) -> None:
-    from quantized.admin.bootstrap import prepare
+    from quantized.services.bootstrap import prepare
     from quantized.store.database import create_engine
 
     async def work() -> str | None:
@@ -71,7 +71,7 @@ def _check_jwt_issuers(config: Settings) -> None:
     try:
         for issuer in config.jwt_issuers():
             if issuer.public_key_file is not None:
-                from quantized.auth.jwt.keys import keys_from_file
+                from quantized.auth.jwt.signing_keys import keys_from_file
 
                 keys_from_file(issuer.public_key_file)
     except QuantizedError as exc:

@@ -23,9 +23,9 @@ from quantized.store.database import create_engine
 from quantized.usage.ledger import Ledger, UsageRecord
 
 if TYPE_CHECKING:
-    from quantized.shared.notices import ChangeNotices
-    from quantized.shared.redis import RedisLink
-    from quantized.shared.spend import SharedSpend
+    from quantized.coordination.notices import ChangeNotices
+    from quantized.coordination.redis import RedisLink
+    from quantized.coordination.spend import SharedSpend
 
 log = logging.getLogger("quantized")
 
@@ -98,10 +98,10 @@ class Runtime:
         self._ledger = None
 
     async def _start_redis(self, url: str, stack: contextlib.AsyncExitStack) -> None:
-        from quantized.limits.redis import RedisLimiter
-        from quantized.shared.notices import ChangeNotices
-        from quantized.shared.redis import RedisLink
-        from quantized.shared.spend import SharedSpend
+        from quantized.coordination.limits import RedisLimiter
+        from quantized.coordination.notices import ChangeNotices
+        from quantized.coordination.redis import RedisLink
+        from quantized.coordination.spend import SharedSpend
 
         settings = self.settings
         link = self.redis = RedisLink(url, settings.redis_prefix, settings.redis_timeout)

@@ -20,9 +20,9 @@ from quantized.auth.index import KeyIndex
 from quantized.catalog.listing import Catalog
 from quantized.runtime.state import LiveState
 from quantized.store import budgets as budget_store
+from quantized.store import catalog as model_store
 from quantized.store import changes
 from quantized.store import keys as key_store
-from quantized.store import models as model_store
 from quantized.store import usage as usage_store
 from quantized.usage.budgets import month_start
 

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from quantized.api.admin import audit, keys, models, usage
+from quantized.api.admin import audit, budgets, catalog, keys, usage
 
 
 def routes() -> list[BaseRoute]:
-    return [*models.routes(), *keys.routes(), *audit.routes(), *usage.routes()]
+    return [
+        *catalog.routes(),
+        *keys.routes(),
+        *audit.routes(),
+        *usage.routes(),
+        *budgets.routes(),
+    ]

@@ -6,11 +6,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from quantized.admin import audit
 from quantized.api.requests import admin, query_int, reject_unknown, runtime
 from quantized.api.responses import json_response
 from quantized.api.routing import route
 from quantized.errors import InvalidRequestError
+from quantized.services import audit
 
 _FILTERS = ("limit", "before", "entity", "entity_id", "actor")
 

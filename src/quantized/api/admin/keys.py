@@ -10,12 +10,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from quantized.admin import keys
-from quantized.admin.actors import actor_of
-from quantized.admin.durations import parse_duration
 from quantized.api.requests import admin, json_object, runtime, validate
 from quantized.api.responses import json_response
 from quantized.api.routing import route
+from quantized.services import keys
+from quantized.services.actors import actor_of
+from quantized.services.durations import parse_duration
 
 PREFIX = "/admin/v1/keys"
 

@@ -21,7 +21,7 @@ import orjson
 from quantized.auth.jwt import claims as claim_rules
 from quantized.auth.jwt.claims import invalid_token
 from quantized.auth.jwt.config import ClaimRules, IssuerConfig
-from quantized.auth.jwt.keys import KeySource
+from quantized.auth.jwt.signing_keys import KeySource
 from quantized.auth.principal import Principal
 from quantized.auth.refresh import RefreshRequired
 from quantized.errors import ServiceUnavailableError
@@ -238,7 +238,7 @@ def build_verifier(
     cache_size: int,
 ) -> JwtVerifier:
     """A verifier for these issuers; remote key sets fetch through ``client`` (httpx)."""
-    from quantized.auth.jwt.keys import key_sources
+    from quantized.auth.jwt.signing_keys import key_sources
 
     sources = key_sources(configs, client, ttl=ttl, refetch_interval=refetch_interval)
     issuers = [

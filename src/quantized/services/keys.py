@@ -14,8 +14,8 @@ from quantized.auth.keys import ApiKey, display_prefix, generate_key, key_digest
 from quantized.catalog.access import normalise_patterns, unmatched_patterns
 from quantized.errors import ConflictError, InvalidRequestError, NotFoundError
 from quantized.store import audit
+from quantized.store import catalog as model_store
 from quantized.store import keys as key_store
-from quantized.store import models as model_store
 from quantized.store.audit import Actor
 
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")

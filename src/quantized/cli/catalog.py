@@ -7,13 +7,13 @@ from pathlib import Path
 
 import click
 
-from quantized.admin.actors import cli_actor
-from quantized.admin.catalog import import_models, stored_models
 from quantized.catalog.document import dump_catalog
 from quantized.catalog.importers import FORMATS, parse_foreign
 from quantized.cli.common import Failure, with_database
 from quantized.cli.table import echo_table
 from quantized.errors import QuantizedError
+from quantized.services.actors import cli_actor
+from quantized.services.catalog import import_models, stored_models
 
 
 @click.group()

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from quantized.shared.resp import RespClient, RespUnavailable
+from quantized.coordination.resp import RespClient, RespUnavailable
 
 log = logging.getLogger("quantized.redis")
 T = TypeVar("T")

@@ -9,10 +9,10 @@ fail closed).
 
 from __future__ import annotations
 
+from quantized.coordination.redis import RedisDown, RedisLink
 from quantized.errors import ServiceUnavailableError
 from quantized.limits import WINDOW, Decision, Limits, RateLimiter
 from quantized.limits.local import LocalLimiter
-from quantized.shared.redis import RedisDown, RedisLink
 
 ACQUIRE = """
 -- KEYS: requests log (zset), tokens log (zset of "member:tokens"), tokens total (string)

@@ -7,7 +7,7 @@ ledger, which covers counters Redis lost when restarted).
 
 from __future__ import annotations
 
-from quantized.shared.redis import RedisDown, RedisLink
+from quantized.coordination.redis import RedisDown, RedisLink
 
 _DAY_TTL = 3 * 86400
 _MONTH_TTL = 33 * 86400

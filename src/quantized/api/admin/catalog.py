@@ -8,8 +8,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from quantized.admin import catalog
-from quantized.admin.actors import actor_of
 from quantized.api.requests import admin, body_bytes, json_object, runtime
 from quantized.api.responses import json_response
 from quantized.api.routing import route
@@ -17,6 +15,8 @@ from quantized.catalog.document import model_json
 from quantized.catalog.importers import FORMATS, parse_foreign
 from quantized.catalog.schema import parse_entry
 from quantized.errors import InvalidRequestError
+from quantized.services import catalog
+from quantized.services.actors import actor_of
 
 PREFIX = "/admin/v1/models"
 IMPORT_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml")

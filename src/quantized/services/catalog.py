@@ -19,7 +19,7 @@ from quantized.catalog.model import Model
 from quantized.catalog.schema import parse_entry
 from quantized.errors import ConflictError, InvalidRequestError, NotFoundError
 from quantized.store import audit
-from quantized.store import models as model_store
+from quantized.store import catalog as model_store
 from quantized.store.audit import Actor
 
 SHIPPED_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog.yaml"

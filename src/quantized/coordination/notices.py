@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
-from quantized.shared.redis import RedisDown, RedisLink
+from quantized.coordination.redis import RedisDown, RedisLink
 
 log = logging.getLogger("quantized.redis")
 

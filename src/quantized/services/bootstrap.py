@@ -9,12 +9,12 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from quantized.admin.catalog import SHIPPED_CATALOG, write_models
-from quantized.admin.keys import issue_key_in
 from quantized.catalog.document import read_catalog_file
+from quantized.services.catalog import SHIPPED_CATALOG, write_models
+from quantized.services.keys import issue_key_in
+from quantized.store import catalog as model_store
 from quantized.store import keys as key_store
 from quantized.store import migrate
-from quantized.store import models as model_store
 from quantized.store.audit import Actor
 
 BOOTSTRAP_KEY_NAME = "bootstrap-admin"

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from quantized.shared.resp import RespClient, RespError, RespUnavailable, encode
+from quantized.coordination.resp import RespClient, RespError, RespUnavailable, encode
 from tests.utils.network import RedisServer
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
