@@ -5,80 +5,76 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-from sqlalchemy.exc import DBAPIError
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.routing import Route
+from starlette.routing import Route, Router
 
 from quantized.api import admin, openapi, usage
 from quantized.api.asgi import ASGIApp, Receive, Scope, Send
+from quantized.api.bodies import BodyBudget
+from quantized.api.boundary import Boundary, RequestIds
 from quantized.api.chat import PATH as CHAT_PATH
-from quantized.api.chat import ChatEndpoint
-from quantized.api.errors import (
-    database_error_handler,
-    domain_error_handler,
-    http_error_handler,
-    unexpected_error_handler,
-)
+from quantized.api.chat import chat_completions
+from quantized.api.errors import OPENAI
 from quantized.api.health import healthz, readyz
+from quantized.api.model_route import ModelRoute
 from quantized.api.models import ModelsEndpoint, is_models_path
-from quantized.errors import QuantizedError
 from quantized.runtime import Runtime
 from quantized.settings import Settings, load_settings
 
 
 class QuantizedApp:
-    """Sends the hot ``/v1/models`` routes to their raw handler and the rest to Starlette."""
+    """Every request passes the error boundary, then goes to its endpoint: the raw model
+    routes, the ``/v1/models`` routes (whose hot path the HTTP protocol answers itself), or
+    the framework's router for everything else."""
 
-    def __init__(
-        self, runtime: Runtime, models: ModelsEndpoint, chat: ChatEndpoint, rest: ASGIApp
-    ) -> None:
+    def __init__(self, runtime: Runtime, settings: Settings) -> None:
         self.runtime = runtime
-        self.models = models
-        self._chat = chat
-        self._rest = rest
+        self.boundary = Boundary(RequestIds())
+        self.body_budget = BodyBudget(settings.max_body_buffer_bytes)
+        self.models = ModelsEndpoint(runtime.state, settings.listing_max_age)
+        self.model_routes: dict[str, ModelRoute] = {
+            CHAT_PATH: chat_completions(
+                runtime.pipeline,
+                max_body_bytes=settings.max_body_bytes,
+                budget=self.body_budget,
+            ),
+        }
+
+        @asynccontextmanager
+        async def lifespan(_app: Any) -> AsyncIterator[None]:
+            async with runtime.running():
+                yield
+
+        self.router = Router(
+            routes=[
+                Route("/healthz", healthz, methods=["GET"]),
+                Route("/readyz", readyz, methods=["GET"]),
+                *openapi.routes(),
+                *usage.routes(),
+                *admin.routes(),
+            ],
+            redirect_slashes=False,
+            lifespan=lifespan,
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path = scope["path"]
-            if path == CHAT_PATH:
-                await self._chat(scope, receive, send)
-                return
-            if is_models_path(path):
-                await self.models(scope, receive, send)
-                return
-        await self._rest(scope, receive, send)
+        if scope["type"] != "http":
+            await self.router(scope, receive, send)  # lifespan
+            return
+        scope["app"] = self
+        path = scope["path"]
+        route = self.model_routes.get(path)
+        endpoint: ASGIApp
+        if route is not None:
+            await self.boundary(route, scope, receive, send, route.errors)
+            return
+        endpoint = self.models if is_models_path(path) else self.router
+        await self.boundary(endpoint, scope, receive, send, OPENAI)
 
 
 def create_app(settings: Settings | None = None) -> QuantizedApp:
     """Build the application; nothing starts until the server runs its lifespan."""
     settings = settings or load_settings()
     logging.getLogger("quantized").setLevel(settings.log_level.upper())
-    runtime = Runtime(settings)
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        async with runtime.running():
-            yield
-
-    rest = Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            *openapi.routes(),
-            *usage.routes(),
-            *admin.routes(),
-        ],
-        exception_handlers={
-            QuantizedError: domain_error_handler,
-            HTTPException: http_error_handler,
-            DBAPIError: database_error_handler,
-            ConnectionError: database_error_handler,
-            Exception: unexpected_error_handler,
-        },
-        lifespan=lifespan,
-    )
-    rest.state.runtime = runtime
-    models = ModelsEndpoint(runtime.state, settings.listing_max_age)
-    return QuantizedApp(runtime, models, ChatEndpoint(runtime), rest)
+    return QuantizedApp(Runtime(settings), settings)

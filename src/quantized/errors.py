@@ -2,8 +2,12 @@
 
 Every failure a caller or an operator can cause is one of these. They carry a
 human message, the offending parameter (if any) and a stable machine ``code``;
-they know nothing about HTTP. ``quantized.api.errors`` maps each class to a
-status and the OpenAI error shape, and the CLI prints ``message`` as one line.
+they know nothing about HTTP. ``quantized.api.errors`` maps each class (by its
+place in this tree, nearest ancestor first) to a status and to the error shape
+of the API that answers, and the CLI prints ``message`` as one line. Lower
+layers raise their own small trees (the upstream client's ``UpstreamError``,
+Redis's ``RedisDown``) and map them into this one at one edge each; the store
+maps database failures to ``ServiceUnavailableError`` (``database_unavailable``).
 
     QuantizedError
     ├── ConfigurationError       bad settings, unreadable files, bad CLI input
@@ -17,9 +21,10 @@ status and the OpenAI error shape, and the CLI prints ``message`` as one line.
     ├── MethodNotAllowedError    the path exists, the method does not (405)
     ├── ConflictError            the thing already exists (409)
     ├── RateLimitError           over a budget or a rate limit (429, with a retry time)
-    ├── ServiceUnavailableError  a dependency we need is not reachable right now (503)
+    ├── ServiceUnavailableError  a dependency we need is not reachable right now, or the
+    │                            server is at a capacity limit (503, maybe with a retry time)
     └── UpstreamFailure          the upstream provider failed us
-        ├── BadGatewayError      unreachable, or answered 5xx (502)
+        ├── BadGatewayError      unreachable, answered 5xx or something unreadable (502)
         ├── GatewayTimeoutError  no answer in time (504)
         └── UpstreamRejected     answered 4xx: passed on with its status and message
 """
@@ -116,9 +121,16 @@ class ConflictError(QuantizedError):
 
 
 class ServiceUnavailableError(QuantizedError):
-    """Something the request needs (a database, an identity provider) is unreachable."""
+    """Something the request needs (a database, an identity provider) is unreachable, or the
+    server is at one of its capacity limits; ``retry_after`` says when to try again, if known."""
 
     code = "service_unavailable"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, retry_after: float | None = None
+    ) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
 
 
 class RateLimitError(QuantizedError):

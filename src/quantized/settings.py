@@ -13,11 +13,12 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from quantized.auth.jwt.config import ClaimRules, IssuerConfig, IssuersFile
 from quantized.errors import ConfigurationError
+from quantized.validation import describe, first_problem
 
 DEFAULT_DATABASE_URL = "sqlite:///quantized.db"
 
@@ -53,6 +54,45 @@ class Settings(BaseSettings):
     access_log: bool = Field(default=False, description="Log every request (costs throughput).")
     max_body_bytes: int = Field(
         default=32 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    max_body_buffer_bytes: int = Field(
+        default=128 * 1024 * 1024,
+        ge=1024,
+        description="Bytes of request bodies held in memory at once by the process; requests "
+        "wait for room (503 server_busy after 10 s). At least max_body_bytes.",
+    )
+    header_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds a connection may take to send a request's headers (then closed).",
+    )
+    keepalive_timeout: float = Field(
+        default=30.0, gt=0, le=3600, description="Seconds an idle keep-alive connection is kept."
+    )
+    max_connections: int = Field(
+        default=0,
+        ge=0,
+        description="Open client connections; more are answered 503 and closed. 0: from the "
+        "process's file descriptor limit (its soft limit, raised to the hard one, minus room "
+        "for the database, Redis and upstreams).",
+    )
+    fast_path: bool = Field(
+        default=True,
+        description="Answer /v1/models inside the HTTP parser (off: through ASGI, slower).",
+    )
+    database_connect_timeout: float = Field(
+        default=5.0, gt=0, le=300, description="Seconds to connect to PostgreSQL."
+    )
+    database_statement_timeout: float = Field(
+        default=10.0, gt=0, le=3600, description="Seconds a PostgreSQL statement may take."
+    )
+    key_lookups_per_second: float = Field(
+        default=20.0,
+        ge=0,
+        le=10_000,
+        description="Store lookups of keys this server does not know yet (created elsewhere "
+        "a moment ago); unknown keys past this rate are refused without one. 0: none.",
     )
     listing_max_age: int = Field(
         default=0, ge=0, le=86400, description="Cache-Control max-age of model listings, seconds."
@@ -156,13 +196,19 @@ class Settings(BaseSettings):
                 )
             except ValidationError as exc:
                 raise ConfigurationError(
-                    f"invalid QUANTIZED_JWT_* settings: {_first(exc)}"
+                    f"invalid QUANTIZED_JWT_* settings: {describe(exc)}"
                 ) from None
         if self.jwt_issuers_file is not None:
             issuers.extend(_read_issuers(self.jwt_issuers_file, self.jwt_leeway))
         if len(issuers) > 1 and any(i.issuer is None for i in issuers):
             raise ConfigurationError("with several JWT issuers, each needs its `issuer`")
         return issuers
+
+    @model_validator(mode="after")
+    def _buffer_holds_a_body(self) -> Settings:
+        if self.max_body_buffer_bytes < self.max_body_bytes:
+            raise ValueError("max_body_buffer_bytes must be at least max_body_bytes")
+        return self
 
     @field_validator("database_url")
     @classmethod
@@ -174,13 +220,6 @@ class Settings(BaseSettings):
         except ConfigurationError as exc:
             raise ValueError(str(exc)) from None
         return value
-
-
-def _first(exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    where = ".".join(str(part) for part in error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
 
 
 def _read_issuers(path: Path, leeway: float) -> list[IssuerConfig]:
@@ -199,7 +238,7 @@ def _read_issuers(path: Path, leeway: float) -> list[IssuerConfig]:
     try:
         return IssuersFile.model_validate(data).issuers
     except ValidationError as exc:
-        raise ConfigurationError(f"invalid JWT issuers file {path}: {_first(exc)}") from None
+        raise ConfigurationError(f"invalid JWT issuers file {path}: {describe(exc)}") from None
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -207,7 +246,7 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
-        first = exc.errors()[0]
-        field = str(first["loc"][0]) if first["loc"] else "settings"
-        message = first["msg"].removeprefix("Value error, ")
-        raise ConfigurationError(f"invalid setting QUANTIZED_{field.upper()}: {message}") from None
+        where, message = first_problem(exc)
+        field = where.split(".")[0].split("[")[0] if where else ""
+        named = f"setting QUANTIZED_{field.upper()}" if field else "settings"
+        raise ConfigurationError(f"invalid {named}: {message}") from None

@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import pytest
 
+from quantized.auth.api_keys import KEY_PREFIX, ApiKey, display_prefix, generate_key, key_digest
+from quantized.auth.authenticator import Authenticator
 from quantized.auth.index import KeyIndex, bearer_token
-from quantized.auth.keys import KEY_PREFIX, ApiKey, display_prefix, generate_key, key_digest
+from quantized.auth.principal import Principal
 from quantized.errors import AuthenticationError
 
 
@@ -19,6 +21,13 @@ def stored(key_id: int, secret: str, **extra: object) -> ApiKey:
     }
     fields.update(extra)
     return ApiKey(**fields)  # type: ignore[arg-type]
+
+
+def check(index: KeyIndex, token: bytes, now: float) -> Principal:
+    """Authenticate ``token`` against ``index``, the way every route does."""
+    authenticator = Authenticator()
+    authenticator.keys = index
+    return authenticator.authenticate(b"Bearer " + token, now)
 
 
 def test_generated_keys_have_256_bits_and_the_prefix() -> None:
@@ -64,26 +73,26 @@ def test_authenticate_known_unknown_revoked_expired() -> None:
             stored(3, expired, expires_at=50.0),
         ]
     )
-    principal = index.authenticate(good.encode(), now=60.0)
+    principal = check(index, good.encode(), 60.0)
     assert (principal.id, principal.is_admin, principal.access.patterns) == (
         "1",
         True,
         ("openai/*",),
     )
     with pytest.raises(AuthenticationError, match="revoked at 1970-01-01T00:01:40Z"):
-        index.authenticate(revoked.encode(), now=60.0)
+        check(index, revoked.encode(), 60.0)
     with pytest.raises(AuthenticationError, match="expired at 1970-01-01T00:00:50Z"):
-        index.authenticate(expired.encode(), now=60.0)
-    assert index.authenticate(expired.encode(), now=49.0).id == "3"
+        check(index, expired.encode(), 60.0)
+    assert check(index, expired.encode(), 49.0).id == "3"
     with pytest.raises(AuthenticationError, match="Incorrect API key"):
-        index.authenticate(unknown.encode(), now=60.0)
+        check(index, unknown.encode(), 60.0)
     with pytest.raises(AuthenticationError, match="Unknown bearer token"):
-        index.authenticate(b"sk-other-123", now=60.0)
+        check(index, b"sk-other-123", 60.0)
 
 
 def test_keys_with_any_prefix_are_found_by_digest() -> None:
     index = KeyIndex([stored(7, "sk-from-another-gateway")])
-    assert index.authenticate(b"sk-from-another-gateway", now=0).id == "7"
+    assert check(index, b"sk-from-another-gateway", 0).id == "7"
 
 
 def test_put_replaces_and_discard_removes() -> None:
@@ -92,7 +101,7 @@ def test_put_replaces_and_discard_removes() -> None:
     index.put(stored(1, secret, revoked_at=1.0))
     assert len(index) == 1
     with pytest.raises(AuthenticationError, match="revoked"):
-        index.authenticate(secret.encode(), now=2.0)
+        check(index, secret.encode(), 2.0)
     index.discard(1)
     assert len(index) == 0
 
@@ -100,4 +109,4 @@ def test_put_replaces_and_discard_removes() -> None:
 def test_keys_with_equal_patterns_share_access() -> None:
     a, b = generate_key(), generate_key()
     index = KeyIndex([stored(1, a, models=("x/*",)), stored(2, b, models=("x/*",))])
-    assert index.authenticate(a.encode(), 0).access is index.authenticate(b.encode(), 0).access
+    assert check(index, a.encode(), 0).access is check(index, b.encode(), 0).access

@@ -14,8 +14,8 @@ from quantized.gateway.providers.anthropic import (
     translate_messages,
     translate_request,
 )
-from quantized.gateway.providers.base import DONE, Usage
-from quantized.gateway.request import ChatRequest, parse_chat_request
+from quantized.gateway.streams import DONE, Usage
+from quantized.gateway.surfaces.chat import ChatRequest, parse_chat_request
 
 USER = {"role": "user", "content": "hi"}
 SCHEMA = {"type": "object", "properties": {"a": {"type": "integer"}}}

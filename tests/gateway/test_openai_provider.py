@@ -6,9 +6,10 @@ import orjson
 import pytest
 
 from quantized.catalog.model import Upstream
-from quantized.gateway.providers.base import DONE, Usage
+from quantized.errors import BadGatewayError
+from quantized.gateway.streams import DONE, Usage
 from quantized.gateway.providers.openai import OpenAIProvider
-from quantized.gateway.request import ChatRequest, parse_chat_request
+from quantized.gateway.surfaces.chat import ChatRequest, parse_chat_request
 
 PROVIDER = OpenAIProvider()
 UPSTREAM = Upstream(provider="openai", base_url="https://api.example.com/v1", model="gpt-up")
@@ -83,12 +84,18 @@ def test_completion_returns_the_body_unchanged_with_its_usage() -> None:
     [
         b'{"id": "c1", "choices": []}',
         b'{"usage": null}',
-        b"not json",
-        b"[1, 2]",
+        b'{"usage": {"prompt_tokens": "many", "completion_tokens": true}}',
     ],
 )
 def test_completion_without_usage_is_zero_usage(body: bytes) -> None:
     assert PROVIDER.completion(chat(), body) == (body, Usage())
+
+
+@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'{"id": "c1", "choi', b""])
+def test_an_unreadable_completion_is_a_502(body: bytes) -> None:
+    with pytest.raises(BadGatewayError) as caught:
+        PROVIDER.completion(chat(), body)
+    assert caught.value.code == "upstream_invalid_response"
 
 
 def test_completion_without_cache_details() -> None:
@@ -157,15 +164,27 @@ def test_stream_ends_with_exactly_one_done() -> None:
     assert out[-1] == DONE
 
 
-def test_null_usage_on_content_chunks_is_ignored() -> None:
+def test_null_usage_on_content_chunks_is_passed_on_to_clients_who_asked() -> None:
     payload = orjson.dumps({"choices": [{"index": 0, "delta": {"content": "a"}}], "usage": None})
-    translator = PROVIDER.translator(chat(stream=True))
+    translator = PROVIDER.translator(chat(stream=True, stream_options={"include_usage": True}))
     assert translator.feed(b"data: " + payload + b"\n\n") == [b"data: " + payload + b"\n\n"]
     spaced = b'{"choices": [{"index": 0, "delta": {"content": "b"}}], "usage": null}'
     assert translator.feed(b"data: " + spaced + b"\n\n") == [b"data: " + spaced + b"\n\n"]
     assert translator.usage is None
     assert translator.chunks == 2
     assert translator.finish() == [DONE]
+
+
+@pytest.mark.parametrize("usage", [None, {"prompt_tokens": 9, "completion_tokens": 1}])
+def test_clients_who_did_not_ask_get_no_usage_field_even_on_content_chunks(usage: Any) -> None:
+    """Some servers put usage (or ``usage: null``) on chunks that also carry choices: the
+    chunk is kept, the field removed, the usage still billed."""
+    content = {"id": "c", "choices": [{"index": 0, "delta": {"content": "a"}}]}
+    translator = PROVIDER.translator(chat(stream=True))
+    out = translator.feed(b"data: " + orjson.dumps({**content, "usage": usage}) + b"\n\n")
+    assert out == [b"data: " + orjson.dumps(content) + b"\n\n"]
+    assert translator.usage == (Usage(9, 0, 1) if usage else None)
+    assert translator.chunks == 1
 
 
 def test_an_error_event_is_passed_on() -> None:

@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from quantized.errors import InvalidRequestError
-from quantized.gateway.request import parse_chat_request
+from quantized.gateway.surfaces.chat import parse_chat_request
 
 USER = {"role": "user", "content": "hi"}
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from quantized.errors import RateLimitError
-from quantized.usage.budgets import Budget, SpendTracker, Today, day_of, month_start
+from quantized.usage.budgets import Budget, Budgets, Today, day_of, month_start
 from quantized.usage.ledger import UsageRecord
 from tests.utils.records import usage_record
 
@@ -27,14 +27,14 @@ def record(cost_pusd: int, day: str = "2024-03-14", caller_id: str = "k1") -> Us
     return replace(RECORD, cost_pusd=cost_pusd, day=day, caller_id=caller_id)
 
 
-def tracker(daily: int | None = None, monthly: int | None = None) -> SpendTracker:
-    spend = SpendTracker()
+def tracker(daily: int | None = None, monthly: int | None = None) -> Budgets:
+    spend = Budgets()
     spend.set_budgets([Budget("key", "k1", daily, monthly)])
     return spend
 
 
 def refusal(
-    spend: SpendTracker, now: float = NOW, shared: tuple[int, int] | None = None
+    spend: Budgets, now: float = NOW, shared: tuple[int, int] | None = None
 ) -> RateLimitError:
     with pytest.raises(RateLimitError) as info:
         spend.check(*KEY, now, shared=shared)
@@ -42,7 +42,7 @@ def refusal(
 
 
 def test_no_budget_no_limit() -> None:
-    spend = SpendTracker()
+    spend = Budgets()
     spend.recorded(record(10**6 * USD))
     spend.check(*KEY, NOW)
     assert spend.budget(*KEY) is None
@@ -131,7 +131,7 @@ def test_set_written_replaces_the_written_part_only() -> None:
 
 
 def test_spend_is_per_caller_and_only_for_callers_with_a_budget() -> None:
-    spend = SpendTracker()
+    spend = Budgets()
     spend.set_budgets([Budget("key", "k2", USD * 5, None), Budget("key", "k3", USD * 5, None)])
     spend.recorded(record(USD, caller_id="k2"))
     spend.written([record(USD, caller_id="k3")])

@@ -1,12 +1,11 @@
-"""The few raw ASGI pieces the fast-path routes share."""
+"""The raw ASGI types the endpoints share, and sending a complete reply."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from quantized.api.errors import Headers, render_error
-from quantized.errors import QuantizedError
+from quantized.api.errors import Reply
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -14,16 +13,7 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-Reply = tuple[int, Headers, bytes]
-"""Status, headers (content-length included) and body of a complete response."""
-
-__all__ = ["ASGIApp", "Headers", "Receive", "Reply", "Scope", "Send", "error_reply", "send_reply"]
-
-
-def error_reply(exc: QuantizedError) -> Reply:
-    status, headers, body = render_error(exc)
-    headers.append((b"content-length", b"%d" % len(body)))
-    return status, headers, body
+__all__ = ["ASGIApp", "Message", "Receive", "Reply", "Scope", "Send", "send_reply"]
 
 
 async def send_reply(send: Send, reply: Reply) -> None:

@@ -1,14 +1,25 @@
-"""The one place domain errors become HTTP: status, OpenAI error shape, headers."""
+"""Domain errors as HTTP answers: the status by class hierarchy, the body in each API's shape.
+
+A status is found the way Starlette finds an exception handler: walking the
+error's class hierarchy (``type(exc).__mro__``) to the nearest class in
+:data:`STATUS`, so a new subclass is answered like its parent with no table to
+reorder. An upstream's own 4xx (:class:`UpstreamRejected`) keeps its status.
+
+Each API surface has an :class:`ErrorShape`: OpenAI's ``{"error": {...}}`` here,
+Anthropic's ``{"type": "error", ...}`` for the Messages API. :func:`error_reply`
+is the one function that turns an error into a complete response (status,
+headers, body); the error boundary, the raw routes and the HTTP protocol's own
+rejections (400, 413, 414, 431, 503) all use it.
+"""
 
 from __future__ import annotations
 
-import logging
 import math
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Mapping
+from typing import TypeVar
 
 import orjson
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
 
 from quantized.errors import (
     AuthenticationError,
@@ -25,31 +36,102 @@ from quantized.errors import (
     QuantizedError,
     RateLimitError,
     ServiceUnavailableError,
+    UpstreamFailure,
     UpstreamRejected,
 )
 
-log = logging.getLogger("quantized.api")
-
 Headers = list[tuple[bytes, bytes]]
+Reply = tuple[int, Headers, bytes]
+"""Status, headers (content-length included) and body of a complete response."""
 
-_STATUS: tuple[tuple[type[QuantizedError], int, str], ...] = (
-    (AuthenticationError, 401, "authentication_error"),
-    (PermissionDeniedError, 403, "permission_error"),
-    (NotFoundError, 404, "invalid_request_error"),
-    (MethodNotAllowedError, 405, "invalid_request_error"),
-    (ConflictError, 409, "invalid_request_error"),
-    (GoneError, 410, "invalid_request_error"),
-    (PayloadTooLargeError, 413, "invalid_request_error"),
-    (InvalidRequestError, 400, "invalid_request_error"),
-    (RateLimitError, 429, "rate_limit_error"),
-    (ServiceUnavailableError, 503, "server_error"),
-    (BadGatewayError, 502, "upstream_error"),
-    (GatewayTimeoutError, 504, "upstream_error"),
-    (ConfigurationError, 500, "server_error"),
-)
-_JSON = (b"content-type", b"application/json")
+V = TypeVar("V")
+
+STATUS: Mapping[type[QuantizedError], int] = {
+    QuantizedError: 400,
+    InvalidRequestError: 400,
+    PayloadTooLargeError: 413,
+    AuthenticationError: 401,
+    PermissionDeniedError: 403,
+    NotFoundError: 404,
+    MethodNotAllowedError: 405,
+    ConflictError: 409,
+    GoneError: 410,
+    RateLimitError: 429,
+    ConfigurationError: 500,
+    ServiceUnavailableError: 503,
+    UpstreamFailure: 502,
+    BadGatewayError: 502,
+    GatewayTimeoutError: 504,
+}
 _REALM = b'Bearer realm="quantized"'
 _QUOTABLE = set(range(0x20, 0x7F)) - {ord('"'), ord("\\")}
+_JSON = (b"content-type", b"application/json")
+INTERNAL_MESSAGE = "The server had an error processing your request."
+
+
+def nearest(table: Mapping[type[QuantizedError], V], exc: QuantizedError) -> V:
+    """The entry of the nearest class in ``exc``'s hierarchy (``QuantizedError`` at worst)."""
+    for cls in type(exc).__mro__:
+        if cls in table:
+            return table[cls]
+    return table[QuantizedError]
+
+
+def status_of(exc: QuantizedError) -> int:
+    if isinstance(exc, UpstreamRejected):
+        return exc.status
+    return nearest(STATUS, exc)
+
+
+class ErrorShape(ABC):
+    """How one API surface writes an error: as a body, and as an event inside a stream."""
+
+    @abstractmethod
+    def error(self, exc: QuantizedError, status: int) -> dict[str, object]:
+        """The error as this API's JSON object."""
+
+    @abstractmethod
+    def internal(self) -> dict[str, object]:
+        """The JSON object of an unexpected failure (a 500): nothing internal in it."""
+
+    @abstractmethod
+    def event(self, error: dict[str, object]) -> bytes:
+        """An error object as one server-sent event."""
+
+
+class OpenAIErrors(ErrorShape):
+    """``{"error": {"message", "type", "param", "code"}}``, as OpenAI's API and SDKs have it."""
+
+    TYPES: Mapping[type[QuantizedError], str] = {
+        QuantizedError: "invalid_request_error",
+        AuthenticationError: "authentication_error",
+        PermissionDeniedError: "permission_error",
+        RateLimitError: "rate_limit_error",
+        ConfigurationError: "server_error",
+        ServiceUnavailableError: "server_error",
+        UpstreamFailure: "upstream_error",
+    }
+
+    @staticmethod
+    def body(
+        message: str, error_type: str, param: str | None, code: str | None
+    ) -> dict[str, object]:
+        return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+    def error(self, exc: QuantizedError, status: int) -> dict[str, object]:
+        error_type = nearest(self.TYPES, exc)
+        if isinstance(exc, UpstreamRejected):
+            error_type = "rate_limit_error" if status == 429 else "invalid_request_error"
+        return self.body(exc.message, error_type, exc.param, exc.code)
+
+    def internal(self) -> dict[str, object]:
+        return self.body(INTERNAL_MESSAGE, "server_error", None, "internal_error")
+
+    def event(self, error: dict[str, object]) -> bytes:
+        return b"data: " + orjson.dumps(error) + b"\n\n"
+
+
+OPENAI = OpenAIErrors()
 
 
 def www_authenticate(exc: AuthenticationError) -> tuple[bytes, bytes]:
@@ -62,79 +144,47 @@ def www_authenticate(exc: AuthenticationError) -> tuple[bytes, bytes]:
     )
 
 
-def error_body(message: str, error_type: str, param: str | None, code: str | None) -> bytes:
-    return orjson.dumps(
-        {"error": {"message": message, "type": error_type, "param": param, "code": code}}
-    )
-
-
-def render_error(exc: QuantizedError) -> tuple[int, Headers, bytes]:
-    """Status, headers and body for a domain error."""
-    status, error_type = 400, "invalid_request_error"
-    for cls, cls_status, cls_type in _STATUS:
-        if isinstance(exc, cls):
-            status, error_type = cls_status, cls_type
-            break
-    if isinstance(exc, UpstreamRejected):
-        status = exc.status
-        error_type = "rate_limit_error" if status == 429 else "invalid_request_error"
-    headers: Headers = [_JSON]
+def error_reply(
+    exc: QuantizedError,
+    shape: ErrorShape = OPENAI,
+    *,
+    request_id: bytes | None = None,
+    extra: Iterable[tuple[bytes, bytes]] = (),
+) -> Reply:
+    """The complete response for a domain error, in ``shape``."""
+    status = status_of(exc)
+    body = orjson.dumps(shape.error(exc, status))
+    headers: Headers = [_JSON, (b"content-length", b"%d" % len(body))]
     if isinstance(exc, AuthenticationError):
         headers.append(www_authenticate(exc))
     if isinstance(exc, MethodNotAllowedError):
         headers.append((b"allow", ", ".join(exc.allow).encode()))
-    if isinstance(exc, RateLimitError) and exc.retry_after is not None:
-        headers.append((b"retry-after", b"%d" % max(1, math.ceil(exc.retry_after))))
-    return status, headers, error_body(exc.message, error_type, exc.param, exc.code)
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int | float):
+        headers.append((b"retry-after", b"%d" % max(1, math.ceil(retry_after))))
+    if request_id is not None:
+        headers.append((b"x-request-id", request_id))
+    headers.extend(extra)
+    return status, headers, body
 
 
-def _response(status: int, headers: Headers, body: bytes) -> Response:
-    response = Response(body, status_code=status)
-    for name, value in headers:
-        response.headers[name.decode()] = value.decode()
-    return response
+def internal_reply(shape: ErrorShape = OPENAI, *, request_id: bytes | None = None) -> Reply:
+    """The 500 for an unexpected failure: the details go to the log, never to the client."""
+    body = orjson.dumps(shape.internal())
+    headers: Headers = [_JSON, (b"content-length", b"%d" % len(body))]
+    if request_id is not None:
+        headers.append((b"x-request-id", request_id))
+    return 500, headers, body
 
 
-async def domain_error_handler(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, QuantizedError)  # noqa: S101 - registered for QuantizedError only
-    return _response(*render_error(exc))
-
-
-async def http_error_handler(request: Request, exc: Exception) -> Response:
-    """Starlette's own 404/405 and friends, in the OpenAI shape."""
-    assert isinstance(exc, HTTPException)  # noqa: S101 - registered for HTTPException only
-    if exc.status_code == 404:
-        error: QuantizedError = NotFoundError(
-            f"Unknown path: {request.method} {request.url.path}", code="unknown_path"
-        )
-    elif exc.status_code == 405:
-        allow = tuple((exc.headers or {}).get("Allow", "GET").split(", "))
-        error = MethodNotAllowedError(
-            f"Method {request.method} is not allowed on {request.url.path}", allow=allow
-        )
-    else:
-        status = exc.status_code
-        body = error_body(str(exc.detail), "invalid_request_error", None, None)
-        return _response(status, [_JSON], body)
-    return _response(*render_error(error))
-
-
-async def database_error_handler(_request: Request, exc: Exception) -> Response:
-    """The database is unreachable (or refused the connection): 503, try again later."""
-    log.warning("database error: %s", type(exc).__name__)
-    return _response(
-        *render_error(
-            ServiceUnavailableError(
-                "The database is unreachable; try again shortly.", code="database_unavailable"
-            )
-        )
-    )
-
-
-async def unexpected_error_handler(_request: Request, exc: Exception) -> Response:
-    """A bug or an outage: log it with its traceback, tell the caller nothing internal."""
-    log.error("unhandled error", exc_info=exc)
-    body = error_body(
-        "The server had an error processing your request.", "server_error", None, "internal_error"
-    )
-    return _response(500, [_JSON], body)
+def protocol_reply(
+    status: int, message: str, code: str, *, request_id: bytes | None = None
+) -> Reply:
+    """A rejection made by the HTTP protocol itself, before any route is known (OpenAI shape):
+    malformed HTTP (400), a body or head over the limits (413, 414, 431), no capacity (503)."""
+    error_type = "server_error" if status >= 500 else "invalid_request_error"
+    body = orjson.dumps(OPENAI.body(message, error_type, None, code))
+    headers: Headers = [_JSON, (b"content-length", b"%d" % len(body))]
+    if request_id is not None:
+        headers.append((b"x-request-id", request_id))
+    return status, headers, body

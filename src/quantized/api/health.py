@@ -32,7 +32,7 @@ async def readyz(request: Request) -> Response:
         "redis": redis,
         "changes": "notified" if app.notices_active else "polling",
         "models": len(state.catalog.active),
-        "keys": len(state.keys),
+        "keys": len(state.auth.keys),
     }
     ready = state.loaded and state.store_ok and redis != "unreachable"
     return json_response(

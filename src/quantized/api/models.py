@@ -19,7 +19,8 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 
-from quantized.api.asgi import Headers, Receive, Reply, Scope, Send, error_reply, send_reply
+from quantized.api.asgi import Receive, Scope, Send, send_reply
+from quantized.api.errors import Headers, Reply, error_reply
 from quantized.auth.refresh import RefreshRequired
 from quantized.catalog.filters import ListingFilter, parse_filters
 from quantized.catalog.listing import Body
@@ -112,7 +113,7 @@ class ModelsEndpoint:
                     f"Method {method} is not allowed on {path}; use GET.", allow=_ALLOW
                 )
             state = self._state
-            principal = state.authenticate(authorization, time.time(), may_refresh=may_refresh)
+            principal = state.auth.authenticate(authorization, time.time(), may_refresh=may_refresh)
             if len(path) == len(LIST_PATH):
                 where = self._filter(query) if query else None
                 rendered = state.catalog.listing(principal.access, where)

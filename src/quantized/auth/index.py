@@ -14,10 +14,10 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from quantized.auth.keys import KEY_PREFIX, ApiKey, key_digest
+from quantized.auth.api_keys import KEY_PREFIX, ApiKey, key_digest
 from quantized.auth.principal import Principal
 from quantized.catalog.access import EVERYTHING, ModelAccess
-from quantized.errors import AuthenticationError, ServiceUnavailableError
+from quantized.errors import AuthenticationError
 from quantized.limits import Limits
 
 _BEARER = b"bearer"
@@ -108,22 +108,20 @@ class KeyIndex:
             access = self._access[patterns] = ModelAccess(patterns)
         return access
 
-    def authenticate(self, token: bytes, now: float, *, complete: bool = True) -> Principal:
-        """The caller a bearer token identifies, or a precise 401.
+    def find(self, digest: bytes) -> _Entry | None:
+        return self._by_digest.get(digest)
+
+    def authenticate(
+        self, token: bytes, digest: bytes, entry: _Entry | None, now: float
+    ) -> Principal:
+        """The caller ``token`` (whose digest and index entry were looked up) identifies, or a 401.
 
         Any token is looked up by digest, so keys imported from other gateways work
-        whatever their prefix. When the index may be ``complete=False`` (the database
-        is unreachable, so keys created meanwhile are unknown here), an unknown key gets
-        a 503 instead of a 401.
+        whatever their prefix. The digest is compared in constant time with the stored
+        one (with a dummy one when the key is unknown), so unknown keys cost the same.
         """
-        digest = key_digest(token)
-        entry = self._by_digest.get(digest)
         stored = entry.digest if entry is not None else _DUMMY_DIGEST
         if not hmac.compare_digest(stored, digest) or entry is None:
-            if not complete:
-                raise ServiceUnavailableError(
-                    "This key cannot be checked right now: the database is unreachable."
-                )
             if token.startswith(_KEY_PREFIX):
                 raise AuthenticationError("Incorrect API key provided.")
             raise AuthenticationError(

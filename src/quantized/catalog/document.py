@@ -31,8 +31,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from quantized.catalog.model import Model
-from quantized.catalog.schema import CatalogEntry, location
+from quantized.catalog.schema import CatalogEntry
 from quantized.errors import CatalogFormatError, ConfigurationError
+from quantized.validation import describe, first_problem
 
 
 class CatalogDocument(BaseModel):
@@ -49,10 +50,9 @@ def parse_catalog(data: Any, *, now: int) -> list[Model]:
     try:
         document = CatalogDocument.model_validate(data)
     except ValidationError as exc:
-        error = exc.errors()[0]
-        where = location(error["loc"])
-        message = f"{where}: {error['msg']}" if where else error["msg"]
-        entry_id = _entry_id(data, error["loc"])
+        where, _ = first_problem(exc)
+        message = describe(exc)
+        entry_id = _entry_id(data, exc.errors()[0]["loc"])
         if entry_id:
             message = f"entry '{entry_id}' ({message})"
         raise CatalogFormatError(f"invalid catalog: {message}", param=where or None) from None

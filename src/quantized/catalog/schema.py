@@ -7,13 +7,13 @@ unknown fields are rejected; dates may be given as ISO strings.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from quantized.catalog.model import Cost, Model, PriceSource, Upstream
 from quantized.errors import CatalogFormatError
+from quantized.validation import describe, first_problem
 
 MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._:-]*$"
 
@@ -127,21 +127,10 @@ def _unix(created: dt.date) -> int:
     return int(dt.datetime(created.year, created.month, created.day, tzinfo=dt.UTC).timestamp())
 
 
-def location(loc: Iterable[int | str]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def entry_error(exc: ValidationError, prefix: str = "") -> CatalogFormatError:
     """The first validation problem as a domain error whose ``param`` names the field."""
-    error = exc.errors()[0]
-    where = location(error["loc"])
-    message = error["msg"].removeprefix("Value error, ")
-    return CatalogFormatError(
-        f"{prefix}{where}: {message}" if where else message, param=where or None
-    )
+    where, _ = first_problem(exc)
+    return CatalogFormatError(describe(exc, prefix), param=where or None)
 
 
 def parse_entry(data: Any, *, now: int) -> Model:

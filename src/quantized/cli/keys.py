@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 import orjson
 
-from quantized.auth.keys import ApiKey
+from quantized.auth.api_keys import ApiKey
 from quantized.cli.common import Failure, with_database
 from quantized.cli.table import echo_table, moment
 from quantized.errors import QuantizedError

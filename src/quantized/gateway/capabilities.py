@@ -1,20 +1,13 @@
-"""Checks made before any upstream is called: the model, and what the request asks of it."""
+"""Checks made before any upstream is called: what the request asks of the model."""
 
 from __future__ import annotations
 
-from quantized.catalog.access import ModelAccess
-from quantized.catalog.listing import Catalog
 from quantized.catalog.model import Model
 from quantized.errors import InvalidRequestError
-from quantized.gateway.request import ChatRequest
+from quantized.gateway.surfaces.base import ModelRequest
 
 
-def resolve_model(catalog: Catalog, model_id: str, access: ModelAccess) -> Model:
-    """The model a request may use, by the listing's rule (saying so when it is forbidden)."""
-    return catalog.usable(model_id, access, say_forbidden=True)
-
-
-def check_capabilities(request: ChatRequest, model: Model) -> None:
+def check_capabilities(request: ModelRequest, model: Model) -> None:
     """Refuse what the model cannot do, naming the offending part of the request."""
     for modality, param in request.modalities.items():
         if modality not in model.input_modalities:

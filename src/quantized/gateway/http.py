@@ -25,7 +25,14 @@ Headers = list[tuple[bytes, bytes]]
 
 
 class UpstreamError(Exception):
-    """Talking to an upstream failed before a complete response arrived."""
+    """Talking to an upstream failed before a complete response arrived.
+
+    ``sent``: whether any byte of the request may have reached the upstream.
+    """
+
+    def __init__(self, message: str, *, sent: bool = True) -> None:
+        super().__init__(message)
+        self.sent = sent
 
 
 class UpstreamUnreachable(UpstreamError):
@@ -254,11 +261,12 @@ class Pool:
             )
         except TimeoutError:
             raise UpstreamTimeout(
-                f"no connection to {self.origin.host} within {self.connect_timeout:g}s"
+                f"no connection to {self.origin.host} within {self.connect_timeout:g}s",
+                sent=False,
             ) from None
         except (OSError, ssl.SSLError) as exc:
             raise UpstreamUnreachable(
-                f"cannot connect to {self.origin.host}: {exc.strerror or exc}"
+                f"cannot connect to {self.origin.host}: {exc.strerror or exc}", sent=False
             ) from None
         return connection
 

@@ -1,16 +1,22 @@
 """Send a request to a model's upstreams in catalog order, falling back on failure.
 
-The next upstream is tried after a connection error, a timeout, a 5xx or a 429,
-or a rejection of the gateway's own credentials (401/403) — as long as nothing
-has reached the client yet. Any other 4xx is the request's fault and is passed
-on at once. Provider keys come from the environment variables the catalog names.
+The next upstream is tried when the request provably was not served: the
+connection could not be made (or the per-origin queue was full), or the
+upstream answered 5xx, 429, or refused the gateway's own credentials (401/403).
+A request whose bytes went out and got no answer (the connection broke, or no
+answer came in time) is never sent again, to the same upstream or another: it
+may be being served, and billed, already — the caller gets 502 or 504 and
+decides. Any other 4xx is the request's fault and is passed on at once. Every
+fallback is logged with the upstream and the reason, and counted.
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -22,10 +28,18 @@ from quantized.errors import (
     ServiceUnavailableError,
     UpstreamRejected,
 )
-from quantized.gateway.http import Response, UpstreamClient, UpstreamTimeout, UpstreamUnreachable
+from quantized.gateway.http import (
+    Response,
+    UpstreamClient,
+    UpstreamError,
+    UpstreamTimeout,
+)
 from quantized.gateway.providers import PROVIDERS
 from quantized.gateway.providers.base import Provider, error_message
-from quantized.gateway.request import ChatRequest
+from quantized.gateway.streams import invalid_response
+
+if TYPE_CHECKING:
+    from quantized.gateway.surfaces.base import ModelRequest, Surface
 
 log = logging.getLogger("quantized.gateway")
 
@@ -49,8 +63,8 @@ class Route:
 class Opened:
     route: Route
     response: Response
-    first: bytes | None = None
-    """For streams: the first body chunk, read before the client was answered."""
+    first: bytes
+    """The whole body, or for streams the first chunk, read before the client was answered."""
 
 
 def _rejection(route: Route, status: int, body: bytes) -> QuantizedError:
@@ -78,10 +92,19 @@ def _rejection(route: Route, status: int, body: bytes) -> QuantizedError:
     return UpstreamRejected(status, message, param=param, code=code)
 
 
+def _failure(route: Route, exc: UpstreamError) -> QuantizedError:
+    text = route.scrub(str(exc))
+    if isinstance(exc, UpstreamTimeout):
+        return GatewayTimeoutError(f"The upstream did not answer in time ({text}).")
+    return BadGatewayError(f"The upstream is unreachable ({text}).")
+
+
 class Router:
     def __init__(self, client: UpstreamClient, secret: Callable[[str], str | None]) -> None:
         self._client = client
         self._secret = secret
+        self.fallbacks: Counter[tuple[str, str]] = Counter()
+        """Fallbacks away from an upstream, by (upstream label, reason)."""
 
     def routes(self, model: Model) -> list[Route]:
         """The usable upstreams of a model, in order; 503 if there are none."""
@@ -101,29 +124,61 @@ class Router:
             )
         raise ServiceUnavailableError(f"The model '{model.id}' has no upstream configured.")
 
-    async def open(self, request: ChatRequest, model: Model) -> Opened:
+    async def open(self, surface: Surface[Any], request: ModelRequest, model: Model) -> Opened:
         """The first upstream answer worth passing on (for streams: with its first chunk)."""
-        failure: QuantizedError | None = None
-        for route in self.routes(model):
-            call = route.provider.call(request, route.upstream, route.api_key)
+        routes = self.routes(model)
+        for position, route in enumerate(routes):
+            call = surface.call(request, route)
             try:
                 response = await self._client.post(call.url, call.headers, call.body)
-                if response.status >= 400:
-                    failure = _rejection(route, response.status, await response.read())
-                    if isinstance(failure, UpstreamRejected) and failure.status != 429:
-                        raise failure
-                    continue
-                if not request.stream:
-                    return Opened(route, response, await response.read())
-                first = None
-                async for chunk in response.chunks():
-                    first = chunk
-                    break
-                return Opened(route, response, first)
-            except UpstreamTimeout as exc:
-                failure = GatewayTimeoutError(f"The upstream did not answer in time ({exc}).")
-            except UpstreamUnreachable as exc:
-                failure = BadGatewayError(f"The upstream is unreachable ({exc}).")
-            log.warning("upstream %s failed: %s", route.label, failure.message)
-        assert failure is not None  # noqa: S101 - routes() returned at least one route
-        raise failure
+            except UpstreamError as exc:
+                failure = _failure(route, exc)
+                reason = "timeout" if isinstance(exc, UpstreamTimeout) else "unreachable"
+                if exc.sent:  # it may be being served (and billed): never send it twice
+                    log.warning(
+                        "upstream %s failed after the request was sent: %s",
+                        route.label,
+                        failure.message,
+                    )
+                    raise failure from None
+            else:
+                if response.status < 400:
+                    return await self._first(route, response, request.stream)
+                failure = await self._rejected(route, response)
+                if isinstance(failure, UpstreamRejected) and failure.status != 429:
+                    raise failure
+                reason = str(response.status)
+            if position == len(routes) - 1:
+                log.warning("upstream %s failed (%s): %s", route.label, reason, failure.message)
+                raise failure
+            self._fall_back(route, reason, failure)
+        raise AssertionError("routes() returns at least one route")  # pragma: no cover
+
+    async def _rejected(self, route: Route, response: Response) -> QuantizedError:
+        try:
+            body = await response.read()
+        except UpstreamError:
+            body = b""
+        return _rejection(route, response.status, body)
+
+    async def _first(self, route: Route, response: Response, stream: bool) -> Opened:
+        try:
+            if not stream:
+                return Opened(route, response, await response.read())
+            async for chunk in response.chunks():
+                return Opened(route, response, chunk)
+            return Opened(route, response, b"")
+        except UpstreamTimeout as exc:
+            raise _failure(route, exc) from None
+        except UpstreamError as exc:
+            response.abort()
+            raise invalid_response(f"the answer was cut short ({route.scrub(str(exc))})") from None
+
+    def _fall_back(self, route: Route, reason: str, failure: QuantizedError) -> None:
+        self.fallbacks[(route.label, reason)] += 1
+        log.warning(
+            "upstream %s failed (%s): %s; trying the next upstream",
+            route.label,
+            reason,
+            failure.message,
+        )

@@ -11,6 +11,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
+from quantized.errors import RateLimitError
+
 WINDOW = 60.0
 
 
@@ -52,3 +54,25 @@ class RateLimiter(ABC):
     @abstractmethod
     async def charge(self, subject: str, tokens: int, member: str, now: float) -> None:
         """Count a completed request's tokens."""
+
+
+async def admit(
+    limiter: RateLimiter, subject: str, limits: Limits, member: str, now: float
+) -> Decision:
+    """Count one request against ``limits``, or refuse it (429 with the time to wait)."""
+    decision = await limiter.acquire(subject, limits, member, now)
+    if not decision.allowed:
+        raise RateLimited(
+            f"Rate limit reached: {decision.reason}. Try again in {decision.retry_after:.1f}s.",
+            retry_after=decision.retry_after,
+            decision=decision,
+        )
+    return decision
+
+
+class RateLimited(RateLimitError):
+    """A refusal by the rate limiter; ``decision`` says what is left (for response headers)."""
+
+    def __init__(self, message: str, *, retry_after: float, decision: Decision) -> None:
+        super().__init__(message, retry_after=retry_after)
+        self.decision = decision

@@ -11,21 +11,24 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from quantized.auth.api_keys import ApiKey
+from quantized.auth.lookup import KeyLookup
 from quantized.gateway.http import UpstreamClient
+from quantized.gateway.pipeline import Pipeline
 from quantized.gateway.router import Router
-from quantized.limits import Limits, RateLimiter
+from quantized.limits import Limits
 from quantized.limits.local import LocalLimiter
 from quantized.runtime.state import LiveState
 from quantized.runtime.sync import Synchroniser
 from quantized.settings import Settings
+from quantized.store import keys as key_store
 from quantized.store import usage as usage_store
-from quantized.store.database import create_engine
+from quantized.store.database import connection, create_engine, transaction, unavailable
 from quantized.usage.ledger import Ledger, UsageRecord
 
 if TYPE_CHECKING:
     from quantized.coordination.notices import ChangeNotices
     from quantized.coordination.redis import RedisLink
-    from quantized.coordination.spend import SharedSpend
 
 log = logging.getLogger("quantized")
 
@@ -37,15 +40,20 @@ class Runtime:
         self.settings = settings
         self.state = LiveState()
         self.jwt_issuers = settings.jwt_issuers()  # configuration errors surface here, early
-        self.default_limits = Limits(settings.default_rpm, settings.default_tpm)
         self.client = UpstreamClient(
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_timeout,
         )
         self.router = Router(self.client, settings.upstream_secret)
-        self.limiter: RateLimiter = LocalLimiter()
+        self.pipeline = Pipeline(
+            self.state,
+            self.router,
+            self.record,
+            self.spawn,
+            LocalLimiter(),
+            Limits(settings.default_rpm, settings.default_tpm),
+        )
         self.redis: RedisLink | None = None
-        self.shared_spend: SharedSpend | None = None
         self._notices: ChangeNotices | None = None
         self._engine: AsyncEngine | None = None
         self._sync: Synchroniser | None = None
@@ -67,12 +75,22 @@ class Runtime:
     async def running(self) -> AsyncIterator[Runtime]:
         settings = self.settings
         async with contextlib.AsyncExitStack() as stack:
-            self._engine = create_engine(settings.database_url)
+            self._engine = create_engine(
+                settings.database_url,
+                connect_timeout=settings.database_connect_timeout,
+                statement_timeout=settings.database_statement_timeout,
+            )
             stack.push_async_callback(self._engine.dispose)
             sync = self._sync = Synchroniser(self._engine, self.state, settings.refresh_interval)
             await sync.load()
             sync.start()
             stack.push_async_callback(sync.stop)
+            if settings.key_lookups_per_second:
+                self.state.auth.lookup = KeyLookup(
+                    self._find_key,
+                    lambda key: self.state.auth.keys.put(key),
+                    per_second=settings.key_lookups_per_second,
+                )
             self._report_missing_credentials()
             stack.callback(self.client.close)
             if settings.redis_url:
@@ -85,7 +103,7 @@ class Runtime:
             ledger = self._ledger = Ledger(
                 self._write_usage,
                 capacity=settings.usage_buffer,
-                on_written=self.state.spend.written,
+                on_written=self.state.budgets.written,
             )
             ledger.start()
             stack.push_async_callback(ledger.close)  # runs before the engine is disposed
@@ -107,8 +125,8 @@ class Runtime:
         link = self.redis = RedisLink(url, settings.redis_prefix, settings.redis_timeout)
         await link.start()
         stack.push_async_callback(link.stop)
-        self.limiter = RedisLimiter(link, fail_closed=settings.redis_fail_closed)
-        self.shared_spend = SharedSpend(link)
+        self.pipeline.limiter = RedisLimiter(link, fail_closed=settings.redis_fail_closed)
+        self.state.budgets.share(SharedSpend(link), self.spawn)
         notices = self._notices = ChangeNotices(link, self._on_notice)
         notices.start()
         stack.push_async_callback(notices.stop)
@@ -140,24 +158,23 @@ class Runtime:
             await asyncio.wait(self._background, timeout=5)
 
     def record(self, record: UsageRecord) -> None:
-        """Hand a usage record to the ledger (written in the background) and the counters."""
-        self.state.spend.recorded(record)
+        """Hand a usage record to the ledger (written in the background) and the budgets."""
+        self.state.budgets.charge(record)
         if self._ledger is not None:
             self._ledger.record(record)
-        if (
-            self.shared_spend is not None
-            and record.cost_pusd
-            and self.state.spend.budget(record.caller_kind, record.caller_id) is not None
-        ):
-            self.spawn(
-                self.shared_spend.charge(
-                    record.caller_kind, record.caller_id, record.day, record.cost_pusd
-                )
-            )
 
     async def _write_usage(self, records: Sequence[UsageRecord]) -> None:
-        async with self.engine.begin() as conn:
+        async with transaction(self.engine) as conn:
             await usage_store.insert_records(conn, records)
+
+    async def _find_key(self, digest: bytes) -> ApiKey | None:
+        """A key by digest, straight from the store (for keys created a moment ago)."""
+        try:
+            async with asyncio.timeout(self.settings.database_connect_timeout):
+                async with connection(self.engine) as conn:
+                    return await key_store.key_by_digest(conn, digest)
+        except TimeoutError:
+            raise unavailable() from None
 
     def _report_missing_credentials(self) -> None:
         needed: dict[str, int] = {}
@@ -194,5 +211,5 @@ class Runtime:
         )
         await verifier.start()
         stack.push_async_callback(verifier.stop)
-        self.state.jwt = verifier
+        self.state.auth.jwt = verifier
         log.info("accepting JWTs from %s", ", ".join(i.label for i in self.jwt_issuers))

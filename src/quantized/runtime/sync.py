@@ -52,9 +52,9 @@ class Synchroniser:
             budgets = await budget_store.all_budgets(conn)
             spend = await usage_store.budgeted_spend_since(conn, month_start(time.time()))
         self._state.catalog = Catalog(models)
-        self._state.keys = KeyIndex(keys)
-        self._state.spend.set_budgets(budgets)
-        self._state.spend.set_written(spend)
+        self._state.auth.keys = KeyIndex(keys)
+        self._state.budgets.set_budgets(budgets)
+        self._state.budgets.set_written(spend)
         self._budgeted = bool(budgets)
         self._state.loaded = True
         self._last_id = last_id
@@ -68,11 +68,11 @@ class Synchroniser:
             pending = [c for c in await changes.since(conn, floor) if c.id not in self._applied]
             if any(c.entity == changes.BUDGET for c in pending):
                 budgets = await budget_store.all_budgets(conn)
-                self._state.spend.set_budgets(budgets)
+                self._state.budgets.set_budgets(budgets)
                 self._budgeted = bool(budgets)
             if self._budgeted:  # other processes' spending counts against shared budgets
                 since = month_start(time.time())
-                self._state.spend.set_written(await usage_store.budgeted_spend_since(conn, since))
+                self._state.budgets.set_written(await usage_store.budgeted_spend_since(conn, since))
             if not pending:
                 return 0
             model_ids = {c.entity_id for c in pending if c.entity == changes.MODEL}
@@ -82,7 +82,7 @@ class Synchroniser:
         if model_ids:
             removed = model_ids - {m.id for m in models}
             self._state.catalog = self._state.catalog.with_changes(models, removed)
-        index = self._state.keys
+        index = self._state.auth.keys
         for key_id in key_ids:
             index.discard(key_id)
         for key in keys:

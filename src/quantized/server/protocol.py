@@ -17,7 +17,7 @@ connection is closed.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 import httptools
@@ -25,10 +25,13 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from quantized.api.asgi import Reply
-from quantized.api.errors import error_body
-from quantized.api.models import ModelsEndpoint, is_models_path
+from quantized.api.boundary import RequestIds
+from quantized.api.errors import OPENAI, Reply, protocol_reply
+from quantized.api.models import is_models_path
 from quantized.auth.refresh import RefreshRequired
+
+if TYPE_CHECKING:
+    from quantized.app import QuantizedApp
 
 MAX_URL_BYTES = 8 * 1024
 MAX_HEAD_BYTES = 64 * 1024
@@ -39,12 +42,13 @@ class _HeadTooLarge(Exception):
     """Raised inside a parser callback to stop parsing a head that is over the limits."""
 
 
-def _find_endpoint(app: Any) -> ModelsEndpoint | None:
-    """Our models endpoint, under whatever middleware uvicorn wrapped around the app."""
+def _find_app(app: Any) -> QuantizedApp | None:
+    """Our app, under whatever middleware uvicorn wrapped around it."""
+    from quantized.app import QuantizedApp
+
     for _ in range(8):
-        endpoint = getattr(app, "models", None)
-        if isinstance(endpoint, ModelsEndpoint):
-            return endpoint
+        if isinstance(app, QuantizedApp):
+            return app
         app = getattr(app, "app", None)
         if app is None:
             return None
@@ -60,7 +64,11 @@ class QuantizedProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self._endpoint = None if self.access_log else _find_endpoint(self.app)
+        self._quantized = _find_app(self.app)
+        self._ids = self._quantized.boundary.ids if self._quantized is not None else RequestIds()
+        self._endpoint = (
+            self._quantized.models if self._quantized is not None and not self.access_log else None
+        )
         self._reply: Reply | None = None
         self._keep_alive = True
         self._head_bytes = 0
@@ -106,23 +114,12 @@ class QuantizedProtocol(HttpToolsProtocol):
         if self._rejected or self.transport.is_closing():
             return
         self._rejected = True
-        body = error_body(
-            message,
-            "invalid_request_error",
-            None,
-            "request_too_large" if status in (414, 431) else "invalid_http",
-        )
-        self.transport.write(
-            b"".join(
-                (
-                    STATUS_LINE[status],
-                    b"content-type: application/json\r\n",
-                    b"content-length: %d\r\n" % len(body),
-                    b"connection: close\r\n\r\n",
-                    body,
-                )
-            )
-        )
+        code = "request_too_large" if status in (414, 431) else "invalid_http"
+        status, headers, body = protocol_reply(status, message, code)
+        head = [STATUS_LINE[status], self._default_headers()]
+        head.extend(name + b": " + value + b"\r\n" for name, value in headers)
+        head.append(b"connection: close\r\n\r\n")
+        self.transport.write(b"".join(head) + body)
         self.transport.close()
 
     # The fast path ---------------------------------------------------------------------
@@ -150,6 +147,10 @@ class QuantizedProtocol(HttpToolsProtocol):
                     except RefreshRequired:  # needs I/O: let the ASGI path await it
                         super().on_headers_complete()
                         return
+                    except Exception as exc:  # noqa: BLE001 - the boundary, as on the ASGI path
+                        assert self._quantized is not None  # noqa: S101 - an endpoint implies it
+                        boundary = self._quantized.boundary
+                        self._reply = boundary.unexpected(exc, boundary.ids(), OPENAI)
                     self._keep_alive = (
                         self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
                     )
@@ -169,6 +170,8 @@ class QuantizedProtocol(HttpToolsProtocol):
         status, headers, body = reply
         head = [STATUS_LINE[status], self._default_headers()]
         head.extend(name + b": " + value + b"\r\n" for name, value in headers)
+        if status != 500:  # a 500 carries the id its log line names
+            head.append(b"x-request-id: " + self._ids() + b"\r\n")
         head.append(b"\r\n" if self._keep_alive else b"connection: close\r\n\r\n")
         self.transport.write(b"".join(head) + body)
         self.server_state.total_requests += 1

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantized.store import audit
 from quantized.store.audit import AuditEntry
+from quantized.store.database import connection
 
 
 async def recent(
@@ -18,7 +19,7 @@ async def recent(
     actor_id: str | None = None,
 ) -> list[AuditEntry]:
     """Newest first."""
-    async with engine.connect() as conn:
+    async with connection(engine) as conn:
         return await audit.entries(
             conn,
             limit=limit,

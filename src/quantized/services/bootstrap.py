@@ -16,6 +16,7 @@ from quantized.store import catalog as model_store
 from quantized.store import keys as key_store
 from quantized.store import migrate
 from quantized.store.audit import Actor
+from quantized.store.database import transaction
 
 BOOTSTRAP_KEY_NAME = "bootstrap-admin"
 _LOCK_ID = 0x51424F4F54  # "QBOOT"
@@ -37,7 +38,7 @@ async def prepare(engine: AsyncEngine, catalog_file: Path | None = None) -> Prep
     """
     migrated = await migrate.upgrade(engine)
     seeded = 0
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         if conn.dialect.name == "postgresql":
             await conn.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
         if await model_store.count_models(conn) == 0:

@@ -11,6 +11,7 @@ from quantized.store import audit
 from quantized.store import budgets as budget_store
 from quantized.store import keys as key_store
 from quantized.store.audit import Actor
+from quantized.store.database import connection, transaction
 from quantized.usage.budgets import Budget
 from quantized.usage.cost import PICO, usd_number
 
@@ -54,7 +55,7 @@ def budget_json(budget: Budget) -> dict[str, object]:
 
 
 async def list_budgets(engine: AsyncEngine) -> list[Budget]:
-    async with engine.connect() as conn:
+    async with connection(engine) as conn:
         return sorted(await budget_store.all_budgets(conn), key=lambda b: b.subject)
 
 
@@ -67,7 +68,7 @@ async def set_budget(
     monthly: int | None,
 ) -> Budget:
     budget = Budget(kind, subject, daily, monthly)
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         if kind == "key" and (
             not subject.isdigit() or await key_store.get_key(conn, int(subject)) is None
         ):
@@ -93,7 +94,7 @@ async def set_budget(
 
 
 async def remove_budget(engine: AsyncEngine, actor: Actor, kind: str, subject: str) -> None:
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         before = await budget_store.get_budget(conn, kind, subject)
         if before is None:
             raise NotFoundError(

@@ -21,6 +21,7 @@ from quantized.errors import ConflictError, InvalidRequestError, NotFoundError
 from quantized.store import audit
 from quantized.store import catalog as model_store
 from quantized.store.audit import Actor
+from quantized.store.database import connection, transaction
 
 SHIPPED_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog.yaml"
 
@@ -63,17 +64,17 @@ async def import_models(
     engine: AsyncEngine, actor: Actor, entries: Sequence[Model]
 ) -> ImportResult:
     """Upsert models in one transaction: all of them or none."""
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         return await write_models(conn, actor, "model.update", entries)
 
 
 async def stored_models(engine: AsyncEngine) -> list[Model]:
-    async with engine.connect() as conn:
+    async with connection(engine) as conn:
         return await model_store.all_models(conn)
 
 
 async def get_model(engine: AsyncEngine, model_id: str) -> Model:
-    async with engine.connect() as conn:
+    async with connection(engine) as conn:
         found = await model_store.models_by_id(conn, [model_id])
     if not found:
         raise _not_found(model_id)
@@ -81,7 +82,7 @@ async def get_model(engine: AsyncEngine, model_id: str) -> Model:
 
 
 async def create_model(engine: AsyncEngine, actor: Actor, model: Model) -> Model:
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         if await model_store.models_by_id(conn, [model.id]):
             raise ConflictError(
                 f"model '{model.id}' already exists", param="id", code="model_exists"
@@ -92,7 +93,7 @@ async def create_model(engine: AsyncEngine, actor: Actor, model: Model) -> Model
 
 async def replace_model(engine: AsyncEngine, actor: Actor, model: Model) -> bool:
     """Create or replace; return whether it was created."""
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         result = await write_models(conn, actor, "model.replace", [model])
     return result.inserted == 1
 
@@ -113,7 +114,7 @@ def merge_patch(target: Any, patch: Any) -> Any:
 async def patch_model(
     engine: AsyncEngine, actor: Actor, model_id: str, patch: dict[str, Any]
 ) -> Model:
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         found = await model_store.models_by_id(conn, [model_id])
         if not found:
             raise _not_found(model_id)
@@ -129,7 +130,7 @@ async def patch_model(
 
 
 async def delete_model(engine: AsyncEngine, actor: Actor, model_id: str) -> None:
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         found = await model_store.models_by_id(conn, [model_id])
         if not found:
             raise _not_found(model_id)

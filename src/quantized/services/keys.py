@@ -10,13 +10,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from quantized.auth.keys import ApiKey, display_prefix, generate_key, key_digest
+from quantized.auth.api_keys import ApiKey, display_prefix, generate_key, key_digest
 from quantized.catalog.access import normalise_patterns, unmatched_patterns
 from quantized.errors import ConflictError, InvalidRequestError, NotFoundError
 from quantized.store import audit
 from quantized.store import catalog as model_store
 from quantized.store import keys as key_store
 from quantized.store.audit import Actor
+from quantized.store.database import connection, transaction
 
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
@@ -113,7 +114,7 @@ async def issue_key(
     tpm_limit: int | None = None,
 ) -> IssuedKey:
     """Create a key. ``models`` are ids or globs that must each match a catalog model."""
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         return await issue_key_in(
             conn,
             actor,
@@ -175,7 +176,7 @@ async def import_key(
     shown = prefix.strip() if prefix else "imported"
     if len(shown) > 32 or not shown.isprintable():
         raise InvalidRequestError("prefix must be at most 32 printable characters", param="prefix")
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         return await _insert(
             conn,
             actor,
@@ -192,13 +193,13 @@ async def import_key(
 
 
 async def list_keys(engine: AsyncEngine) -> list[ApiKey]:
-    async with engine.connect() as conn:
+    async with connection(engine) as conn:
         return await key_store.all_keys(conn)
 
 
 async def get_key(engine: AsyncEngine, key_id: int) -> ApiKey:
     _existing_id(key_id)
-    async with engine.connect() as conn:
+    async with connection(engine) as conn:
         key = await key_store.get_key(conn, key_id)
     if key is None:
         raise _not_found(key_id)
@@ -211,7 +212,7 @@ async def update_key(
     """Change ``name``, ``models`` (``None``: every model), ``expires_at`` (``None``: never),
     ``rpm_limit`` or ``tpm_limit`` (``None``: the gateway's default; 0: no limit)."""
     _existing_id(key_id)
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         before = await key_store.get_key(conn, key_id)
         if before is None:
             raise _not_found(key_id)
@@ -235,7 +236,7 @@ async def update_key(
 
 async def revoke_key(engine: AsyncEngine, actor: Actor, key_id: int) -> ApiKey:
     _existing_id(key_id)
-    async with engine.begin() as conn:
+    async with transaction(engine) as conn:
         before = await key_store.get_key(conn, key_id)
         if before is None:
             raise _not_found(key_id)

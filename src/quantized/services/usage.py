@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantized.errors import InvalidRequestError
 from quantized.store import usage as usage_store
+from quantized.store.database import connection
 from quantized.usage.cost import usd_number
 
 
@@ -37,7 +38,7 @@ async def summary(
 ) -> dict[str, Any]:
     if start > end:
         raise InvalidRequestError("start must not be after end", param="start")
-    async with engine.connect() as conn:
+    async with connection(engine) as conn:
         rows = await usage_store.summary(
             conn, start_day=start, end_day=end, caller=caller, model=model
         )

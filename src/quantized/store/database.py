@@ -1,15 +1,51 @@
-"""Connections: plain database URLs in, async SQLAlchemy engines out."""
+"""Connections: plain database URLs in, async SQLAlchemy engines out, failures mapped once.
+
+Everything above the store opens connections through :func:`connection` and
+:func:`transaction`, the one edge where database failures become domain errors:
+an unreachable, silent or failing database is ``ServiceUnavailableError``
+(``database_unavailable``, 503), a value the database refuses (out of range,
+badly encoded) an ``InvalidRequestError`` (400), a unique-key clash from a race
+a ``ConflictError`` (409). Anything else (a bug) propagates as it is.
+PostgreSQL connections carry a connect timeout and a statement timeout, so a
+database that stops answering fails requests within seconds instead of hanging.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import (
+    ArgumentError,
+    DataError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from quantized.errors import ConfigurationError
+from quantized.errors import (
+    ConfigurationError,
+    ConflictError,
+    InvalidRequestError,
+    ServiceUnavailableError,
+)
+
+log = logging.getLogger("quantized.store")
+UNAVAILABLE = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeout,
+    OSError,
+    TimeoutError,
+)
 
 _DRIVERS = {
     "sqlite": "sqlite+aiosqlite",
@@ -50,14 +86,61 @@ def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, **options: Any) -> AsyncEngine:
+def create_engine(
+    url: str, *, connect_timeout: float = 5.0, statement_timeout: float = 10.0, **options: Any
+) -> AsyncEngine:
     """An async engine for a plain URL, with SQLite set up for concurrent processes."""
     target = async_url(url)
     if is_sqlite(target):
         engine = create_async_engine(target, **options)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(target, pool_pre_ping=True, **options)
+    return create_async_engine(
+        target,
+        pool_pre_ping=True,
+        pool_timeout=connect_timeout,
+        connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout},
+        **options,
+    )
+
+
+def unavailable() -> ServiceUnavailableError:
+    return ServiceUnavailableError(
+        "The database is unreachable; try again shortly.", code="database_unavailable"
+    )
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """Map database failures into the domain error tree (see the module docstring)."""
+    try:
+        yield
+    except IntegrityError:
+        raise ConflictError("This conflicts with a change made at the same time; retry.") from None
+    except DataError as exc:
+        log.warning("the database refused a value: %s", str(exc.orig).splitlines()[0])
+        raise InvalidRequestError(
+            "A value is out of range or cannot be stored.", code="invalid_value"
+        ) from None
+    except UNAVAILABLE as exc:
+        log.warning("database error: %s", type(exc).__name__)
+        raise unavailable() from None
+
+
+@asynccontextmanager
+async def connection(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for reading."""
+    with store_errors():
+        async with engine.connect() as conn:
+            yield conn
+
+
+@asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection in a transaction, committed when the block ends without an error."""
+    with store_errors():
+        async with engine.begin() as conn:
+            yield conn
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

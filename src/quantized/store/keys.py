@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from quantized.auth.keys import ApiKey
+from quantized.auth.api_keys import ApiKey
 from quantized.store import changes
 from quantized.store.changes import chunks
 from quantized.store.tables import api_keys

@@ -1,20 +1,22 @@
-"""Budgets: spending limits per caller, per UTC day and month.
+"""Budgets: spending limits per caller, per UTC day and month — every rule in one place.
 
 A request is refused (429, ``budget_exceeded``) when the caller's spend in the
 current period has reached the limit; the request that crosses the limit is
 served and charged in full, so overspend is bounded by the requests already in
 flight. Spend is what the ledger holds (refreshed from the database at each
 synchronisation, so other processes' spending counts) plus what this process
-recorded and has not written yet.
+recorded and has not written yet, or what the instances counted together in
+Redis when that is larger. Only callers with a budget are counted.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any, Protocol
 
 from quantized.errors import RateLimitError
 from quantized.usage.cost import from_pico
@@ -74,10 +76,23 @@ def _usd(amount: int) -> str:
     return f"${whole}.{cents.rstrip('0').ljust(2, '0')}"
 
 
-class SpendTracker:
+class SharedCounters(Protocol):
+    """Spend counted by every instance together (Redis): ``quantized.coordination.spend``."""
+
+    async def spent(self, kind: str, subject: str, day: str) -> tuple[int, int] | None: ...
+
+    async def charge(self, kind: str, subject: str, day: str, amount: int) -> None: ...
+
+
+Spawn = Callable[[Coroutine[Any, Any, Any]], None]
+
+
+class Budgets:
     """Budgets and spend, per caller, in picodollars."""
 
     def __init__(self) -> None:
+        self.shared: SharedCounters | None = None
+        self._spawn: Spawn | None = None
         self._budgets: dict[tuple[str, str], Budget] = {}
         self._written: dict[tuple[str, str], dict[str, int]] = {}
         self._unwritten: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
@@ -85,8 +100,34 @@ class SpendTracker:
     def set_budgets(self, budgets: Iterable[Budget]) -> None:
         self._budgets = {b.subject: b for b in budgets}
 
+    def share(self, counters: SharedCounters, spawn: Spawn) -> None:
+        """Count with the other instances too; ``spawn`` runs a charge in the background."""
+        self.shared, self._spawn = counters, spawn
+
     def budget(self, kind: str, subject: str) -> Budget | None:
         return self._budgets.get((kind, subject))
+
+    async def admit(self, kind: str, subject: str, now: float, day: str) -> None:
+        """Refuse a request whose caller has spent a budget (429), before anything is sent."""
+        if (kind, subject) not in self._budgets:
+            return
+        shared = await self.shared.spent(kind, subject, day) if self.shared is not None else None
+        self.check(kind, subject, now, shared)
+
+    def charge(self, record: UsageRecord) -> None:
+        """Count a finished request's cost (here at once, and with the other instances)."""
+        self.recorded(record)
+        if (
+            self.shared is not None
+            and self._spawn is not None
+            and record.cost_pusd
+            and (record.caller_kind, record.caller_id) in self._budgets
+        ):
+            self._spawn(
+                self.shared.charge(
+                    record.caller_kind, record.caller_id, record.day, record.cost_pusd
+                )
+            )
 
     def set_written(self, spend: Iterable[tuple[str, str, str, int]]) -> None:
         """Spend per caller and day as the database holds it (this month)."""

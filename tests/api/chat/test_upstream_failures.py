@@ -20,14 +20,27 @@ def call(stack: Stack, model: str, **extra: Any) -> Any:
         )
 
 
-@pytest.mark.parametrize("model", ["fake/fallback", "fake/fallback-drop"])
 @pytest.mark.parametrize("stream", [False, True])
-def test_next_upstream_after_a_failure(stack: Stack, model: str, stream: bool) -> None:
-    response = call(stack, model, stream=stream)
+def test_next_upstream_after_a_failure(stack: Stack, stream: bool) -> None:
+    response = call(stack, "fake/fallback", stream=stream)
     assert response.status_code == 200, response.text
     assert "echo:" in response.text
     row = stack.row(response.headers["x-request-id"])
     assert row["status"] == 200 and row["upstream"].endswith(" echo")
+    assert "fail-500 failed (500)" in stack.gateway.log()  # the fallback is logged, with why
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_request_the_upstream_received_is_never_sent_again(stack: Stack, stream: bool) -> None:
+    """The first upstream read the whole request, then hung up: it may be served (and billed)
+    there, so the next upstream must not get it too."""
+    before = len(stack.upstream.seen)
+    response = call(stack, "fake/fallback-drop", stream=stream)
+    assert response.status_code == 502, response.text
+    assert response.json()["error"]["type"] == "upstream_error"
+    assert [s.body["model"] for s in stack.upstream.seen[before:]] == ["drop"]
+    row = stack.row(response.headers["x-request-id"])
+    assert (row["status"], row["model"]) == (502, "fake/fallback-drop")
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ async def list_budgets(request: Request) -> Response:
     now = time.time()
     data = []
     for budget in await budgets.list_budgets(app.engine):
-        today, month = app.state.spend.spent(budget.subject_kind, budget.subject_id, now)
+        today, month = app.state.budgets.spent(budget.subject_kind, budget.subject_id, now)
         data.append(
             {
                 **budgets.budget_json(budget),

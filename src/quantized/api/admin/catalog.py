@@ -85,7 +85,7 @@ async def import_models(request: Request) -> Response:
             f"unknown format '{name[:50]}'; use one of {', '.join(FORMATS)}", param="format"
         )
     text = await body_bytes(request, allowed=IMPORT_TYPES)
-    parsed = parse_foreign(name, text, now=int(time.time()))
+    parsed = parse_foreign(name, bytes(text), now=int(time.time()))
     app = runtime(request)
     result = await catalog.import_models(app.engine, actor_of(principal), parsed.models)
     await app.refresh()

@@ -21,20 +21,24 @@ are ``prompt_tokens_details.cached_tokens``). Streams translate
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from quantized.catalog.model import Upstream
-from quantized.gateway.providers.base import (
-    Provider,
+from quantized.gateway.providers.base import Provider, json_answer
+from quantized.gateway.providers.openai import token_count
+from quantized.gateway.streams import (
     StreamTranslator,
     UpstreamCall,
     Usage,
     event_data,
+    json_event,
     sse_event,
 )
-from quantized.gateway.request import ChatRequest
+
+if TYPE_CHECKING:
+    from quantized.gateway.surfaces.chat import ChatRequest
 
 VERSION = b"2023-06-01"
 DEFAULT_MAX_TOKENS = 4096
@@ -187,13 +191,24 @@ def translate_request(request: ChatRequest, model: str) -> dict[str, Any]:
     return out
 
 
-def _usage(data: dict[str, Any]) -> Usage:
-    cached = int(data.get("cache_read_input_tokens") or 0)
-    written = int(data.get("cache_creation_input_tokens") or 0)
+USAGE_FIELDS = (
+    "input_tokens",
+    "cache_read_input_tokens",
+    "cache_creation_input_tokens",
+    "output_tokens",
+)
+
+
+def _usage(data: Any) -> Usage:
+    """Anthropic's usage as OpenAI's: prompt tokens include cache reads and cache writes."""
+    if not isinstance(data, dict):
+        return Usage()
+    cached = token_count(data.get("cache_read_input_tokens"))
+    written = token_count(data.get("cache_creation_input_tokens"))
     return Usage(
-        prompt_tokens=int(data.get("input_tokens") or 0) + cached + written,
+        prompt_tokens=token_count(data.get("input_tokens")) + cached + written,
         cached_tokens=cached,
-        completion_tokens=int(data.get("output_tokens") or 0),
+        completion_tokens=token_count(data.get("output_tokens")),
     )
 
 
@@ -227,7 +242,7 @@ def translate_message(data: dict[str, Any], json_mode: bool) -> tuple[dict[str, 
                     },
                 }
             )
-    usage = _usage(data.get("usage") or {})
+    usage = _usage(data.get("usage"))
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
     if calls:
         message["tool_calls"] = calls
@@ -255,7 +270,10 @@ class AnthropicStream(StreamTranslator):
         self._tools: dict[int, int] = {}
         """Anthropic content-block index -> OpenAI tool-call index."""
         self._json_blocks: set[int] = set()
-        self._input = Usage()
+        self._reported: dict[str, Any] = {}
+        """The last value of each usage field, from ``message_start`` then each
+        ``message_delta`` (whose usage is cumulative and may add or correct input
+        and cache counts), as Anthropic's own SDK accumulates them."""
         self._finish: str | None = None
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -275,12 +293,12 @@ class AnthropicStream(StreamTranslator):
         payload = event_data(event)
         if payload is None:
             return []
-        data = orjson.loads(payload)
+        data = json_event(payload)
         kind = data.get("type")
         if kind == "message_start":
             message = data.get("message") or {}
             self._id, self._model = message.get("id", ""), message.get("model", "")
-            self._input = _usage(message.get("usage") or {})
+            self._report(message.get("usage"))
             return [self._chunk({"role": "assistant", "content": ""})]
         if kind == "content_block_start":
             block = data.get("content_block") or {}
@@ -333,8 +351,8 @@ class AnthropicStream(StreamTranslator):
             self._finish = _FINISH.get(reason, "stop")
             if self._json_mode and self._finish == "tool_calls" and not self._tools:
                 self._finish = "stop"
-            output = int((data.get("usage") or {}).get("output_tokens") or 0)
-            self.usage = Usage(self._input.prompt_tokens, self._input.cached_tokens, output)
+            self._report(data.get("usage"))
+            self.usage = _usage(self._reported)
             return [self._chunk({}, self._finish)]
         if kind == "error":
             error = data.get("error") or {}
@@ -351,6 +369,12 @@ class AnthropicStream(StreamTranslator):
                 )
             ]
         return []
+
+    def _report(self, usage: Any) -> None:
+        if isinstance(usage, dict):
+            for name in USAGE_FIELDS:
+                if usage.get(name) is not None:
+                    self._reported[name] = usage[name]
 
     def finish(self) -> list[bytes]:
         out = []
@@ -385,7 +409,7 @@ class AnthropicProvider(Provider):
         return UpstreamCall(url, headers, orjson.dumps(translate_request(request, upstream.model)))
 
     def completion(self, request: ChatRequest, body: bytes) -> tuple[bytes, Usage]:
-        message, usage = translate_message(orjson.loads(body), request.wants_json_schema)
+        message, usage = translate_message(json_answer(body), request.wants_json_schema)
         return orjson.dumps(message), usage
 
     def translator(self, request: ChatRequest) -> StreamTranslator:

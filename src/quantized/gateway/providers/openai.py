@@ -2,42 +2,55 @@
 
 Requests go out as they came in, with the upstream's model name and, for
 streams, ``stream_options.include_usage`` so the gateway can bill them; answers
-come back byte for byte, except the usage-only chunk of a stream, which the
-client gets only if it asked for it.
+come back byte for byte, except usage in a stream: a client that did not ask
+for it gets no ``usage`` field at all (the usage-only chunk is dropped, and the
+field is removed from chunks that also carry choices, as some servers send it).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from quantized.catalog.model import Upstream
-from quantized.gateway.providers.base import (
-    Provider,
+from quantized.gateway.providers.base import Provider, json_answer
+from quantized.gateway.streams import (
     StreamTranslator,
     UpstreamCall,
     Usage,
     event_data,
+    json_event,
 )
-from quantized.gateway.request import ChatRequest
+
+if TYPE_CHECKING:
+    from quantized.gateway.surfaces.chat import ChatRequest
 
 _JSON = (b"content-type", b"application/json")
 _IDENTITY = (b"accept-encoding", b"identity")
 
 
-def read_usage(data: Any) -> Usage | None:
-    if not isinstance(data, dict):
-        return None
+def token_count(value: Any) -> int:
+    """A token count as reported: a non-negative integer (anything else counts as none)."""
+    if isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return max(value, 0)
+    if isinstance(value, float) and value.is_integer():
+        return max(int(value), 0)
+    return 0
+
+
+def read_usage(data: dict[str, Any]) -> Usage | None:
     usage = data.get("usage")
     if not isinstance(usage, dict):
         return None
     details = usage.get("prompt_tokens_details")
     cached = details.get("cached_tokens") if isinstance(details, dict) else None
     return Usage(
-        prompt_tokens=int(usage.get("prompt_tokens") or 0),
-        cached_tokens=int(cached or 0),
-        completion_tokens=int(usage.get("completion_tokens") or 0),
+        prompt_tokens=token_count(usage.get("prompt_tokens")),
+        cached_tokens=token_count(cached),
+        completion_tokens=token_count(usage.get("completion_tokens")),
     )
 
 
@@ -50,16 +63,17 @@ class OpenAIStream(StreamTranslator):
         payload = event_data(event)
         if payload is None or payload == b"[DONE]":
             return []
-        if (
-            b'"usage"' in payload
-            and b'"usage":null' not in payload
-            and (b'"usage": null' not in payload)
+        if b'"usage"' in payload and not (
+            self._forward_usage and (b'"usage":null' in payload or b'"usage": null' in payload)
         ):
-            data = orjson.loads(payload)
+            data = json_event(payload)
             self.usage = read_usage(data) or self.usage
-            if not self._forward_usage and not data.get("choices"):
-                return []
-        elif b'"content"' in payload or b'"arguments"' in payload:
+            if not self._forward_usage and "usage" in data:
+                del data["usage"]
+                if not data.get("choices"):
+                    return []
+                payload = orjson.dumps(data)
+        if b'"content"' in payload or b'"arguments"' in payload:
             self.chunks += 1
         return [b"data: " + payload + b"\n\n"]
 
@@ -79,11 +93,7 @@ class OpenAIProvider(Provider):
         return UpstreamCall(url, headers, orjson.dumps(body))
 
     def completion(self, request: ChatRequest, body: bytes) -> tuple[bytes, Usage]:
-        try:
-            usage = read_usage(orjson.loads(body))
-        except orjson.JSONDecodeError:
-            usage = None
-        return body, usage or Usage()
+        return body, read_usage(json_answer(body)) or Usage()
 
     def translator(self, request: ChatRequest) -> StreamTranslator:
         return OpenAIStream(forward_usage=request.include_usage)

@@ -1,19 +1,24 @@
-"""A chat-completion request, checked enough to route and bill it, passed on intact.
+"""OpenAI's chat completions (``POST /v1/chat/completions``) as a surface of the pipeline.
 
-Fields the gateway does not know are forwarded untouched (providers add
-parameters all the time); the ones it relies on are checked here, and a
-malformed request gets a 400 naming the field before any upstream is called.
+A request is checked enough to route and bill it, and passed on intact: fields
+the gateway does not know are forwarded untouched (providers add parameters all
+the time); the ones it relies on are checked here, and a malformed request gets
+a 400 naming the field before any upstream is called. Answers are in this API's
+own format already: each provider translates its upstream's answer into it.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Any
-
-import orjson
+from typing import TYPE_CHECKING, Any
 
 from quantized.errors import InvalidRequestError
+from quantized.gateway.streams import StreamTranslator, UpstreamCall, Usage
+from quantized.gateway.surfaces.base import Surface
+from quantized.payloads import load_object
+
+if TYPE_CHECKING:
+    from quantized.gateway.router import Route
 
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _PART_MODALITY = {
@@ -68,26 +73,8 @@ def _content_modalities(content: Any, param: str, found: dict[str, str]) -> None
             found.setdefault(modality, where)
 
 
-_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
-"""``\u0000`` as an escape (after an even number of backslashes), not the text ``\\u0000``."""
-
-
-def contains_nul(data: bytes) -> bool:
-    """Whether JSON text encodes a NUL character (which PostgreSQL cannot store)."""
-    return b"\\u0000" in data and _NUL_ESCAPE.search(data) is not None
-
-
-def parse_chat_request(data: bytes) -> ChatRequest:
-    if contains_nul(data):
-        raise InvalidRequestError("request body contains a NUL character", code="invalid_json")
-    try:
-        body = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidRequestError(
-            f"request body is not valid JSON: {exc}", code="invalid_json"
-        ) from None
-    if not isinstance(body, dict):
-        raise InvalidRequestError("request body must be a JSON object", code="invalid_json")
+def parse_chat_request(data: bytes | bytearray) -> ChatRequest:
+    body = load_object(data)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise _invalid("model is required: a model id from GET /v1/models", "model")
@@ -119,3 +106,27 @@ def parse_chat_request(data: bytes) -> ChatRequest:
     options = body.get("stream_options") or {}
     include_usage = stream and options.get("include_usage") is True
     return ChatRequest(body, model, stream, include_usage, modalities)
+
+
+class ChatCompletions(Surface[ChatRequest]):
+    name = "chat.completions"
+
+    def parse(self, body: bytes | bytearray) -> ChatRequest:
+        return parse_chat_request(body)
+
+    def call(self, request: ChatRequest, route: Route) -> UpstreamCall:
+        return route.provider.call(request, route.upstream, route.api_key)
+
+    def whole(self, request: ChatRequest, route: Route, body: bytes) -> tuple[bytes, Usage]:
+        return route.provider.completion(request, body)
+
+    def stream(self, request: ChatRequest, route: Route) -> StreamTranslator:
+        return route.provider.translator(request)
+
+    def estimate(self, request: ChatRequest, translator: StreamTranslator) -> Usage:
+        """The prompt at about four characters a token, one completion token per chunk sent."""
+        prompt_chars = sum(len(str(m.get("content") or "")) for m in request.messages)
+        return Usage(prompt_tokens=max(1, prompt_chars // 4), completion_tokens=translator.chunks)
+
+
+CHAT_COMPLETIONS = ChatCompletions()

@@ -1,0 +1,153 @@
+"""The HTTP adapter every model endpoint shares: ASGI in, the gateway pipeline, ASGI out.
+
+A raw ASGI handler (no framework routing, no request objects): it checks the
+method, hands the credential to the pipeline, reads the body once (within the
+size limit and the process's body budget, see ``quantized.api.bodies``), runs
+the pipeline with its endpoint's surface, and sends the answer — whole, or as
+server-sent events while watching for the client to leave. Errors are written
+in the endpoint's error shape; the exchange records every request of an
+authenticated caller, whatever happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from quantized.api.asgi import Receive, Scope, Send, send_reply
+from quantized.api.bodies import BodyBudget, ClientGone, content_length, read_body
+from quantized.api.boundary import REQUEST_ID
+from quantized.api.errors import ErrorShape, Headers, error_reply, status_of
+from quantized.errors import MethodNotAllowedError, QuantizedError
+from quantized.gateway.pipeline import Exchange, Pipeline, Streamed, StreamInterrupted
+from quantized.gateway.surfaces.base import Surface
+from quantized.limits import Decision
+
+_JSON = (b"content-type", b"application/json")
+_SSE: Headers = [
+    (b"content-type", b"text/event-stream; charset=utf-8"),
+    (b"cache-control", b"no-cache"),
+    (b"x-accel-buffering", b"no"),
+]
+
+
+class ModelRoute:
+    """``POST`` one model API (its :class:`Surface`) through the pipeline."""
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        surface: Surface[Any],
+        errors: ErrorShape,
+        *,
+        max_body_bytes: int,
+        budget: BodyBudget,
+    ) -> None:
+        self.errors = errors
+        self._pipeline = pipeline
+        self._surface = surface
+        self._limit = max_body_bytes
+        self._budget = budget
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        exchange = self._pipeline.begin(scope[REQUEST_ID].decode())
+        try:
+            if scope["method"] != "POST":
+                raise MethodNotAllowedError(f"Use POST for {scope['path']}.", allow=("POST",))
+            headers = scope["headers"]
+            await exchange.authenticate(credential(headers))
+            body = await read_body(
+                receive, self._limit, declared=content_length(headers), budget=self._budget
+            )
+            try:
+                answer = await exchange.run(self._surface, body.data)
+            finally:
+                body.release()
+            if isinstance(answer, Streamed):
+                await self._stream(answer, exchange, receive, send)
+            else:
+                headers = [_JSON, (b"content-length", b"%d" % len(answer.body))]
+                await send_reply(
+                    send, (200, headers + rate_limit_headers(exchange.decision), answer.body)
+                )
+        except ClientGone:
+            exchange.failed(499, "client_disconnected")
+        except QuantizedError as exc:
+            exchange.failed(status_of(exc), exc.code)
+            extra = rate_limit_headers(exchange.decision)
+            await send_reply(send, error_reply(exc, self.errors, extra=extra))
+        finally:
+            exchange.finish()
+
+    async def _stream(
+        self, answer: Streamed, exchange: Exchange, receive: Receive, send: Send
+    ) -> None:
+        headers = _SSE + rate_limit_headers(exchange.decision)
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        relay = asyncio.ensure_future(self._relay(answer, send))
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait({relay, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not relay.done():  # the client left: stop reading the upstream
+                relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
+
+    async def _relay(self, answer: Streamed, send: Send) -> None:
+        events = answer.events()
+        try:
+            async for data in events:
+                await send({"type": "http.response.body", "body": data, "more_body": True})
+        except StreamInterrupted as exc:
+            error = self.errors.event(self.errors.error(exc, status_of(exc)))
+            await send({"type": "http.response.body", "body": error, "more_body": False})
+            return
+        finally:
+            await events.aclose()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def credential(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The ``Authorization`` header (the last one, as the fast path reads it)."""
+    found = None
+    for name, value in headers:
+        if name == b"authorization":
+            found = value
+    return found
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+
+
+def _duration(seconds: float) -> bytes:
+    """OpenAI's reset format: ``850ms``, ``12s``, ``1m30s``."""
+    if seconds < 1:
+        return b"%dms" % max(0, round(seconds * 1000))
+    minutes, rest = divmod(round(seconds), 60)
+    return b"%dm%ds" % (minutes, rest) if minutes else b"%ds" % rest
+
+
+def rate_limit_headers(decision: Decision | None) -> Headers:
+    """The ``x-ratelimit-*`` headers OpenAI sends, for the limits that apply."""
+    if decision is None:
+        return []
+    limits = decision.limits
+    headers: Headers = []
+    if limits.rpm:
+        headers += [
+            (b"x-ratelimit-limit-requests", b"%d" % limits.rpm),
+            (b"x-ratelimit-remaining-requests", b"%d" % decision.requests_remaining),
+            (b"x-ratelimit-reset-requests", _duration(decision.requests_reset)),
+        ]
+    if limits.tpm:
+        headers += [
+            (b"x-ratelimit-limit-tokens", b"%d" % limits.tpm),
+            (b"x-ratelimit-remaining-tokens", b"%d" % decision.tokens_remaining),
+            (b"x-ratelimit-reset-tokens", _duration(decision.tokens_reset)),
+        ]
+    return headers

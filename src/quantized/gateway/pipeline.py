@@ -1,0 +1,245 @@
+"""The request pipeline every model endpoint shares.
+
+    authenticate → parse → resolve the model (access, status) → capability checks
+    → budget → rate limit → route with fallback → relay (whole or streamed) → record
+
+An HTTP adapter (``quantized.api.model_route``) drives one :class:`Exchange` per
+request and supplies the :class:`~quantized.gateway.surfaces.base.Surface` that
+parses the body and writes the answer in its API's format; everything between
+is here, once. Every request an authenticated caller makes is recorded in the
+ledger when its exchange finishes — served, refused or failed, including
+streams the client abandoned (then the completion tokens are the chunks sent so
+far, and the row is flagged as estimated).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from quantized.auth.principal import Principal
+from quantized.catalog.model import Model
+from quantized.errors import BadGatewayError, QuantizedError, UpstreamFailure
+from quantized.gateway.capabilities import check_capabilities
+from quantized.gateway.http import UpstreamError
+from quantized.gateway.router import Opened, Router
+from quantized.gateway.streams import StreamTranslator, Usage, invalid_response
+from quantized.gateway.surfaces.base import ModelRequest, Surface
+from quantized.limits import Decision, Limits, RateLimited, RateLimiter, admit
+from quantized.runtime.state import LiveState
+from quantized.usage.budgets import Today
+from quantized.usage.cost import cost_usd, to_pico
+from quantized.usage.ledger import UsageRecord
+
+log = logging.getLogger("quantized.gateway")
+T = TypeVar("T")
+
+
+class StreamInterrupted(BadGatewayError):
+    """The upstream's stream broke after the client's answer had started."""
+
+    code = "upstream_interrupted"
+
+
+@dataclass
+class Outcome:
+    """What happened to one request, for the ledger."""
+
+    status: int = 500
+    error_code: str | None = "internal_error"
+    stream: bool = False
+    model: Model | None = None
+    upstream: str | None = None
+    usage: Usage = field(default_factory=Usage)
+    estimated: bool = False
+    limited: bool = False
+
+
+class Pipeline:
+    """The shared parts: live state, router, limiter, and where records go."""
+
+    def __init__(
+        self,
+        state: LiveState,
+        router: Router,
+        record: Callable[[UsageRecord], None],
+        spawn: Callable[[Coroutine[Any, Any, Any]], None],
+        limiter: RateLimiter,
+        default_limits: Limits,
+    ) -> None:
+        self.state = state
+        self.router = router
+        self.record = record
+        self.spawn = spawn
+        self.limiter = limiter
+        """Replaced by the shared (Redis) limiter when the runtime has one."""
+        self.default_limits = default_limits
+        self.today = Today()
+
+    def begin(self, request_id: str) -> Exchange:
+        return Exchange(self, request_id)
+
+
+@dataclass
+class Whole:
+    """A complete answer body, in the surface's format."""
+
+    body: bytes
+
+
+class Exchange:
+    """One request through the pipeline; :meth:`finish` records it (once)."""
+
+    def __init__(self, pipeline: Pipeline, request_id: str) -> None:
+        self._pipeline = pipeline
+        self.request_id = request_id
+        self.started = time.time()
+        self._clock = time.perf_counter()
+        self.principal: Principal | None = None
+        self.outcome = Outcome()
+        self.decision: Decision | None = None
+        """The rate limiter's decision, when limits apply (for ``x-ratelimit-*`` headers)."""
+
+    async def authenticate(self, authorization: bytes | None) -> Principal:
+        self.principal = await self._pipeline.state.auth.resolve(authorization)
+        return self.principal
+
+    async def run(self, surface: Surface[Any], body: bytes | bytearray) -> Whole | Streamed:
+        """Everything from parsing to the upstream's first answer; raises domain errors."""
+        pipeline, outcome, principal = self._pipeline, self.outcome, self.principal
+        assert principal is not None  # noqa: S101 - authenticate() comes first
+        request = surface.parse(body)
+        outcome.stream = request.stream
+        catalog = pipeline.state.catalog
+        outcome.model = catalog.get(request.model)  # known even if refused below
+        model = catalog.usable(request.model, principal.access, say_forbidden=True)
+        check_capabilities(request, model)
+        day = pipeline.today.of(self.started)
+        await pipeline.state.budgets.admit(principal.kind, principal.id, self.started, day)
+        limits = principal.limits or pipeline.default_limits
+        if limits.active:
+            outcome.limited = True
+            try:
+                self.decision = await admit(
+                    pipeline.limiter, principal.subject, limits, self.request_id, self.started
+                )
+            except RateLimited as refused:
+                self.decision = refused.decision
+                raise
+        opened = await pipeline.router.open(surface, request, model)
+        outcome.upstream = opened.route.label
+        if request.stream:
+            translator = translated(lambda: surface.stream(request, opened.route))
+            outcome.status, outcome.error_code = 200, None
+            return Streamed(self, surface, request, opened, translator)
+        answer, outcome.usage = translated(
+            lambda: surface.whole(request, opened.route, opened.first)
+        )
+        outcome.status, outcome.error_code = 200, None
+        return Whole(answer)
+
+    def failed(self, status: int, code: str | None) -> None:
+        self.outcome.status, self.outcome.error_code = status, code
+
+    def finish(self) -> None:
+        """Record the request in the ledger, and its tokens against the caller's limits."""
+        principal, outcome = self.principal, self.outcome
+        if principal is None:
+            return
+        self.principal = None  # once
+        pipeline, usage, model = self._pipeline, outcome.usage, outcome.model
+        cost = 0
+        if model is not None and (usage.prompt_tokens or usage.completion_tokens):
+            cost = to_pico(
+                cost_usd(
+                    model.cost, usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens
+                )
+            )
+        pipeline.record(
+            UsageRecord(
+                request_id=self.request_id,
+                at=self.started,
+                day=pipeline.today.of(self.started),
+                caller_kind=principal.kind,
+                caller_id=principal.id,
+                model=model.id if model is not None else "",
+                upstream=outcome.upstream,
+                status=outcome.status,
+                stream=outcome.stream,
+                prompt_tokens=usage.prompt_tokens,
+                cached_tokens=usage.cached_tokens,
+                completion_tokens=usage.completion_tokens,
+                cost_pusd=cost,
+                latency_ms=(time.perf_counter() - self._clock) * 1000,
+                estimated=outcome.estimated,
+                error_code=outcome.error_code,
+            )
+        )
+        tokens = usage.prompt_tokens + usage.completion_tokens
+        if outcome.limited and tokens:
+            pipeline.spawn(
+                pipeline.limiter.charge(principal.subject, tokens, self.request_id, self.started)
+            )
+
+
+class Streamed:
+    """A streamed answer: :meth:`events` relays it; usage is settled however it ends."""
+
+    def __init__(
+        self,
+        exchange: Exchange,
+        surface: Surface[Any],
+        request: ModelRequest,
+        opened: Opened,
+        translator: StreamTranslator,
+    ) -> None:
+        self._exchange = exchange
+        self._surface = surface
+        self._request = request
+        self._opened = opened
+        self._translator = translator
+
+    async def events(self) -> AsyncGenerator[bytes, None]:
+        """The client's events. Raises :class:`StreamInterrupted` (after the events sent so
+        far) if the upstream breaks; if the consumer stops early, the client left."""
+        outcome, opened, translator = self._exchange.outcome, self._opened, self._translator
+        ended = False
+        try:
+            events = translated(lambda: translator.feed(opened.first))
+            if events:
+                yield b"".join(events)
+            async for chunk in opened.response.chunks():
+                events = translated(lambda chunk=chunk: translator.feed(chunk))  # type: ignore[misc]
+                if events:
+                    yield b"".join(events)
+            tail = translated(translator.finish)
+            ended = True
+            yield b"".join(tail)
+        except (UpstreamError, UpstreamFailure) as exc:
+            ended = True
+            opened.response.abort()
+            outcome.error_code = StreamInterrupted.code
+            log.warning("upstream %s broke mid-stream: %s", opened.route.label, exc)
+            raise StreamInterrupted(
+                f"The upstream stream broke: {opened.route.scrub(str(exc))}"
+            ) from None
+        finally:
+            if not ended:  # the consumer stopped: the client went away
+                opened.response.abort()
+                outcome.error_code = "client_disconnected"
+            outcome.usage = translator.usage or self._surface.estimate(self._request, translator)
+            outcome.estimated = translator.usage is None or outcome.error_code is not None
+
+
+def translated(work: Callable[[], T]) -> T:
+    """Run a translation of upstream data; anything it cannot read is the upstream's fault."""
+    try:
+        return work()
+    except QuantizedError:
+        raise
+    except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+        log.warning("unreadable upstream data (%s: %s)", type(exc).__name__, exc)
+        raise invalid_response("an answer of an unexpected shape") from None

@@ -1,0 +1,68 @@
+"""An API surface: what a model endpoint plugs into the pipeline.
+
+The pipeline (``quantized.gateway.pipeline``) is the same for every model API:
+authenticate, parse, resolve the model, check what the request asks of it,
+budget, rate limit, route with fallback, relay, record. A surface supplies the
+two ends that differ — how a request body is read (:meth:`Surface.parse`) and
+how an upstream's answer is written in the surface's own format, whole or
+streamed — so a new endpoint is a new surface, never a copy of the pipeline.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
+
+from quantized.gateway.streams import StreamTranslator, UpstreamCall, Usage
+
+if TYPE_CHECKING:
+    from quantized.gateway.router import Route
+
+
+class ModelRequest(Protocol):
+    """What the pipeline needs to know of any parsed request."""
+
+    @property
+    def model(self) -> str: ...
+
+    @property
+    def stream(self) -> bool: ...
+
+    @property
+    def modalities(self) -> dict[str, str]:
+        """Non-text input modalities used, each with the param of its first use."""
+
+    @property
+    def uses_tools(self) -> bool: ...
+
+    @property
+    def wants_json_schema(self) -> bool: ...
+
+
+R = TypeVar("R", bound=ModelRequest)
+
+
+class Surface(ABC, Generic[R]):
+    """One model API, such as OpenAI's chat completions."""
+
+    name: str
+
+    @abstractmethod
+    def parse(self, body: bytes | bytearray) -> R:
+        """The request in ``body``, checked enough to route and bill it (or a 400)."""
+
+    @abstractmethod
+    def call(self, request: R, route: Route) -> UpstreamCall:
+        """The upstream request for ``route``."""
+
+    @abstractmethod
+    def whole(self, request: R, route: Route, body: bytes) -> tuple[bytes, Usage]:
+        """The upstream's whole answer in this surface's format, with the usage it reported."""
+
+    @abstractmethod
+    def stream(self, request: R, route: Route) -> StreamTranslator:
+        """A translator from the upstream's stream to this surface's events."""
+
+    @abstractmethod
+    def estimate(self, request: R, translator: StreamTranslator) -> Usage:
+        """Tokens for a stream whose upstream never reported usage (the client left first)."""

@@ -1,0 +1,48 @@
+"""JSON request bodies: one parser for every endpoint, with the errors callers need.
+
+Text that encodes a NUL character is refused here: PostgreSQL cannot store it,
+and no field of any API needs it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from quantized.errors import InvalidRequestError
+
+Data = bytes | bytearray
+
+_NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+"""``\\u0000`` as an escape (after an even number of backslashes), not the text ``\\\\u0000``."""
+
+
+def contains_nul(data: Data) -> bool:
+    """Whether JSON text encodes a NUL character."""
+    return b"\\u0000" in data and _NUL_ESCAPE.search(data) is not None
+
+
+def _invalid(message: str) -> InvalidRequestError:
+    return InvalidRequestError(message, code="invalid_json")
+
+
+def load_json(data: Data) -> Any:
+    """The JSON value in ``data``, or a 400 that says what is wrong with it."""
+    if contains_nul(data):
+        raise _invalid("request body contains a NUL character")
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if not bytes(data).strip():
+            raise _invalid("request body is empty; send a JSON object") from None
+        raise _invalid(f"request body is not valid JSON: {exc}") from None
+
+
+def load_object(data: Data) -> dict[str, Any]:
+    """A JSON object, or a 400."""
+    value = load_json(data)
+    if not isinstance(value, dict):
+        raise _invalid("request body must be a JSON object")
+    return value
