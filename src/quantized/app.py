@@ -20,6 +20,7 @@ from quantized.api.health import healthz, readyz
 from quantized.api.model_route import ModelRoute
 from quantized.api.models import ModelsEndpoint, is_models_path
 from quantized.runtime import Runtime
+from quantized.server.capacity import connection_capacity
 from quantized.settings import Settings, load_settings
 
 
@@ -32,6 +33,7 @@ class QuantizedApp:
         self.runtime = runtime
         self.boundary = Boundary(RequestIds())
         self.body_budget = BodyBudget(settings.max_body_buffer_bytes)
+        self.max_connections = connection_capacity(settings.max_connections)
         self.models = ModelsEndpoint(runtime.state, settings.listing_max_age)
         self.model_routes: dict[str, ModelRoute] = {
             CHAT_PATH: chat_completions(

@@ -18,7 +18,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from quantized.auth.principal import Principal
 from quantized.catalog.model import Model
@@ -29,10 +29,12 @@ from quantized.gateway.router import Opened, Router
 from quantized.gateway.streams import StreamTranslator, Usage, invalid_response
 from quantized.gateway.surfaces.base import ModelRequest, Surface
 from quantized.limits import Decision, Limits, RateLimited, RateLimiter, admit
-from quantized.runtime.state import LiveState
 from quantized.usage.budgets import Today
 from quantized.usage.cost import cost_usd, to_pico
 from quantized.usage.ledger import UsageRecord
+
+if TYPE_CHECKING:
+    from quantized.runtime.state import LiveState
 
 log = logging.getLogger("quantized.gateway")
 T = TypeVar("T")

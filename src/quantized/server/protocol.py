@@ -1,23 +1,35 @@
-"""HTTP/1.1 for Quantized: uvicorn's httptools protocol with a synchronous fast path.
+"""HTTP/1.1 for Quantized: uvicorn's httptools protocol with limits and a synchronous fast path.
 
-An ASGI request costs a task, an event and a dozen message dicts; for the
-``/v1/models`` routes that is most of the work. This protocol answers those
-routes inside the parser callback instead, writing the bytes
-:meth:`ModelsEndpoint.respond` returns straight to the socket. It steps aside
-(and lets uvicorn run the ASGI app as usual) whenever the fast path could
-change behaviour: an earlier response on the connection still in flight, a
-paused writer, ``Expect: 100-continue``, an upgrade, or access logging.
+Limits, on every connection and route:
 
-It also bounds the request head, which httptools does not: a URL over
-``MAX_URL_BYTES`` gets 414 and a header block over ``MAX_HEAD_BYTES`` or
-``MAX_HEADERS`` headers gets 431, in the OpenAI error shape, and the
-connection is closed.
+- a connection must send a request's headers within ``header_timeout`` seconds
+  of its first byte (or of connecting): idle and slowloris connections are closed
+  (with 408 if part of a request came); idle keep-alive connections are closed
+  after ``keepalive_timeout`` (uvicorn's own timer);
+- past ``max_connections`` open connections, a new one is answered 503 and closed
+  at once, instead of waiting unanswered in the accept queue;
+- a request head over ``MAX_URL_BYTES`` gets 414, over ``MAX_HEAD_BYTES`` or
+  ``MAX_HEADERS`` headers 431; a body over ``max_body_bytes`` gets 413 — a
+  declared one before anything is read and without ``100 Continue``;
+- a client that half-closes after pipelining requests still gets every answer,
+  then the connection is closed.
+
+The fast path: an ASGI request costs a task, an event and a dozen message
+dicts; for the ``/v1/models`` routes that is most of the work. This protocol
+answers those routes inside the parser callback instead, writing the bytes
+:meth:`ModelsEndpoint.respond` returns straight to the socket, with the same
+``x-request-id`` and error handling as the ASGI path. It steps aside (and lets
+uvicorn run the ASGI app as usual) whenever the fast path could change
+behaviour: an earlier response on the connection still in flight, a paused
+writer, ``Expect: 100-continue``, an upgrade, access logging, a JWT whose keys
+must be fetched — or uvicorn internals it relies on missing (see ``internals``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+import logging
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import unquote
 
 import httptools
@@ -29,6 +41,8 @@ from quantized.api.boundary import RequestIds
 from quantized.api.errors import OPENAI, Reply, protocol_reply
 from quantized.api.models import is_models_path
 from quantized.auth.refresh import RefreshRequired
+from quantized.server.internals import missing_internals
+from quantized.settings import Settings
 
 if TYPE_CHECKING:
     from quantized.app import QuantizedApp
@@ -36,10 +50,11 @@ if TYPE_CHECKING:
 MAX_URL_BYTES = 8 * 1024
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADERS = 128
+log = logging.getLogger("quantized.server")
 
 
-class _HeadTooLarge(Exception):
-    """Raised inside a parser callback to stop parsing a head that is over the limits."""
+class _Rejected(Exception):  # noqa: N818 - a signal to stop the parser
+    """Raised inside a parser callback once the request was answered and the connection closed."""
 
 
 def _find_app(app: Any) -> QuantizedApp | None:
@@ -56,6 +71,9 @@ def _find_app(app: Any) -> QuantizedApp | None:
 
 
 class QuantizedProtocol(HttpToolsProtocol):
+    internals_ok: ClassVar[bool | None] = None
+    """Whether uvicorn has everything this protocol relies on (checked once)."""
+
     def __init__(
         self,
         config: Config,
@@ -64,47 +82,131 @@ class QuantizedProtocol(HttpToolsProtocol):
         _loop: asyncio.AbstractEventLoop | None = None,
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
-        self._quantized = _find_app(self.app)
-        self._ids = self._quantized.boundary.ids if self._quantized is not None else RequestIds()
+        if QuantizedProtocol.internals_ok is None:
+            missing = missing_internals(self)
+            QuantizedProtocol.internals_ok = not missing
+            if missing:
+                log.warning(
+                    "this uvicorn lacks internals the fast path uses (%s): serving every "
+                    "request through ASGI instead",
+                    ", ".join(missing),
+                )
+        app = _find_app(self.app)
+        settings = app.runtime.settings if app is not None else Settings()
+        self._guarded = bool(QuantizedProtocol.internals_ok)
+        self._app = app
+        self._ids = app.boundary.ids if app is not None else RequestIds()
         self._endpoint = (
-            self._quantized.models if self._quantized is not None and not self.access_log else None
+            app.models
+            if app is not None and self._guarded and settings.fast_path and not self.access_log
+            else None
         )
+        self._max_body = settings.max_body_bytes
+        self._header_timeout = settings.header_timeout
+        self._max_connections = app.max_connections if app is not None else 0
         self._reply: Reply | None = None
         self._keep_alive = True
         self._head_bytes = 0
+        self._body_bytes = 0
+        self._received = 0
         self._rejected = False
+        self._eof = False
+        self._header_timer: asyncio.TimerHandle | None = None
         self._defaults_source: object = None
         self._defaults = b""
 
-    # Bounded request heads -------------------------------------------------------------
+    # Connections: capacity, header timeout, half-close ----------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        if self._max_connections and len(self.connections) > self._max_connections:
+            self._reject(503, "The server is at its connection limit; try again shortly.")
+            return
+        self._arm_header_timer()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm_header_timer()
+        super().connection_lost(exc)
+
+    def _arm_header_timer(self) -> None:
+        if self._header_timer is None and self._guarded:
+            self._header_timer = self.loop.call_later(self._header_timeout, self._header_timed_out)
+
+    def _disarm_header_timer(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _header_timed_out(self) -> None:
+        self._header_timer = None
+        if self._received:
+            self._reject(408, f"Request headers not received within {self._header_timeout:g}s.")
+        elif not self.transport.is_closing():
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self._rejected:
+            return
+        self._received += len(data)
+        super().data_received(data)
+
+    def eof_received(self) -> bool:  # type: ignore[override]
+        """The client will send nothing more: answer the requests it sent, then close.
+
+        During a response already under way (a stream) the client may as well be gone:
+        the connection closes, so the route stops reading its upstream.
+        """
+        self._eof = True
+        if (
+            self.cycle is not None
+            and self.cycle.response_started
+            and not self.cycle.response_complete
+        ):
+            return False
+        self._close_if_done()
+        return True  # keep the transport open for the answers still to come
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        self._close_if_done()
+
+    def _close_if_done(self) -> None:
+        if (
+            self._eof
+            and (self.cycle is None or self.cycle.response_complete)
+            and not self.pipeline
+            and self._reply is None
+            and not self.transport.is_closing()
+        ):
+            self.transport.close()
+
+    # Bounded requests ------------------------------------------------------------------
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._reply = None
         self._head_bytes = 0
+        self._body_bytes = 0
+        self._arm_header_timer()
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
         if len(self.url) > MAX_URL_BYTES:
-            self._too_large(414, f"Request URL longer than {MAX_URL_BYTES} bytes.")
+            self._stop(414, f"Request URL longer than {MAX_URL_BYTES} bytes.")
 
     def on_header(self, name: bytes, value: bytes) -> None:
         super().on_header(name, value)
         self._head_bytes += len(name) + len(value) + 4
         if self._head_bytes > MAX_HEAD_BYTES or len(self.headers) > MAX_HEADERS:
-            self._too_large(
+            self._stop(
                 431,
                 f"Request headers too large (limit {MAX_HEAD_BYTES} bytes, {MAX_HEADERS} headers).",
             )
 
-    def _too_large(self, status: int, message: str) -> None:
+    def _stop(self, status: int, message: str) -> None:
         """Answer now; raising stops the parser, and uvicorn's 400 handler then finds us done."""
         self._reject(status, message)
-        raise _HeadTooLarge(message)
-
-    def data_received(self, data: bytes) -> None:
-        if not self._rejected:
-            super().data_received(data)
+        raise _Rejected(message)
 
     def send_400_response(self, msg: str) -> None:
         """Malformed HTTP: an OpenAI-shaped 400, then close (no-op if already rejected)."""
@@ -114,17 +216,24 @@ class QuantizedProtocol(HttpToolsProtocol):
         if self._rejected or self.transport.is_closing():
             return
         self._rejected = True
-        code = "request_too_large" if status in (414, 431) else "invalid_http"
-        status, headers, body = protocol_reply(status, message, code)
-        head = [STATUS_LINE[status], self._default_headers()]
-        head.extend(name + b": " + value + b"\r\n" for name, value in headers)
-        head.append(b"connection: close\r\n\r\n")
-        self.transport.write(b"".join(head) + body)
+        self._disarm_header_timer()
+        codes = {408: "request_timeout", 413: "payload_too_large", 503: "server_busy"}
+        code = codes.get(status, "request_too_large" if status in (414, 431) else "invalid_http")
+        self._write(protocol_reply(status, message, code, request_id=self._ids()), close=True)
         self.transport.close()
+
+    def _declared_too_large(self) -> bool:
+        for name, value in self.headers:
+            if name == b"content-length":
+                return not value.isdigit() or len(value) > 18 or int(value) > self._max_body
+        return False
 
     # The fast path ---------------------------------------------------------------------
 
     def on_headers_complete(self) -> None:
+        self._disarm_header_timer()
+        if self._guarded and self._declared_too_large():
+            self._stop(413, f"Request body over {self._max_body} bytes.")
         endpoint = self._endpoint
         if (
             endpoint is not None
@@ -148,9 +257,11 @@ class QuantizedProtocol(HttpToolsProtocol):
                         super().on_headers_complete()
                         return
                     except Exception as exc:  # noqa: BLE001 - the boundary, as on the ASGI path
-                        assert self._quantized is not None  # noqa: S101 - an endpoint implies it
-                        boundary = self._quantized.boundary
-                        self._reply = boundary.unexpected(exc, boundary.ids(), OPENAI)
+                        assert self._app is not None  # noqa: S101 - an endpoint implies the app
+                        boundary = self._app.boundary
+                        self._reply = boundary.unexpected(exc, self._ids(), OPENAI)
+                    else:
+                        self._reply[1].append((b"x-request-id", self._ids()))
                     self._keep_alive = (
                         self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
                     )
@@ -158,6 +269,17 @@ class QuantizedProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        if self._body_bytes > self._max_body and self._guarded:
+            cycle = self.cycle
+            if self._reply is None and cycle is not None and not cycle.response_complete:
+                cycle.disconnected = True  # the route reading it gets http.disconnect
+                cycle.message_event.set()
+            if self._reply is not None or cycle is None or not cycle.response_started:
+                self._reply = None
+                self._stop(413, f"Request body over {self._max_body} bytes.")
+            self.transport.close()  # too late for an answer
+            raise _Rejected("body over the limit")
         if self._reply is None:
             super().on_body(body)
 
@@ -167,21 +289,24 @@ class QuantizedProtocol(HttpToolsProtocol):
             super().on_message_complete()
             return
         self._reply = None
-        status, headers, body = reply
-        head = [STATUS_LINE[status], self._default_headers()]
-        head.extend(name + b": " + value + b"\r\n" for name, value in headers)
-        if status != 500:  # a 500 carries the id its log line names
-            head.append(b"x-request-id: " + self._ids() + b"\r\n")
-        head.append(b"\r\n" if self._keep_alive else b"connection: close\r\n\r\n")
-        self.transport.write(b"".join(head) + body)
+        self._write(reply, close=not self._keep_alive)
         self.server_state.total_requests += 1
         self._unset_keepalive_if_required()
         if not self._keep_alive:
             self.transport.close()
+        elif self._eof:
+            self._close_if_done()
         else:
             self.timeout_keep_alive_task = self.loop.call_later(
                 self.timeout_keep_alive, self.timeout_keep_alive_handler
             )
+
+    def _write(self, reply: Reply, *, close: bool) -> None:
+        status, headers, body = reply
+        head = [STATUS_LINE[status], self._default_headers()]
+        head.extend(name + b": " + value + b"\r\n" for name, value in headers)
+        head.append(b"connection: close\r\n\r\n" if close else b"\r\n")
+        self.transport.write(b"".join(head) + body)
 
     def _default_headers(self) -> bytes:
         """``date`` and ``server`` as uvicorn refreshes them each second, serialised once."""

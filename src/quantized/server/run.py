@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 import uvicorn
 
-from quantized.server.protocol import QuantizedProtocol
+from quantized.server.capacity import raise_descriptor_limit
 from quantized.settings import Settings
 
 APP = "quantized.app:create_app"
+log = logging.getLogger("quantized.server")
 
 
 def log_config(level: str) -> dict[str, Any]:
@@ -30,15 +33,26 @@ def log_config(level: str) -> dict[str, Any]:
     }
 
 
+def http_protocol() -> type[asyncio.Protocol] | str:
+    """Quantized's protocol, or uvicorn's own if this uvicorn cannot host it (logged)."""
+    try:
+        from quantized.server.protocol import QuantizedProtocol
+    except ImportError as exc:
+        log.warning("uvicorn's httptools protocol changed (%s): using it unmodified", exc)
+        return "httptools"
+    return QuantizedProtocol
+
+
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Serve until SIGINT/SIGTERM; workers > 1 run under uvicorn's process supervisor."""
+    raise_descriptor_limit()
     uvicorn.run(
         APP,
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        http=QuantizedProtocol,
+        http=http_protocol(),
         loop="uvloop",
         ws="none",
         lifespan="on",
@@ -47,5 +61,6 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         log_config=log_config(settings.log_level),
         log_level=settings.log_level,
         backlog=2048,
+        timeout_keep_alive=max(1, round(settings.keepalive_timeout)),
         timeout_graceful_shutdown=30,
     )
