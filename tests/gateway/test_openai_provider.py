@@ -7,8 +7,8 @@ import pytest
 
 from quantized.catalog.model import Upstream
 from quantized.errors import BadGatewayError
-from quantized.gateway.streams import DONE, Usage
 from quantized.gateway.providers.openai import OpenAIProvider
+from quantized.gateway.streams import DONE, Usage
 from quantized.gateway.surfaces.chat import ChatRequest, parse_chat_request
 
 PROVIDER = OpenAIProvider()

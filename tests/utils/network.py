@@ -1,4 +1,4 @@
-"""Faults on real connections: a TCP proxy that can be cut, a Redis server of our own."""
+"""Faults on real connections: a TCP proxy that can be cut or frozen, a Redis server of our own."""
 
 from __future__ import annotations
 
@@ -14,13 +14,25 @@ from tests.utils.processes import free_port, wait_until
 
 @dataclass
 class TcpProxy:
-    """Forwards 127.0.0.1:port to a target; :meth:`cut` drops everything, :meth:`start` heals."""
+    """Forwards 127.0.0.1:port to a target; :meth:`cut` drops everything, :meth:`start` heals.
+
+    :meth:`freeze` makes the target look alive but silent (a server that stops answering):
+    connections stay open and new ones are accepted, but nothing is forwarded either way
+    until :meth:`thaw`.
+    """
 
     target_port: int
     port: int = field(default_factory=free_port)
+    frozen: threading.Event = field(default_factory=threading.Event)
     _listener: socket.socket | None = None
     _sockets: list[socket.socket] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def freeze(self) -> None:
+        self.frozen.set()
+
+    def thaw(self) -> None:
+        self.frozen.clear()
 
     def start(self) -> TcpProxy:
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -37,6 +49,8 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:
                 return
+            while self.frozen.is_set() and self._listener is listener:
+                threading.Event().wait(0.05)  # hold the new connection, unanswered
             try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port))
             except OSError:
@@ -50,7 +64,10 @@ class TcpProxy:
         peers = {a: b, b: a}
         try:
             while True:
-                ready, _, _ = select.select([a, b], [], [], 1.0)
+                if self.frozen.is_set():
+                    threading.Event().wait(0.05)
+                    continue
+                ready, _, _ = select.select([a, b], [], [], 0.2)
                 for source in ready:
                     data = source.recv(65536)
                     if not data:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
 import socket
 import subprocess
@@ -95,9 +96,19 @@ class Gateway:
 
 
 def start_gateway(
-    env: Mapping[str, str], workdir: Path, *args: str, port: int | None = None
+    env: Mapping[str, str],
+    workdir: Path,
+    *args: str,
+    port: int | None = None,
+    open_files: int | None = None,
 ) -> Gateway:
-    """Start ``quantized serve`` and wait until it answers ``/healthz``."""
+    """Start ``quantized serve`` and wait until it answers ``/healthz``; ``open_files`` caps
+    the process's file descriptors (soft and hard limit), as ``ulimit -n`` would."""
+
+    def limit() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     port = port or free_port()
     log_path = workdir / f"gateway-{port}.log"
     started = time.monotonic()
@@ -109,6 +120,7 @@ def start_gateway(
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
+            preexec_fn=limit,  # noqa: PLW1509 - only sets a resource limit
         )
     gateway = Gateway(process=process, port=port, env=dict(env), log_path=log_path)
 

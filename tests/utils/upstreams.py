@@ -10,7 +10,14 @@ each upstream does:
 - ``fail-500`` / ``fail-429`` / ``fail-400`` / ``fail-401``: answer that status;
 - ``slow-S``: wait S seconds first; ``drop``: close the connection without answering;
 - ``chunks-N``: stream N content chunks (slowly: 50 ms apart);
-- ``break-N``: stream N chunks, then close the connection mid-stream.
+- ``break-N``: stream N chunks, then close the connection mid-stream;
+- ``garbage``: answer 200 with a body that is not JSON; ``truncated``: 200 with a
+  Content-Length longer than the body, then close;
+- ``noisy-P-C-O``: like ``usage-P-C-O``, but OpenAI streams carry the usage on every
+  chunk (as some servers do), whatever the client asked;
+- ``late-P-C-W-O`` (Anthropic): ``message_start`` reports no input tokens; the final
+  ``message_delta``'s cumulative usage brings P input, C cache-read, W cache-write and O
+  output tokens.
 
 Every request is kept (path, headers, JSON body) for assertions.
 """
@@ -42,12 +49,17 @@ class Behaviour:
     cached: int = 0
     completion: int = 5
     arg: float = 0.0
+    written: int = 0
 
     @classmethod
     def parse(cls, model: str) -> Behaviour:
         parts = model.split("-")
-        if parts[0] == "usage" and len(parts) == 4:
-            return cls("echo", int(parts[1]), int(parts[2]), int(parts[3]))
+        if parts[0] in ("usage", "noisy") and len(parts) == 4:
+            name = "echo" if parts[0] == "usage" else "noisy"
+            return cls(name, int(parts[1]), int(parts[2]), int(parts[3]))
+        if parts[0] == "late" and len(parts) == 5:
+            prompt, cached, written, completion = (int(p) for p in parts[1:])
+            return cls("late", prompt, cached, completion, written=written)
         if len(parts) == 2 and parts[0] in ("fail", "slow", "chunks", "break"):
             return cls(parts[0], arg=float(parts[1]))
         return cls(parts[0])
@@ -102,6 +114,9 @@ class FakeUpstream:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return
+                if behaviour.name in ("garbage", "truncated"):
+                    self._broken(behaviour.name)
+                    return
                 if behaviour.name == "fail":
                     status = int(behaviour.arg)
                     message = {
@@ -130,6 +145,18 @@ class FakeUpstream:
                     self._json(200, _anthropic_message(body, behaviour))
                 else:
                     self._json(200, _openai_completion(body, behaviour))
+
+            def _broken(self, how: str) -> None:
+                data = b"<html>Bad gateway</html>" if how == "garbage" else b'{"id": "chatcmpl-'
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header(
+                    "content-length", str(len(data) + (500 if how != "garbage" else 0))
+                )
+                self.end_headers()
+                self.wfile.write(data)
+                self.wfile.flush()
+                self.close_connection = True
 
             def _json(self, status: int, payload: Any) -> None:
                 data = json.dumps(payload).encode()
@@ -238,11 +265,26 @@ def _openai_events(body: dict[str, Any], b: Behaviour) -> list[str]:
         if b.name in ("chunks", "break")
         else (_answer(body).split(" "))
     )
-    events = [_chunk(body, {"role": "assistant", "content": ""})]
+    noisy = b.name == "noisy"
+    usage_now = (
+        {
+            "prompt_tokens": b.prompt,
+            "completion_tokens": b.completion,
+            "total_tokens": b.prompt + b.completion,
+            "prompt_tokens_details": {"cached_tokens": b.cached},
+        }
+        if noisy
+        else None
+    )
+    events = [_chunk(body, {"role": "assistant", "content": ""}, usage=usage_now)]
     events += [
-        _chunk(body, {"content": word + ("" if word.endswith(" ") else " ")}) for word in words
+        _chunk(body, {"content": word + ("" if word.endswith(" ") else " ")}, usage=usage_now)
+        for word in words
     ]
-    events.append(_chunk(body, {}, "stop"))
+    events.append(_chunk(body, {}, "stop", usage=usage_now))
+    if noisy:
+        events.append("data: [DONE]\n\n")
+        return events
     if (body.get("stream_options") or {}).get("include_usage"):
         usage = {
             "prompt_tokens": b.prompt,
@@ -263,6 +305,15 @@ def _openai_events(body: dict[str, Any], b: Behaviour) -> list[str]:
     return events
 
 
+def _usage_block(b: Behaviour) -> dict[str, int]:
+    return {
+        "input_tokens": b.prompt - b.cached - b.written,
+        "output_tokens": b.completion,
+        "cache_read_input_tokens": b.cached,
+        "cache_creation_input_tokens": b.written,
+    }
+
+
 def _anthropic_message(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
     content: list[dict[str, Any]] = [{"type": "text", "text": _answer_anthropic(body)}]
     stop = "end_turn"
@@ -280,12 +331,7 @@ def _anthropic_message(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
         "model": body.get("model"),
         "content": content,
         "stop_reason": stop,
-        "usage": {
-            "input_tokens": b.prompt - b.cached,
-            "output_tokens": b.completion,
-            "cache_read_input_tokens": b.cached,
-            "cache_creation_input_tokens": 0,
-        },
+        "usage": _usage_block(b),
     }
 
 
@@ -324,12 +370,11 @@ def _anthropic_events(body: dict[str, Any], b: Behaviour) -> list[str]:
                     "model": body.get("model"),
                     "content": [],
                     "stop_reason": None,
-                    "usage": {
-                        "input_tokens": b.prompt - b.cached,
-                        "output_tokens": 1,
-                        "cache_read_input_tokens": b.cached,
-                        "cache_creation_input_tokens": 0,
-                    },
+                    "usage": (
+                        {"input_tokens": 0, "output_tokens": 1}
+                        if b.name == "late"
+                        else {**_usage_block(b), "output_tokens": 1}
+                    ),
                 }
             },
         )
@@ -387,7 +432,7 @@ def _anthropic_events(body: dict[str, Any], b: Behaviour) -> list[str]:
             "message_delta",
             {
                 "delta": {"stop_reason": message["stop_reason"]},
-                "usage": {"output_tokens": b.completion},
+                "usage": _usage_block(b) if b.name == "late" else {"output_tokens": b.completion},
             },
         )
     )

@@ -159,6 +159,8 @@ def error_reply(
         headers.append(www_authenticate(exc))
     if isinstance(exc, MethodNotAllowedError):
         headers.append((b"allow", ", ".join(exc.allow).encode()))
+    if isinstance(exc, PayloadTooLargeError):  # the rest of the body will not be read
+        headers.append((b"connection", b"close"))
     retry_after = getattr(exc, "retry_after", None)
     if isinstance(retry_after, int | float):
         headers.append((b"retry-after", b"%d" % max(1, math.ceil(retry_after))))

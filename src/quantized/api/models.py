@@ -122,7 +122,8 @@ class ModelsEndpoint:
                     raise InvalidRequestError("GET /v1/models/{id} takes no query parameters")
                 rendered = state.catalog.item(path[len(ITEM_PREFIX) :], principal.access)
         except QuantizedError as exc:
-            return error_reply(exc)
+            status, headers, body = error_reply(exc)
+            return status, headers, b"" if method == "HEAD" else body
         return self._reply(
             rendered.sdk if sdk else rendered.plain, method, accept_encoding, if_none_match
         )

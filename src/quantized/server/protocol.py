@@ -272,14 +272,13 @@ class QuantizedProtocol(HttpToolsProtocol):
         self._body_bytes += len(body)
         if self._body_bytes > self._max_body and self._guarded:
             cycle = self.cycle
-            if self._reply is None and cycle is not None and not cycle.response_complete:
-                cycle.disconnected = True  # the route reading it gets http.disconnect
-                cycle.message_event.set()
-            if self._reply is not None or cycle is None or not cycle.response_started:
+            if self._reply is not None or cycle is None:  # the fast path answers here
                 self._reply = None
                 self._stop(413, f"Request body over {self._max_body} bytes.")
-            self.transport.close()  # too late for an answer
-            raise _Rejected("body over the limit")
+            if cycle.response_complete:  # answered already: read no more of it
+                self.transport.close()
+                raise _Rejected("body over the limit")
+            # otherwise the route reading it refuses it (413) at the same limit
         if self._reply is None:
             super().on_body(body)
 

@@ -60,6 +60,14 @@ def catalog(url: str, dead: str) -> list[dict[str, Any]]:
         entry("fake/break", upstreams=[upstream(url, "break-3")], **FULL),
         entry("fake/old", status="deprecated", upstreams=[upstream(url, "echo")], **FULL),
         entry("fake/slowish", upstreams=[upstream(url, "slow-0.4")], **FULL),
+        entry("fake/garbage", upstreams=[upstream(url, "garbage"), upstream(url, "echo")], **FULL),
+        entry("fake/truncated", upstreams=[upstream(url, "truncated")], **FULL),
+        entry("fake/noisy", upstreams=[upstream(url, "noisy-100-40-20")], **FULL),
+        entry(
+            "fake/claude-late",
+            upstreams=[upstream(url, "late-1000-300-200-50", "anthropic")],
+            **FULL,
+        ),
     ]
 
 
