@@ -139,3 +139,53 @@ def test_database_connection_lost_and_restored(tmp_path: Path) -> None:
         proxy.cut()
         fake.stop()
         drop_postgres_database(url)
+
+
+def test_a_database_that_stops_answering_fails_fast_and_recovers(tmp_path: Path) -> None:
+    """PostgreSQL reachable but silent: admin and usage calls get 503 within seconds (not a
+    60 s hang and a 500), /readyz says so, unknown keys get 503; known keys keep working."""
+    url = create_postgres_database()
+    database = url.rsplit("/", 1)[1]
+    postgres_port = int(POSTGRES_ADMIN_URL.rsplit(":", 1)[1].split("/")[0])
+    proxy = TcpProxy(postgres_port).start()
+    env = quantized_env(
+        f"postgresql://postgres@127.0.0.1:{proxy.port}/{database}",
+        QUANTIZED_DATABASE_CONNECT_TIMEOUT="2",
+        QUANTIZED_DATABASE_STATEMENT_TIMEOUT="2",
+    )
+    gateway = start_gateway(env, tmp_path)
+    try:
+        headers = {"Authorization": f"Bearer {gateway.admin_key}"}
+        proxy.freeze()
+        for call in (
+            lambda: httpx.post(
+                f"{gateway.url}/admin/v1/keys", headers=headers, json={"name": "x"}, timeout=30
+            ),
+            lambda: httpx.get(f"{gateway.url}/admin/v1/audit", headers=headers, timeout=30),
+            lambda: httpx.get(f"{gateway.url}/v1/usage", headers=headers, timeout=30),
+        ):
+            started = time.monotonic()
+            response = call()
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["code"] == "database_unavailable"
+            assert time.monotonic() - started < 8
+        ready = wait_until(
+            lambda: (r := readiness(gateway.url))["database"] == "unreachable" and r, timeout=15
+        )
+        assert ready["http"] == 503
+        assert httpx.get(f"{gateway.url}/v1/models", headers=headers).status_code == 200
+        unknown = httpx.get(
+            f"{gateway.url}/v1/models", headers={"Authorization": "Bearer sk-quantized-" + "z" * 43}
+        )
+        assert unknown.status_code == 503
+        proxy.thaw()
+        wait_until(lambda: readiness(gateway.url)["http"] == 200, timeout=20)
+        created = httpx.post(
+            f"{gateway.url}/admin/v1/keys", headers=headers, json={"name": "after"}, timeout=30
+        )
+        assert created.status_code == 201, created.text
+        assert "Traceback" not in gateway.log()
+    finally:
+        gateway.stop()
+        proxy.cut()
+        drop_postgres_database(url)

@@ -81,7 +81,12 @@ class Runtime:
                 statement_timeout=settings.database_statement_timeout,
             )
             stack.push_async_callback(self._engine.dispose)
-            sync = self._sync = Synchroniser(self._engine, self.state, settings.refresh_interval)
+            sync = self._sync = Synchroniser(
+                self._engine,
+                self.state,
+                settings.refresh_interval,
+                timeout=settings.database_connect_timeout + settings.database_statement_timeout,
+            )
             await sync.load()
             sync.start()
             stack.push_async_callback(sync.stop)

@@ -33,10 +33,14 @@ _REPLAY_WINDOW = 256
 
 
 class Synchroniser:
-    def __init__(self, engine: AsyncEngine, state: LiveState, interval: float) -> None:
+    def __init__(
+        self, engine: AsyncEngine, state: LiveState, interval: float, timeout: float = 15.0
+    ) -> None:
         self._engine = engine
         self._state = state
         self._interval = interval
+        self._timeout = timeout
+        """Longest a poll may take before the database counts as unreachable."""
         self._last_id = 0
         self._applied: set[int] = set()
         self._task: asyncio.Task[None] | None = None
@@ -103,7 +107,8 @@ class Synchroniser:
         while True:
             await asyncio.sleep(self._interval)
             try:
-                await self.poll()
+                async with asyncio.timeout(self._timeout):
+                    await self.poll()
             except Exception as exc:  # the database may be away: keep serving from memory
                 if self._state.store_ok:
                     log.warning(

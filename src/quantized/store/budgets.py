@@ -32,7 +32,12 @@ async def get_budget(conn: AsyncConnection, kind: str, subject: str) -> Budget |
 
 
 async def put_budget(conn: AsyncConnection, budget: Budget) -> None:
-    await remove_budget(conn, budget.subject_kind, budget.subject_id)
+    await conn.execute(
+        delete(budgets).where(
+            budgets.c.subject_kind == budget.subject_kind,
+            budgets.c.subject_id == budget.subject_id,
+        )
+    )
     await conn.execute(
         budgets.insert(),
         {

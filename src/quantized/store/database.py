@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DataError,
+    DBAPIError,
     DisconnectionError,
     IntegrityError,
     InterfaceError,
@@ -117,14 +118,30 @@ def store_errors() -> Iterator[None]:
         yield
     except IntegrityError:
         raise ConflictError("This conflicts with a change made at the same time; retry.") from None
-    except DataError as exc:
-        log.warning("the database refused a value: %s", str(exc.orig).splitlines()[0])
+    except DBAPIError as exc:
+        if not _refused_value(exc):
+            if isinstance(exc, UNAVAILABLE):
+                log.warning("database error: %s", type(exc).__name__)
+                raise unavailable() from None
+            raise
+        log.warning("the database refused a value: %s", str(exc.orig).splitlines()[0][:200])
         raise InvalidRequestError(
             "A value is out of range or cannot be stored.", code="invalid_value"
         ) from None
     except UNAVAILABLE as exc:
         log.warning("database error: %s", type(exc).__name__)
         raise unavailable() from None
+
+
+def _refused_value(exc: DBAPIError) -> bool:
+    """A value the database refuses (SQLSTATE class 22: out of range, NUL, bad encoding)."""
+    if isinstance(exc, DataError):
+        return True
+    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str) and state.startswith("22"):
+            return True
+    return False
 
 
 @asynccontextmanager
