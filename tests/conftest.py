@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.utils.databases import backend_database
+from tests.utils.keys import Keys, create_key, key_works
 from tests.utils.processes import Gateway, quantized_env, run_cli, start_gateway, wait_until
 
 
@@ -21,31 +20,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def anyio_backend() -> str:
+    """In-process async tests (``pytest.mark.anyio``) run on asyncio, as the server does."""
+    return "asyncio"
+
+
+@pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'quantized.db'}"
-
-
-@dataclass(frozen=True)
-class Keys:
-    """Keys of every kind, issued through the CLI against the shared gateway."""
-
-    admin: str
-    plain: str
-    restricted: str
-    expired: str
-    revoked: str
-
-
-def create_key(env: dict[str, str], *args: str) -> str:
-    result = run_cli("keys", "create", *args, env=env, check=True)
-    return result.stdout.strip().splitlines()[-1]
-
-
-def key_works(gateway: Gateway, key: str) -> bool:
-    response = httpx.get(
-        f"{gateway.url}/v1/models", headers={"Authorization": f"Bearer {key}"}, timeout=5
-    )
-    return response.status_code == 200
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

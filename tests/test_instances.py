@@ -12,7 +12,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.chat.conftest import catalog
 from tests.utils.catalogs import write_catalog
 from tests.utils.databases import create_postgres_database, drop_postgres_database, query
 from tests.utils.processes import (
@@ -23,6 +22,7 @@ from tests.utils.processes import (
     start_gateway,
     wait_until,
 )
+from tests.utils.stacks import catalog
 from tests.utils.upstreams import FakeUpstream
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import create_key, key_works
 from tests.utils.catalogs import entry, write_catalog
+from tests.utils.keys import create_key, key_works
 from tests.utils.processes import Gateway, quantized_env, run_cli, start_gateway, wait_until
 
 DEADLINE = 2.0  # seconds, as promised

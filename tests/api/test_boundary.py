@@ -25,11 +25,6 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def app(tmp_path: Path) -> AsyncIterator[InProcess]:
     catalog = write_catalog(
         tmp_path / "catalog.yaml",

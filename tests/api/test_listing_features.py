@@ -9,7 +9,7 @@ import socket
 import httpx
 import pytest
 
-from tests.conftest import Keys
+from tests.utils.keys import Keys
 from tests.utils.processes import Gateway
 
 

@@ -8,7 +8,7 @@ import pytest
 from openai import OpenAI
 
 from tests.api.test_spec_examples import assert_documented_model
-from tests.conftest import Keys
+from tests.utils.keys import Keys
 from tests.utils.processes import Gateway
 
 

@@ -8,7 +8,7 @@ import subprocess
 import httpx
 from openai import OpenAI
 
-from tests.conftest import Keys
+from tests.utils.keys import Keys
 from tests.utils.processes import Gateway
 
 DOCUMENTED_FIELDS = {

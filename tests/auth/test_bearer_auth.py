@@ -7,7 +7,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.conftest import Keys
+from tests.utils.keys import Keys
 from tests.utils.processes import Gateway, wait_until
 
 

@@ -22,11 +22,6 @@ from tests.utils.raw import parse, request
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
 @dataclass
 class Wire:
     """The client's end of a connection served by a fresh ``QuantizedProtocol``."""

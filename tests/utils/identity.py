@@ -76,6 +76,8 @@ class IdentityProvider:
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.keys = [new_key(f"{a.lower()}-1", a) for a in algorithms or ("RS256",)]
         self.jwks_requests = 0
+        self.last_jwks_request = 0.0
+        """``time.monotonic()`` of the last JWKS request."""
         self._server: ThreadingHTTPServer | None = None
 
     @property
@@ -97,6 +99,10 @@ class IdentityProvider:
         data.update(overrides)
         return {k: v for k, v in data.items() if v is not None}
 
+    def quiet_for(self, seconds: float) -> bool:
+        """Whether no JWKS request came in the last ``seconds`` (a gateway may fetch again)."""
+        return time.monotonic() - self.last_jwks_request > seconds
+
     def token(self, algorithm: str = "RS256", **claims: Any) -> str:
         return sign(self.key(algorithm), self.claims(**claims))
 
@@ -109,6 +115,7 @@ class IdentityProvider:
                     body = {"issuer": provider.issuer, "jwks_uri": provider.jwks_url}
                 elif self.path == "/jwks":
                     provider.jwks_requests += 1
+                    provider.last_jwks_request = time.monotonic()
                     body = {"keys": [k.jwk() for k in provider.keys]}
                 else:
                     self.send_error(404)

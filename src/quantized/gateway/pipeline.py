@@ -110,10 +110,18 @@ class Exchange:
         return self.principal
 
     async def run(self, surface: Surface[Any], body: bytes | bytearray) -> Whole | Streamed:
-        """Everything from parsing to the upstream's first answer; raises domain errors."""
+        """Everything from parsing to the upstream's first answer; raises domain errors.
+
+        A ``bytearray`` body is emptied once parsed: it may be tens of megabytes, and the
+        parsed request and the upstream's copy of it are all that is needed from then on.
+        """
         pipeline, outcome, principal = self._pipeline, self.outcome, self.principal
         assert principal is not None  # noqa: S101 - authenticate() comes first
-        request = surface.parse(body)
+        try:
+            request = surface.parse(body)
+        finally:
+            if isinstance(body, bytearray):
+                body.clear()
         outcome.stream = request.stream
         catalog = pipeline.state.catalog
         outcome.model = catalog.get(request.model)  # known even if refused below

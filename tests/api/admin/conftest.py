@@ -11,9 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import create_key, key_works
 from tests.utils.databases import backend_database
 from tests.utils.identity import AUDIENCE, sign
+from tests.utils.keys import create_key, key_works
 from tests.utils.processes import Gateway, quantized_env, start_gateway, wait_until
 
 SECRET = secrets.token_urlsafe(40)

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from openai import OpenAI
 
-from tests.api.chat.conftest import Stack
-from tests.conftest import create_key
+from tests.utils.keys import create_key
+from tests.utils.stacks import Stack
 
 USER = {"role": "user", "content": "hi"}
 

@@ -9,9 +9,9 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.api.chat.conftest import Stack
-from tests.conftest import create_key, key_works
+from tests.utils.keys import create_key, key_works
 from tests.utils.processes import wait_until
+from tests.utils.stacks import Stack
 
 
 def post(stack: Stack, body: Any, key: str | None = None, **headers: str) -> Any:

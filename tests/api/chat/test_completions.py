@@ -8,7 +8,7 @@ import base64
 import pytest
 from openai import AsyncOpenAI, OpenAI
 
-from tests.api.chat.conftest import PROVIDER_KEY, Stack
+from tests.utils.stacks import PROVIDER_KEY, Stack
 
 MODELS = ["fake/gpt", "fake/claude"]
 TOOLS = [

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.chat.conftest import Stack, start_stack
-from tests.conftest import create_key, key_works
+from tests.utils.keys import create_key, key_works
 from tests.utils.processes import run_cli, wait_until
+from tests.utils.stacks import Stack, start_stack
 
 USER = {"role": "user", "content": "hi"}
 # 100 prompt tokens (40 cached), 20 completion, at 2.5 / 1.25 / 10 USD per million:
@@ -177,7 +177,7 @@ def test_sigterm_under_load_loses_no_ledger_row(tmp_path: Path) -> None:
     threads = [threading.Thread(target=worker) for _ in range(8)]
     for thread in threads:
         thread.start()
-    time.sleep(1.5)
+    wait_until(lambda: len(answered) >= 8, timeout=10)  # requests are flowing
     code = running.gateway.stop(signal.SIGTERM)
     for thread in threads:
         thread.join()

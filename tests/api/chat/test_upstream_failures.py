@@ -8,7 +8,7 @@ import openai
 import pytest
 from openai import OpenAI
 
-from tests.api.chat.conftest import PROVIDER_KEY, Stack
+from tests.utils.stacks import PROVIDER_KEY, Stack
 
 USER = {"role": "user", "content": "hi"}
 
