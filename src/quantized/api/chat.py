@@ -284,9 +284,7 @@ class ChatEndpoint:
         self._runtime.record(record)
         tokens = usage.prompt_tokens + usage.completion_tokens
         if outcome.limited and tokens:
-            self._runtime.spawn(
-                self._runtime.limiter.charge(principal.subject, tokens, request_id, started)
-            )
+            self._runtime.limiter.charge(principal.subject, tokens, request_id, started)
 
 
 async def _disconnected(receive: Receive) -> None:

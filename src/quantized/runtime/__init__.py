@@ -108,6 +108,7 @@ class Runtime:
         await link.start()
         stack.push_async_callback(link.stop)
         self.limiter = RedisLimiter(link, fail_closed=settings.redis_fail_closed)
+        stack.push_async_callback(self.limiter.close)  # before the link stops
         self.shared_spend = SharedSpend(link)
         notices = self._notices = ChangeNotices(link, self._on_notice)
         notices.start()
