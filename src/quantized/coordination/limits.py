@@ -149,7 +149,7 @@ class RedisLimiter(RateLimiter):
         try:
             result = await self._link.run_script(
                 ACQUIRE,
-                list(self._keys_of(subject)),
+                self._keys_of(subject),
                 [now, WINDOW, limits.rpm, limits.tpm, member, *charge_arguments(waiting)],
             )
         except RedisDown:

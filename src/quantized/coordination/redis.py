@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
@@ -112,7 +112,7 @@ class RedisLink:
             self.lost(exc)
             raise RedisDown from None
 
-    async def run_script(self, source: str, keys: list[str], args: list[Any]) -> Any:
+    async def run_script(self, source: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """A Lua script on the fast client (by digest), or :class:`RedisDown`."""
         if not self.available:
             raise RedisDown

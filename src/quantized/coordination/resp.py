@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import deque
+from collections.abc import Sequence
 from typing import Any
 
 import hiredis
@@ -45,10 +46,20 @@ class RespTimeout(RespUnavailable):
     """No reply within the timeout."""
 
 
-def encode(args: tuple[Any, ...]) -> bytes:
-    parts = [b"*%d\r\n" % len(args)]
+_HEADS = 10_000
+"""Script calls whose encoded start (digest and keys) is kept."""
+
+
+def encode(args: Sequence[Any]) -> bytes:
+    """A command as Redis reads it: an array of bulk strings."""
+    return b"*%d\r\n" % len(args) + encode_items(args)
+
+
+def encode_items(args: Sequence[Any]) -> bytes:
+    parts = []
     for arg in args:
-        data = arg if isinstance(arg, bytes) else str(arg).encode()
+        kind = type(arg)
+        data = arg.encode() if kind is str else arg if kind is bytes else str(arg).encode()
         parts.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(parts)
 
@@ -153,7 +164,7 @@ class RespClient:
         self._timeout = timeout
         self._connection: _Connection | None = None
         self._connecting: asyncio.Lock | None = None
-        self._scripts: dict[str, str] = {}
+        self._heads: dict[tuple[str, ...], bytes] = {}
         self._closed = False
 
     async def _connect(self) -> _Connection:
@@ -196,7 +207,9 @@ class RespClient:
 
     async def execute(self, *args: Any) -> Any:
         """Send one command and return its reply (``RespError`` for an error reply)."""
-        payload = encode(args)
+        return await self._call(encode(args))
+
+    async def _call(self, payload: bytes) -> Any:
         connection = self._connection
         if connection is None or connection.closed:
             connection = await self._connect()
@@ -207,13 +220,19 @@ class RespClient:
             # once more on a fresh one. Never after a timeout, whose effect is unknown.
             return await (await self._connect()).send(payload)
 
-    async def evalsha(self, source: str, keys: list[str], args: list[Any]) -> Any:
+    async def evalsha(self, source: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
         """Run a Lua script by its digest, loading it first if Redis does not know it."""
-        digest = self._scripts.get(source)
-        if digest is None:
-            digest = self._scripts[source] = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+        head = self._heads.get((source, *keys))
+        if head is None:
+            digest = hashlib.sha1(source.encode()).hexdigest()  # noqa: S324 - Redis names scripts by SHA-1
+            if len(self._heads) >= _HEADS:
+                self._heads.clear()
+            head = self._heads[(source, *keys)] = encode_items(
+                ("EVALSHA", digest, len(keys), *keys)
+            )
         try:
-            return await self.execute("EVALSHA", digest, len(keys), *keys, *args)
+            count = 3 + len(keys) + len(args)
+            return await self._call(b"*%d\r\n" % count + head + encode_items(args))
         except RespError as exc:
             if not str(exc).startswith("NOSCRIPT"):
                 raise
