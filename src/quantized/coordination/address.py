@@ -45,14 +45,9 @@ class RedisAddress:
     certfile: str | None = None
     keyfile: str | None = None
 
-    def describe(self) -> str:
-        """Where, for log lines (never with the password)."""
-        where = f"unix:{self.path}" if self.path else f"{self.host}:{self.port}"
-        return f"{where} (TLS)" if self.tls else where
-
     def ssl_context(self) -> ssl.SSLContext | None:
-        """The TLS context both clients use (``None`` without TLS); raises ``OSError``/``SSLError``
-        for unreadable certificate files."""
+        """The pipelined client's TLS context (``None`` without TLS); redis-py builds the same
+        from :meth:`redis_py_options`. Raises ``OSError``/``SSLError`` for unusable files."""
         if not self.tls:
             return None
         context = ssl.create_default_context()  # the system trust store
