@@ -107,7 +107,9 @@ class Settings(BaseSettings):
         description="Seconds to wait for an upstream's answer, or between two streamed chunks.",
     )
     redis_url: str | None = Field(
-        default=None, description="redis://host:6379/0 to share limits, spend and changes."
+        default=None,
+        description="redis://host:6379/0, rediss://… (TLS) or unix:///path/redis.sock?db=0 "
+        "to share limits, spend and changes.",
     )
     redis_prefix: str = Field(
         default="quantized", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="Redis key prefix."
@@ -209,6 +211,16 @@ class Settings(BaseSettings):
         if self.max_body_buffer_bytes < self.max_body_bytes:
             raise ValueError("max_body_buffer_bytes must be at least max_body_bytes")
         return self
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_address(cls, value: str | None) -> str | None:
+        from quantized.coordination.address import check_redis_url
+
+        if value is not None and value.strip():
+            check_redis_url(value)  # ValueError: one line naming the setting
+            return value.strip()
+        return None
 
     @field_validator("database_url")
     @classmethod

@@ -73,6 +73,14 @@ def test_bad_setting_value(sqlite_url: str) -> None:
     assert "QUANTIZED_REFRESH_INTERVAL" in line
 
 
+def test_bad_redis_url_stops_serve(sqlite_url: str) -> None:
+    env = quantized_env(sqlite_url, QUANTIZED_REDIS_URL="rediss://:pw-123@h:6379/0?ssl_ca_cert=x")
+    for command in (("serve", "--port", "0"), ("keys", "list")):
+        line = one_line_error(run_cli(*command, env=env))
+        assert line.startswith("error: invalid setting QUANTIZED_REDIS_URL: unknown Redis URL")
+        assert "'ssl_ca_cert'" in line and "pw-123" not in line
+
+
 def test_unreadable_shipped_catalog_override(tmp_path: Path) -> None:
     env = quantized_env(
         f"sqlite:///{tmp_path}/q.db", QUANTIZED_CATALOG_FILE=str(tmp_path / "absent.yaml")

@@ -59,10 +59,10 @@ def test_tokens_per_minute(kind: str) -> None:
     async def scenario(limiter: RateLimiter) -> None:
         limits = Limits(tpm=100)
         assert (await limiter.acquire("s", limits, "a", 0.0)).allowed
-        await limiter.charge("s", 70, "a", 1.0)
+        limiter.charge("s", 70, "a", 1.0)
         second = await limiter.acquire("s", limits, "b", 2.0)
         assert second.allowed and second.tokens_remaining == 30
-        await limiter.charge("s", 40, "b", 3.0)
+        limiter.charge("s", 40, "b", 3.0)
         third = await limiter.acquire("s", limits, "c", 4.0)
         assert not third.allowed and third.reason == "100 tokens per minute"
         assert third.retry_after == pytest.approx(57.0)  # the 70 leave at 61
@@ -98,3 +98,43 @@ def test_redis_limiter_falls_back_when_redis_is_away() -> None:
         return open_decision.allowed, refused
 
     assert asyncio.run(main()) == (True, True)
+
+
+def test_token_charges_reach_other_instances_without_a_round_trip_each() -> None:
+    async def main() -> None:
+        prefix = f"test-{uuid.uuid4().hex[:8]}"
+        links = [RedisLink(SHARED_REDIS, prefix, timeout=1.0) for _ in range(2)]
+        for link in links:
+            await link.start()
+        here, there = RedisLimiter(links[0]), RedisLimiter(links[1])
+        limits = Limits(tpm=100)
+        try:
+            for n in range(3):
+                here.charge("s", 20, f"r{n}", 10.0)  # synchronous: nothing awaited
+            deadline = asyncio.get_running_loop().time() + 2
+            while (await there.acquire("s", limits, "x", 11.0)).tokens_remaining != 40:
+                assert asyncio.get_running_loop().time() < deadline, "charges never arrived"
+                await asyncio.sleep(0.005)
+            here.charge("s", 30, "r3", 12.0)
+            await here.close()  # at shutdown: whatever waits is sent now
+            assert (await there.acquire("s", limits, "y", 13.0)).tokens_remaining == 10
+        finally:
+            for link in links:
+                await link.stop()
+
+    asyncio.run(main())
+
+
+def test_charges_are_counted_here_while_redis_is_away() -> None:
+    async def main() -> tuple[bool, bool]:
+        link = RedisLink("redis://127.0.0.1:1/0", "unreachable", timeout=0.2)
+        await link.start()
+        limiter = RedisLimiter(link)
+        first = await limiter.acquire("s", Limits(tpm=50), "a", 0.0)
+        limiter.charge("s", 60, "a", 1.0)
+        await limiter.close()
+        second = await limiter.acquire("s", Limits(tpm=50), "b", 2.0)
+        await link.stop()
+        return first.allowed, second.allowed
+
+    assert asyncio.run(main()) == (True, False)

@@ -5,11 +5,15 @@ from __future__ import annotations
 import contextlib
 import select
 import socket
+import ssl
 import subprocess
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
 
 from tests.utils.processes import free_port, wait_until
+from tests.utils.tls import TlsFiles
 
 
 @dataclass
@@ -96,42 +100,123 @@ class TcpProxy:
 
 
 @dataclass
-class RedisServer:
-    """A redis-server of the test's own, on a free port (the shared one stays untouched)."""
+class SilentServer:
+    """Accepts connections and never answers (a Redis that hangs); counts the connections."""
 
     port: int = field(default_factory=free_port)
+    accepted: int = 0
+    _listener: socket.socket | None = None
+    _held: list[socket.socket] = field(default_factory=list)
+
+    def start(self) -> SilentServer:
+        listener = socket.create_server(("127.0.0.1", self.port))
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            self._held.append(connection)
+            self.accepted += 1
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(OSError):
+                self._listener.shutdown(socket.SHUT_RDWR)
+            self._listener.close()
+        for connection in self._held:
+            connection.close()
+
+
+@dataclass
+class RedisServer:
+    """A redis-server of the test's own, on a free port (the shared one stays untouched).
+
+    With ``unixsocket`` it also listens on that socket; with ``tls`` its port speaks only
+    TLS (client certificates optional); ``password`` sets ``requirepass``.
+    """
+
+    port: int = field(default_factory=free_port)
+    unixsocket: Path | None = None
+    tls: TlsFiles | None = None
+    tls_auth_clients: str = "optional"
+    password: str | None = None
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        if self.tls is None:
+            return f"redis://{auth}127.0.0.1:{self.port}/0"
+        return f"rediss://{auth}127.0.0.1:{self.port}/0?ssl_ca_certs={self.tls.ca}"
+
+    def unix_url(self, db: int = 0) -> str:
+        assert self.unixsocket is not None
+        auth = f":{quote(self.password, safe='')}@" if self.password else ""
+        return f"unix://{auth}{self.unixsocket}?db={db}"
 
     def start(self) -> RedisServer:
+        options = ["--save", "", "--appendonly", "no"]
+        if self.tls is None:
+            options += ["--bind", "127.0.0.1", "--port", str(self.port)]
+        else:  # also on 127.0.0.2, a name its certificate does not have
+            options += [
+                "--bind", "127.0.0.1", "127.0.0.2",
+                "--port", "0",
+                "--tls-port", str(self.port),
+                "--tls-cert-file", str(self.tls.server_cert),
+                "--tls-key-file", str(self.tls.server_key),
+                "--tls-ca-cert-file", str(self.tls.ca),
+                "--tls-auth-clients", self.tls_auth_clients,
+            ]  # fmt: skip
+        if self.unixsocket is not None:
+            options += ["--unixsocket", str(self.unixsocket), "--unixsocketperm", "700"]
+        if self.password is not None:
+            options += ["--requirepass", self.password]
         self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            ["redis-server", *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         wait_until(self._answers, timeout=10)
         return self
 
     def _answers(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError("redis-server exited at start")
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as raw:
+                sock = raw
+                if self.tls is not None:
+                    context = ssl.create_default_context(cafile=str(self.tls.ca))
+                    context.load_cert_chain(self.tls.client_cert, self.tls.client_key)
+                    sock = context.wrap_socket(raw, server_hostname="127.0.0.1")
                 sock.sendall(b"PING\r\n")
-                return sock.recv(16).startswith(b"+PONG")
+                return sock.recv(64).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
+
+    def command(self, *args: str) -> bytes:
+        """One command over a plain connection (the unix socket for a TLS server)."""
+        payload = b"".join(b"$%d\r\n%s\r\n" % (len(a), a.encode()) for a in args)
+        family, address = socket.AF_INET, ("127.0.0.1", self.port)
+        if self.tls is not None:
+            assert self.unixsocket is not None, "give a TLS server a unix socket to command it"
+            family, address = socket.AF_UNIX, str(self.unixsocket)  # type: ignore[assignment]
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.settimeout(5)
+            sock.connect(address)
+            if self.password:
+                auth = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (
+                    len(self.password),
+                    self.password.encode(),
+                )
+                sock.sendall(auth)
+                assert sock.recv(64).startswith(b"+OK")
+            sock.sendall(b"*%d\r\n" % len(args) + payload)
+            return sock.recv(65536)
 
     def stop(self) -> None:
         if self.process is not None:

@@ -3,25 +3,57 @@
 One Lua script trims the caller's sliding minute, checks both limits and, if the
 request is admitted, counts it — in one atomic step, so concurrent requests on
 any number of instances cannot pass a limit together. When Redis is unavailable
-the process falls back to its own limiter (or refuses requests, if configured to
-fail closed).
+(or refuses the script) the process falls back to its own limiter (or refuses
+requests, if configured to fail closed).
+
+Token charges cost no round trip of their own: they wait in a batch, and go to
+Redis with the caller's next admission on this instance (so this instance never
+admits on stale counts of its own), or, for callers without one, in one script
+call for every waiting caller a few milliseconds later. Other instances see a
+charge at most ``CHARGE_DELAY`` later than before.
 """
 
 from __future__ import annotations
 
+from quantized.coordination.batch import Batch
 from quantized.coordination.redis import RedisDown, RedisLink
 from quantized.errors import ServiceUnavailableError
 from quantized.limits import WINDOW, Decision, Limits, RateLimiter
 from quantized.limits.local import LocalLimiter
 
-ACQUIRE = """
+CHARGE_DELAY = 0.005
+"""Seconds a token charge may wait for company before it is sent."""
+CHARGE_BATCH = 256
+"""Waiting charges that are sent at once, without waiting for the delay."""
+_MOST_PER_CALL = 1000
+"""Charges sent in one script call (Lua's unpack takes a few thousand values)."""
+_KEY_CACHE = 100_000
+
+APPLY_CHARGES = """
+-- ARGV[at]: n, ARGV[at+1]: their tokens, then n pairs of (time, "member:tokens")
+local function apply_charges(tokens_log, tokens_total, at, ttl)
+  local n = tonumber(ARGV[at])
+  if n > 0 then
+    redis.call('ZADD', tokens_log, unpack(ARGV, at + 2, at + 1 + 2 * n))
+    redis.call('INCRBY', tokens_total, tonumber(ARGV[at + 1]))
+    redis.call('PEXPIRE', tokens_log, ttl)
+    redis.call('PEXPIRE', tokens_total, ttl)
+  end
+  return at + 2 + 2 * n
+end
+"""
+
+ACQUIRE = (
+    APPLY_CHARGES
+    + """
 -- KEYS: requests log (zset), tokens log (zset of "member:tokens"), tokens total (string)
--- ARGV: now, window, rpm, tpm, member
+-- ARGV: now, window, rpm, tpm, member, then the caller's waiting charges (apply_charges)
 local now = tonumber(ARGV[1])
 local window = tonumber(ARGV[2])
 local rpm = tonumber(ARGV[3])
 local tpm = tonumber(ARGV[4])
 local horizon = now - window
+apply_charges(KEYS[2], KEYS[3], 6, math.ceil(window * 1000))
 local used = 0
 local tokens_reset = 0
 if tpm > 0 then
@@ -54,16 +86,31 @@ if rpm > 0 then
 end
 return {1, count, used, tostring(requests_reset), tostring(tokens_reset)}
 """
+)
 
-CHARGE = """
--- KEYS: tokens log, tokens total; ARGV: now, window, "member:tokens", tokens
-redis.call('ZADD', KEYS[1], tonumber(ARGV[1]), ARGV[3])
-redis.call('INCRBY', KEYS[2], tonumber(ARGV[4]))
-local ttl = math.ceil(tonumber(ARGV[2]) * 1000)
-redis.call('PEXPIRE', KEYS[1], ttl)
-redis.call('PEXPIRE', KEYS[2], ttl)
+CHARGE = (
+    APPLY_CHARGES
+    + """
+-- KEYS: per caller, its tokens log and tokens total; ARGV[1]: window, then per caller
+-- its charges (apply_charges)
+local ttl = math.ceil(tonumber(ARGV[1]) * 1000)
+local at = 2
+for i = 1, #KEYS, 2 do
+  at = apply_charges(KEYS[i], KEYS[i + 1], at, ttl)
+end
 return 1
 """
+)
+
+Charge = tuple[float, str, int]
+"""When, which request, how many tokens."""
+
+
+def charge_arguments(charges: list[Charge]) -> list[object]:
+    arguments: list[object] = [len(charges), sum(tokens for _, _, tokens in charges)]
+    for now, member, tokens in charges:
+        arguments += (now, f"{member}:{tokens}")
+    return arguments
 
 
 class RedisLimiter(RateLimiter):
@@ -71,6 +118,10 @@ class RedisLimiter(RateLimiter):
         self._link = link
         self._fail_closed = fail_closed
         self._local = LocalLimiter()
+        self._keys: dict[str, tuple[str, str, str]] = {}
+        self._charges: Batch[str, Charge] = Batch(
+            self._send_charges, delay=CHARGE_DELAY, limit=CHARGE_BATCH
+        )
 
     def _unavailable(self) -> None:
         if self._fail_closed:
@@ -79,21 +130,33 @@ class RedisLimiter(RateLimiter):
                 "configured to refuse requests until it returns."
             )
 
+    def _keys_of(self, subject: str) -> tuple[str, str, str]:
+        keys = self._keys.get(subject)
+        if keys is None:
+            if len(self._keys) >= _KEY_CACHE:
+                self._keys.clear()
+            key = self._link.key
+            keys = key("rl", "req", subject), key("rl", "tok", subject), key("rl", "sum", subject)
+            self._keys[subject] = keys
+        return keys
+
     async def acquire(self, subject: str, limits: Limits, member: str, now: float) -> Decision:
-        keys = [
-            self._link.key("rl", "req", subject),
-            self._link.key("rl", "tok", subject),
-            self._link.key("rl", "sum", subject),
-        ]
+        waiting = self._charges.take(subject) or []
+        if len(waiting) > _MOST_PER_CALL:  # unheard of: leave them to the batch
+            for charge in waiting:
+                self._charges.add(subject, charge)
+            waiting = []
         try:
             result = await self._link.run_script(
-                ACQUIRE, keys, [now, WINDOW, limits.rpm, limits.tpm, member]
+                ACQUIRE,
+                self._keys_of(subject),
+                [now, WINDOW, limits.rpm, limits.tpm, member, *charge_arguments(waiting)],
             )
         except RedisDown:
+            self._charge_locally(subject, waiting)
             self._unavailable()
             return await self._local.acquire(subject, limits, member, now)
         allowed, count, used = int(result[0]), int(result[1]), int(result[2])
-        result = [r.decode() if isinstance(r, bytes) else r for r in result]
         requests_reset, tokens_reset = float(result[3]), float(result[4])
         retry = 0.0
         if not allowed:
@@ -109,11 +172,36 @@ class RedisLimiter(RateLimiter):
             retry_after=retry,
         )
 
-    async def charge(self, subject: str, tokens: int, member: str, now: float) -> None:
-        if tokens <= 0:
-            return
-        keys = [self._link.key("rl", "tok", subject), self._link.key("rl", "sum", subject)]
-        try:
-            await self._link.run_script(CHARGE, keys, [now, WINDOW, f"{member}:{tokens}", tokens])
-        except RedisDown:
-            await self._local.charge(subject, tokens, member, now)
+    def charge(self, subject: str, tokens: int, member: str, now: float) -> None:
+        if tokens > 0:
+            self._charges.add(subject, (now, member, tokens))
+
+    async def close(self) -> None:
+        await self._charges.flush()
+
+    async def _send_charges(self, waiting: dict[str, list[Charge]]) -> None:
+        calls: list[list[tuple[str, list[Charge]]]] = [[]]
+        size = 0
+        for subject, charges in waiting.items():
+            for start in range(0, len(charges), _MOST_PER_CALL):
+                part = charges[start : start + _MOST_PER_CALL]
+                if size + len(part) > _MOST_PER_CALL:
+                    calls.append([])
+                    size = 0
+                calls[-1].append((subject, part))
+                size += len(part)
+        for call in calls:
+            keys: list[str] = []
+            arguments: list[object] = [WINDOW]
+            for subject, charges in call:
+                keys += self._keys_of(subject)[1:]
+                arguments += charge_arguments(charges)
+            try:
+                await self._link.run_script(CHARGE, keys, arguments)
+            except RedisDown:
+                for subject, charges in call:
+                    self._charge_locally(subject, charges)
+
+    def _charge_locally(self, subject: str, charges: list[Charge]) -> None:
+        for now, member, tokens in charges:
+            self._local.charge(subject, tokens, member, now)

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 
 from redis.exceptions import RedisError
 
-from quantized.coordination.redis import RedisDown, RedisLink
+from quantized.coordination.address import parse_redis_url
+from quantized.coordination.redis import RedisDown, RedisLink, redis_client
 
 log = logging.getLogger("quantized.redis")
 
@@ -65,9 +66,7 @@ class ChangeNotices:
 
 async def publish_once(url: str, prefix: str, timeout: float = 1.0) -> None:
     """Tell running instances to look for changes (for the CLI, which has no running link)."""
-    import redis.asyncio as aioredis
-
-    client = aioredis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    client = redis_client(parse_redis_url(url), timeout, max_connections=1)
     try:
         with contextlib.suppress(RedisError, OSError, TimeoutError):
             await client.publish(f"{prefix}:changes", b"changed")

@@ -37,7 +37,11 @@ class SharedSpend:
             values = await self._link.command("MGET", *keys)
         except RedisDown:
             return None
-        return int(values[0] or 0), int(values[1] or 0)
+        try:
+            return int(values[0] or 0), int(values[1] or 0)
+        except ValueError:  # a counter someone overwrote: as if Redis had refused to answer
+            self._link.refused(ValueError("BADVALUE a spend counter is not an integer"))
+            return None
 
     async def charge(self, kind: str, subject: str, day: str, amount: int) -> None:
         if amount <= 0:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable, Coroutine
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -68,14 +68,12 @@ class Pipeline:
         state: LiveState,
         router: Router,
         record: Callable[[UsageRecord], None],
-        spawn: Callable[[Coroutine[Any, Any, Any]], None],
         limiter: RateLimiter,
         default_limits: Limits,
     ) -> None:
         self.state = state
         self.router = router
         self.record = record
-        self.spawn = spawn
         self.limiter = limiter
         """Replaced by the shared (Redis) limiter when the runtime has one."""
         self.default_limits = default_limits
@@ -190,9 +188,7 @@ class Exchange:
         )
         tokens = usage.prompt_tokens + usage.completion_tokens
         if outcome.limited and tokens:
-            pipeline.spawn(
-                pipeline.limiter.charge(principal.subject, tokens, self.request_id, self.started)
-            )
+            pipeline.limiter.charge(principal.subject, tokens, self.request_id, self.started)
 
 
 class Streamed:

@@ -4,6 +4,10 @@ A request is admitted when, in the last 60 seconds, the caller made fewer than
 ``rpm`` requests and used fewer than ``tpm`` tokens; admitting it counts it at
 once (so concurrent requests cannot slip past the limit together), and its
 tokens are counted when it completes. ``0`` means no limit.
+
+Charging never blocks the request: :meth:`RateLimiter.charge` is synchronous and
+a limiter may send charges later (the Redis one batches them);
+:meth:`RateLimiter.close` sends whatever is still waiting, at shutdown.
 """
 
 from __future__ import annotations
@@ -52,8 +56,11 @@ class RateLimiter(ABC):
         """Admit (and count) one request, or refuse it."""
 
     @abstractmethod
-    async def charge(self, subject: str, tokens: int, member: str, now: float) -> None:
-        """Count a completed request's tokens."""
+    def charge(self, subject: str, tokens: int, member: str, now: float) -> None:
+        """Count a completed request's tokens (at once, or soon: never waits)."""
+
+    async def close(self) -> None:  # noqa: B027 - nothing to send by default
+        """Send charges still waiting (before the connection they need goes away)."""
 
 
 async def admit(

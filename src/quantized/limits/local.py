@@ -51,6 +51,6 @@ class LocalLimiter(RateLimiter):
             tokens_reset,
         )
 
-    async def charge(self, subject: str, tokens: int, member: str, now: float) -> None:
+    def charge(self, subject: str, tokens: int, member: str, now: float) -> None:
         if tokens > 0:
             self._tokens.setdefault(subject, deque()).append((now, tokens))

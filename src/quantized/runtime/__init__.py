@@ -49,7 +49,6 @@ class Runtime:
             self.state,
             self.router,
             self.record,
-            self.spawn,
             LocalLimiter(),
             Limits(settings.default_rpm, settings.default_tpm),
         )
@@ -130,7 +129,8 @@ class Runtime:
         link = self.redis = RedisLink(url, settings.redis_prefix, settings.redis_timeout)
         await link.start()
         stack.push_async_callback(link.stop)
-        self.pipeline.limiter = RedisLimiter(link, fail_closed=settings.redis_fail_closed)
+        limiter = self.pipeline.limiter = RedisLimiter(link, fail_closed=settings.redis_fail_closed)
+        stack.push_async_callback(limiter.close)  # before the link stops
         self.state.budgets.share(SharedSpend(link), self.spawn)
         notices = self._notices = ChangeNotices(link, self._on_notice)
         notices.start()
