@@ -20,11 +20,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.chat.conftest import catalog
 from tests.utils.catalogs import write_catalog
 from tests.utils.databases import create_postgres_database, drop_postgres_database
 from tests.utils.network import RedisServer
 from tests.utils.processes import Gateway, free_port, quantized_env, start_gateway, wait_until
+from tests.utils.stacks import catalog
 from tests.utils.upstreams import FakeUpstream
 
 USER = {"role": "user", "content": "hi"}
