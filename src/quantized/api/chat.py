@@ -30,7 +30,7 @@ from quantized.errors import (
     UpstreamFailure,
 )
 from quantized.gateway.capabilities import check_capabilities, resolve_model
-from quantized.gateway.http import UpstreamError
+from quantized.gateway.client import UpstreamError
 from quantized.gateway.providers.base import StreamTranslator, Usage, sse_event
 from quantized.gateway.request import ChatRequest, parse_chat_request
 from quantized.gateway.router import Opened

@@ -22,7 +22,7 @@ from quantized.errors import (
     ServiceUnavailableError,
     UpstreamRejected,
 )
-from quantized.gateway.http import Response, UpstreamClient, UpstreamTimeout, UpstreamUnreachable
+from quantized.gateway.client import Response, UpstreamClient, UpstreamTimeout, UpstreamUnreachable
 from quantized.gateway.providers import PROVIDERS
 from quantized.gateway.providers.base import Provider, error_message
 from quantized.gateway.request import ChatRequest

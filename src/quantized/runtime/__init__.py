@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from quantized.gateway.http import UpstreamClient
+from quantized.gateway.client import UpstreamClient
 from quantized.gateway.router import Router
 from quantized.limits import Limits, RateLimiter
 from quantized.limits.local import LocalLimiter

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 
 from quantized.catalog.model import Upstream
-from quantized.gateway.http import Headers
+from quantized.gateway.client import Headers
 from quantized.gateway.request import ChatRequest
 
 DONE = b"data: [DONE]\n\n"
