@@ -41,6 +41,12 @@ class Runtime:
         self.client = UpstreamClient(
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_timeout,
+            max_connections_per_origin=settings.upstream_max_connections,
+            max_response_bytes=settings.max_upstream_response_bytes,
+            https_proxy=settings.https_proxy,
+            http_proxy=settings.http_proxy,
+            no_proxy=settings.no_proxy,
+            ca_file=settings.upstream_ca_file,
         )
         self.router = Router(self.client, settings.upstream_secret)
         self.limiter: RateLimiter = LocalLimiter()
