@@ -1,9 +1,11 @@
 """Send a request to a model's upstreams in catalog order, falling back on failure.
 
-The next upstream is tried after a connection error, a timeout, a 5xx or a 429,
-or a rejection of the gateway's own credentials (401/403) — as long as nothing
-has reached the client yet. Any other 4xx is the request's fault and is passed
-on at once. Provider keys come from the environment variables the catalog names.
+The next upstream is tried after a connection error or a timeout that happened
+before any byte of the request was sent (never after: it may have been billed),
+a 5xx or a 429, or a rejection of the gateway's own credentials (401/403) — as
+long as nothing has reached the client yet. Any other 4xx is the request's fault
+and is passed on at once. Provider keys come from the environment variables the
+catalog names.
 """
 
 from __future__ import annotations
@@ -22,7 +24,13 @@ from quantized.errors import (
     ServiceUnavailableError,
     UpstreamRejected,
 )
-from quantized.gateway.client import Response, UpstreamClient, UpstreamTimeout, UpstreamUnreachable
+from quantized.gateway.client import (
+    Response,
+    UpstreamClient,
+    UpstreamResponseTooLarge,
+    UpstreamTimeout,
+    UpstreamUnreachable,
+)
 from quantized.gateway.providers import PROVIDERS
 from quantized.gateway.providers.base import Provider, error_message
 from quantized.gateway.request import ChatRequest
@@ -122,8 +130,15 @@ class Router:
                 return Opened(route, response, first)
             except UpstreamTimeout as exc:
                 failure = GatewayTimeoutError(f"The upstream did not answer in time ({exc}).")
+                sent = exc.sent
             except UpstreamUnreachable as exc:
                 failure = BadGatewayError(f"The upstream is unreachable ({exc}).")
+                sent = exc.sent
+            except UpstreamResponseTooLarge as exc:
+                failure = BadGatewayError(f"The upstream's answer is too large ({exc}).")
+                sent = True
             log.warning("upstream %s failed: %s", route.label, failure.message)
+            if sent:
+                break  # the request may have reached this upstream: never send it to another
         assert failure is not None  # noqa: S101 - routes() returned at least one route
         raise failure

@@ -20,14 +20,26 @@ def call(stack: Stack, model: str, **extra: Any) -> Any:
         )
 
 
-@pytest.mark.parametrize("model", ["fake/fallback", "fake/fallback-drop"])
 @pytest.mark.parametrize("stream", [False, True])
-def test_next_upstream_after_a_failure(stack: Stack, model: str, stream: bool) -> None:
-    response = call(stack, model, stream=stream)
+def test_next_upstream_after_a_failure(stack: Stack, stream: bool) -> None:
+    response = call(stack, "fake/fallback", stream=stream)
     assert response.status_code == 200, response.text
     assert "echo:" in response.text
     row = stack.row(response.headers["x-request-id"])
     assert row["status"] == 200 and row["upstream"].endswith(" echo")
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_no_other_upstream_once_the_request_was_sent(stack: Stack, stream: bool) -> None:
+    """The first upstream read the request, then dropped the connection: it may have
+    billed it, so the request is not sent to the next upstream (nor again to this one)."""
+    before = len(stack.upstream.seen)
+    response = call(stack, "fake/fallback-drop", stream=stream)
+    assert response.status_code == 502, response.text
+    assert "unreachable" in response.json()["error"]["message"]
+    assert [seen.body["model"] for seen in stack.upstream.seen[before:]] == ["drop"]
+    row = stack.row(response.headers["x-request-id"])
+    assert (row["status"], row["cost_pusd"]) == (502, 0)
 
 
 @pytest.mark.parametrize(
