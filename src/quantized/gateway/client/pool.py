@@ -54,6 +54,16 @@ class Pool:
         via = f" through the proxy {proxy.hostport}" if proxy is not None else ""
         self._where = origin.hostport + via
 
+    @property
+    def idle(self) -> int:
+        """Idle connections still open, as far as the event loop knows."""
+        return sum(1 for connection in self._idle if connection.usable())
+
+    @property
+    def waiting(self) -> int:
+        """Requests waiting for the origin to have room."""
+        return len(self._waiters)
+
     async def request(self, head: bytes, body: bytes) -> Response:
         """Write one request (with its ``Host``) once, and wait for the response head."""
         connection = None

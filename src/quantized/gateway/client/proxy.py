@@ -122,8 +122,8 @@ class NoProxy:
 def _split_port(token: str) -> tuple[str | None, int | None]:
     """``host[:port]``, ``[v6][:port]``, a bare IPv6 address or CIDR: (host, port)."""
     if token.startswith("["):
-        host, _, rest = token[1:].partition("]")
-        if rest and not (rest.startswith(":") and rest[1:].isdigit()):
+        host, bracket, rest = token[1:].partition("]")
+        if not bracket or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
             return None, None
         return host, int(rest[1:]) if rest else None
     if token.count(":") == 1:
