@@ -99,7 +99,7 @@ class ForwardProxy:
                 upstream = socket.create_connection((parts.hostname or "", parts.port or 80))
                 upstream.sendall(head + b"\r\n\r\n")
                 self._pipe(client, upstream, bytes(buffer), record=False)
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a socket closed by __exit__ meanwhile
             return
         finally:
             with contextlib.suppress(OSError):

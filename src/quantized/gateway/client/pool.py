@@ -234,7 +234,7 @@ class Pool:
         """Close idle connections and refuse new requests; busy ones close when released."""
         self._closed = True
         while self._idle:
-            self._idle.pop().close()
+            self._idle.pop().close(abort=True)  # no TLS goodbye: the process is stopping
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
