@@ -18,13 +18,12 @@ written, once, to the next idle connection or a new one. Every error carries
 ``sent``: a caller may try another upstream only when it is False.
 
 The pieces: :mod:`.errors` (the error tree), :mod:`.origin` (URLs), :mod:`.connection`
-(one connection, one response), :mod:`.pool` (per-origin pools and their limit),
+(one connection), :mod:`.response`, :mod:`.pool` (per-origin pools and their limit),
 :mod:`.proxy` (``HTTPS_PROXY``/``HTTP_PROXY``/``NO_PROXY`` rules), :mod:`.tunnel`
 (``CONNECT``) and :mod:`.client` (:class:`UpstreamClient`).
 """
 
 from quantized.gateway.client.client import UpstreamClient
-from quantized.gateway.client.connection import Headers, Response
 from quantized.gateway.client.errors import (
     UpstreamError,
     UpstreamProxyRefused,
@@ -32,6 +31,7 @@ from quantized.gateway.client.errors import (
     UpstreamTimeout,
     UpstreamUnreachable,
 )
+from quantized.gateway.client.response import Headers, Response
 
 __all__ = [
     "Headers",

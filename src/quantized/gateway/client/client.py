@@ -6,10 +6,10 @@ import ssl
 from pathlib import Path
 
 from quantized.errors import ConfigurationError
-from quantized.gateway.client.connection import Headers, Response
 from quantized.gateway.client.origin import Origin, split_url
 from quantized.gateway.client.pool import Pool
 from quantized.gateway.client.proxy import Proxy, ProxyRules
+from quantized.gateway.client.response import Headers, Response
 
 DEFAULT_MAX_CONNECTIONS = 256
 DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024

@@ -18,10 +18,11 @@ import asyncio
 import ssl
 from collections import deque
 
-from quantized.gateway.client.connection import Connection, Response
+from quantized.gateway.client.connection import Connection
 from quantized.gateway.client.errors import UpstreamError, UpstreamTimeout, UpstreamUnreachable
 from quantized.gateway.client.origin import Origin
 from quantized.gateway.client.proxy import Proxy
+from quantized.gateway.client.response import Response
 from quantized.gateway.client.tunnel import open_tunnel
 
 
