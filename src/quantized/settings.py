@@ -13,7 +13,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from quantized.auth.jwt.config import ClaimRules, IssuerConfig, IssuersFile
@@ -105,6 +112,43 @@ class Settings(BaseSettings):
         gt=0,
         le=3600,
         description="Seconds to wait for an upstream's answer, or between two streamed chunks.",
+    )
+
+    # The upstream client. The proxy variables are also read without the prefix, as
+    # curl reads them (QUANTIZED_HTTPS_PROXY first, then HTTPS_PROXY / https_proxy:
+    # names are case-insensitive here, so those two are one variable; set only one).
+    # Proxy URLs are http://[user:password@]host[:port]; NO_PROXY lists names (with
+    # their subdomains), IP addresses, CIDR ranges, `*`, each optionally `:port`;
+    # localhost is proxied unless listed. Details: quantized.gateway.client.proxy.
+    upstream_max_connections: int = Field(
+        default=256,
+        ge=1,
+        le=65536,
+        description="Connections per upstream origin, busy or idle; more requests wait for one.",
+    )
+    max_upstream_response_bytes: int = Field(
+        default=64 * 1024 * 1024,
+        ge=1024,
+        description="Largest upstream answer read whole (502 above); streams are not capped.",
+    )
+    https_proxy: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("QUANTIZED_HTTPS_PROXY", "HTTPS_PROXY", "https_proxy"),
+        description="Proxy for https:// upstreams (CONNECT tunnel, TLS to the upstream inside).",
+    )
+    http_proxy: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("QUANTIZED_HTTP_PROXY", "HTTP_PROXY", "http_proxy"),
+        description="Proxy for http:// upstreams (absolute-form requests).",
+    )
+    no_proxy: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("QUANTIZED_NO_PROXY", "NO_PROXY", "no_proxy"),
+        description="Comma-separated upstream hosts reached directly, never through a proxy.",
+    )
+    upstream_ca_file: Path | None = Field(
+        default=None,
+        description="PEM file of CAs trusted for upstream TLS, besides the system's.",
     )
     redis_url: str | None = Field(
         default=None,

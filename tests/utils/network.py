@@ -1,4 +1,5 @@
-"""Faults on real connections: a TCP proxy that can be cut or frozen, a Redis server of our own."""
+"""Faults on real connections: a TCP proxy that can be cut or frozen, a port where connecting
+hangs, a Redis server of our own."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import socket
 import ssl
 import subprocess
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote
@@ -97,6 +99,20 @@ class TcpProxy:
                     sock.shutdown(socket.SHUT_RDWR)
                     sock.close()
             self._sockets.clear()
+
+
+@contextlib.contextmanager
+def hanging_port() -> Iterator[int]:
+    """A port that listens but never accepts, its backlog full: new connections hang.
+
+    With a backlog of 0 Linux queues one connection (taken here); it drops the SYNs
+    of the next ones, so their connect neither succeeds nor fails until a timeout.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        with socket.create_connection(listener.getsockname(), timeout=5):
+            yield int(listener.getsockname()[1])
 
 
 @dataclass

@@ -18,6 +18,8 @@ from typing import TypeVar
 import httpx
 
 KEY_RE = re.compile(r"sk-quantized-[A-Za-z0-9_-]{43}")
+PROXY_VARIABLES = ("https_proxy", "http_proxy", "no_proxy")
+"""The gateway reads these (any case): a test's upstreams are reached directly."""
 T = TypeVar("T")
 
 
@@ -28,8 +30,12 @@ def free_port() -> int:
 
 
 def quantized_env(database_url: str, **extra: str) -> dict[str, str]:
-    """The environment of a Quantized process: this one's, minus any QUANTIZED_* leftovers."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QUANTIZED_")}
+    """The environment of a Quantized process: this one's, minus QUANTIZED_* and proxies."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("QUANTIZED_") and k.lower() not in PROXY_VARIABLES
+    }
     env["QUANTIZED_DATABASE_URL"] = database_url
     env["QUANTIZED_REFRESH_INTERVAL"] = "0.2"
     env.update(extra)

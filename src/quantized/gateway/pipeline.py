@@ -24,7 +24,7 @@ from quantized.auth.principal import Principal
 from quantized.catalog.model import Model
 from quantized.errors import BadGatewayError, QuantizedError, UpstreamFailure
 from quantized.gateway.capabilities import check_capabilities
-from quantized.gateway.http import UpstreamError
+from quantized.gateway.client import UpstreamError
 from quantized.gateway.router import Opened, Router
 from quantized.gateway.streams import StreamTranslator, Usage, invalid_response
 from quantized.gateway.surfaces.base import ModelRequest, Surface

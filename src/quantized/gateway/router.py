@@ -28,10 +28,11 @@ from quantized.errors import (
     ServiceUnavailableError,
     UpstreamRejected,
 )
-from quantized.gateway.http import (
+from quantized.gateway.client import (
     Response,
     UpstreamClient,
     UpstreamError,
+    UpstreamResponseTooLarge,
     UpstreamTimeout,
 )
 from quantized.gateway.providers import PROVIDERS
@@ -170,6 +171,10 @@ class Router:
             return Opened(route, response, b"")
         except UpstreamTimeout as exc:
             raise _failure(route, exc) from None
+        except UpstreamResponseTooLarge as exc:
+            raise BadGatewayError(
+                f"The upstream's answer is too large ({exc}).", code="upstream_response_too_large"
+            ) from None
         except UpstreamError as exc:
             response.abort()
             raise invalid_response(f"the answer was cut short ({route.scrub(str(exc))})") from None

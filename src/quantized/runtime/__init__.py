@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantized.auth.api_keys import ApiKey
 from quantized.auth.lookup import KeyLookup
-from quantized.gateway.http import UpstreamClient
+from quantized.gateway.client import UpstreamClient
 from quantized.gateway.pipeline import Pipeline
 from quantized.gateway.router import Router
 from quantized.limits import Limits
@@ -43,6 +43,12 @@ class Runtime:
         self.client = UpstreamClient(
             connect_timeout=settings.upstream_connect_timeout,
             read_timeout=settings.upstream_timeout,
+            max_connections_per_origin=settings.upstream_max_connections,
+            max_response_bytes=settings.max_upstream_response_bytes,
+            https_proxy=settings.https_proxy,
+            http_proxy=settings.http_proxy,
+            no_proxy=settings.no_proxy,
+            ca_file=settings.upstream_ca_file,
         )
         self.router = Router(self.client, settings.upstream_secret)
         self.pipeline = Pipeline(
