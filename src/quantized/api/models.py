@@ -31,7 +31,7 @@ from quantized.auth.refresh import RefreshRequired
 from quantized.catalog.filters import AUTHOR, ListingFilter, parse_filters
 from quantized.catalog.listing import Body
 from quantized.catalog.model import FEATURES, MODALITIES
-from quantized.catalog.schema import ModelId
+from quantized.catalog.schema import Author, Slug
 from quantized.errors import InvalidRequestError, MethodNotAllowedError, QuantizedError
 from quantized.runtime.state import LiveState
 
@@ -211,7 +211,10 @@ class ListingQuery(Parameters):
 
 
 class ModelItem(PathParameters):
-    model_id: Annotated[ModelId, Field(description="author/slug; the slash may be raw or %2F")]
+    """``author/slug``; the slash may be raw or ``%2F``."""
+
+    author: Author
+    slug: Slug
 
 
 _SDK = Header("X-Stainless-Lang", "Sent by official OpenAI SDKs: selects the SDK envelope")
@@ -241,7 +244,7 @@ OPERATIONS = (
         ),
     ),
     Declared(
-        ITEM_PREFIX + "{model_id}",
+        ITEM_PREFIX + "{author}/{slug}",
         "GET",
         Operation(
             "Retrieve one model",

@@ -159,5 +159,7 @@ def path_params(request: Request, model: type[PathParameters]) -> Any:
         return model.model_validate(raw)
     except ValidationError as exc:
         where, _ = first_problem(exc)
-        value = shown(str(raw.get(where, "")))
-        raise NotFoundError(f"no {model.what} {value!r}", param=where, code=model.code) from None
+        value = shown(str(raw[where]) if where in raw else "/".join(map(str, raw.values())))
+        raise NotFoundError(
+            f"no {model.what} {value!r}", param=where or None, code=model.code
+        ) from None

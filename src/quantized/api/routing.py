@@ -26,7 +26,8 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from quantized.api import requests
 from quantized.auth.principal import Principal
@@ -153,22 +154,37 @@ def operation(
 
 
 class DeclaredRoute(Route):
-    """A framework route that knows the operations of each of its methods."""
+    """A framework route that knows the operations of each of its methods.
 
-    def __init__(self, path: str, handlers: Mapping[str, Handler]) -> None:
+    ``reserved`` are path segments that belong to sibling routes (``/keys/import``
+    beside ``/keys/{key_id}``): this route does not match them, so another method on
+    ``/keys/import`` is a 405 naming that route's methods, not a 404 for a key.
+    """
+
+    def __init__(
+        self, path: str, handlers: Mapping[str, Handler], reserved: tuple[str, ...] = ()
+    ) -> None:
         self.operations = {method: handler.operation for method, handler in handlers.items()}
+        self.reserved = reserved
 
         async def endpoint(request: Request) -> Response:
             return await handlers[request.method](request)
 
         super().__init__(path, endpoint, methods=list(handlers))
 
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and self.reserved:
+            if any(value in self.reserved for value in child.get("path_params", {}).values()):
+                return Match.NONE, {}
+        return match, child
 
-def route(path: str, **handlers: Handler) -> DeclaredRoute:
+
+def route(path: str, *, reserved: tuple[str, ...] = (), **handlers: Handler) -> DeclaredRoute:
     """``route("/x", GET=read, POST=create)``; ``HEAD`` is answered like ``GET``."""
     if "GET" in handlers:
         handlers.setdefault("HEAD", handlers["GET"])
-    return DeclaredRoute(path, handlers)
+    return DeclaredRoute(path, handlers, reserved)
 
 
 def _found(request: Request, part: str) -> Any:

@@ -204,7 +204,11 @@ JsonObject = Annotated[
     WithJsonSchema({"type": "object", "additionalProperties": {"$ref": JSON_VALUE}}),
 ]
 _PASSED_ON = ConfigDict(
-    extra="allow", json_schema_extra={"additionalProperties": {"$ref": JSON_VALUE}}
+    extra="allow",
+    json_schema_extra={
+        "additionalProperties": {"$ref": JSON_VALUE},
+        "propertyNames": {"pattern": NO_NUL},
+    },
 )
 Count = Annotated[int, Field(ge=1, le=2**63 - 1)]
 

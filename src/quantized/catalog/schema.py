@@ -26,9 +26,11 @@ from pydantic import (
 
 from quantized.catalog.model import Cost, Model, PriceSource, Upstream
 from quantized.errors import CatalogFormatError
-from quantized.validation import describe, first_problem
+from quantized.validation import INTEGRAL, describe, first_problem
 from quantized.values import EARLIEST, LATEST, LINE, rfc3339_seconds
 
+AUTHOR_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9._:-]*$"
 MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._:-]*$"
 
 Modality = Literal["text", "image", "audio", "video"]
@@ -66,6 +68,8 @@ def _unix_seconds(value: object) -> object:
     """Unix seconds, a date or datetime (YAML), or an RFC 3339 date or date-time, as seconds."""
     if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
     if isinstance(value, str):
         return int(rfc3339_seconds(value))
     if isinstance(value, dt.date):
@@ -123,7 +127,11 @@ def _text_only() -> list[Modality]:
     return ["text"]
 
 
-ModelId = Annotated[str, Field(pattern=MODEL_ID_PATTERN, max_length=200)]
+ContextLength = Annotated[int, Field(gt=0, le=2**53), INTEGRAL]
+MAX_ID_LENGTH = 200
+ModelId = Annotated[str, Field(pattern=MODEL_ID_PATTERN, max_length=MAX_ID_LENGTH)]
+Author = Annotated[str, Field(pattern=AUTHOR_PATTERN, max_length=200, description="author")]
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=200, description="The id's slug")]
 
 
 class CatalogEntry(_Strict):
@@ -135,7 +143,7 @@ class CatalogEntry(_Strict):
     input_modalities: Modalities = Field(default_factory=_text_only)
     output_modalities: Modalities = Field(default_factory=_text_only)
     supported_features: Features = Field(default_factory=list)
-    context_length: Annotated[int, Field(gt=0, le=2**53)] | None = None
+    context_length: ContextLength | None = None
     cost: CostEntry
     price_source: PriceSourceEntry | None = None
     upstreams: list[UpstreamEntry] = Field(default_factory=list)

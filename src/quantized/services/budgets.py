@@ -17,7 +17,8 @@ from quantized.usage.cost import PICO, usd_number
 from quantized.values import ID_DIGITS, LINE_CHARACTER, MAX_ID, MAX_LINE, is_line, parse_id, shown
 
 KINDS = ("key", "jwt")
-MAX_USD = Decimal(1_000_000_000)
+MAX_USD = Decimal(1_000_000)
+"""The largest limit: a million USD, so picodollars fit a 64-bit integer column."""
 KEY_SUBJECT = f"^(?:{ID_DIGITS})$"
 """A key's id: ASCII digits, no leading zeros, 1 to 2³¹−1 (``key:03`` is refused)."""
 JWT_SUBJECT = f"^{LINE_CHARACTER}{{1,{MAX_LINE}}}$"

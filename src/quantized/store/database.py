@@ -22,6 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DataError,
+    DBAPIError,
     DisconnectionError,
     IntegrityError,
     InterfaceError,
@@ -117,14 +118,29 @@ def store_errors() -> Iterator[None]:
         yield
     except IntegrityError:
         raise ConflictError("This conflicts with a change made at the same time; retry.") from None
-    except DataError as exc:
-        log.warning("the database refused a value: %s", str(exc.orig).splitlines()[0])
-        raise InvalidRequestError(
-            "A value is out of range or cannot be stored.", code="invalid_value"
-        ) from None
+    except (DataError, OverflowError) as exc:
+        raise refused(exc) from None
     except UNAVAILABLE as exc:
         log.warning("database error: %s", type(exc).__name__)
         raise unavailable() from None
+    except DBAPIError as exc:
+        if not refused_value(exc):
+            raise
+        raise refused(exc) from None
+
+
+def refused_value(exc: DBAPIError) -> bool:
+    """Whether the driver or the database refused a value (SQLSTATE class 22, "data
+    exception", or asyncpg's own check of an argument), rather than failed."""
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    return sqlstate.startswith("22") or isinstance(cause, ValueError | OverflowError)
+
+
+def refused(exc: Exception) -> InvalidRequestError:
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else ""
+    log.warning("the database refused a value: %s", reason[:200])
+    return InvalidRequestError("A value is out of range or cannot be stored.", code="invalid_value")
 
 
 @asynccontextmanager

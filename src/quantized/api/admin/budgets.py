@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute
 from quantized.api import schemas
 from quantized.api.requests import Id, PathParameters, runtime
 from quantized.api.responses import json_response
-from quantized.api.routing import Answer, Handler, body, operation, path, principal, route
+from quantized.api.routing import Answer, body, operation, path, principal, route
 from quantized.services import budgets
 from quantized.services.actors import actor_of
 from quantized.usage.cost import usd_number
@@ -27,7 +27,7 @@ PREFIX = "/admin/v1/budgets"
 TAGS = ("admin: usage",)
 USD = Annotated[
     float,
-    Field(ge=0, le=1_000_000_000, allow_inf_nan=False, description="USD; null: no limit"),
+    Field(ge=0, le=int(budgets.MAX_USD), allow_inf_nan=False, description="USD; null: no limit"),
 ]
 
 
@@ -103,27 +103,26 @@ async def remove_budget(request: Request) -> Response:
     return json_response({"caller": {"kind": kind, "id": subject}, "deleted": True})
 
 
-def _handlers(caller: type[PathParameters], who: str) -> dict[str, Handler]:
-    return {
-        "PUT": operation(
-            f"Set the daily and monthly limits of {who} in USD (null: no limit)",
-            tags=TAGS,
-            path=caller,
-            body=BudgetIn,
-            responses={200: Answer("The budget", schemas.BudgetOut)},
-        )(set_budget),
-        "DELETE": operation(
-            f"Remove the limits of {who}",
-            tags=TAGS,
-            path=caller,
-            responses={200: Answer("Removed", schemas.BudgetDeleted)},
-        )(remove_budget),
-    }
+def _route(template: str, caller: type[PathParameters], who: str) -> BaseRoute:
+    put = operation(
+        f"Set the daily and monthly limits of {who} in USD (null: no limit)",
+        tags=TAGS,
+        path=caller,
+        body=BudgetIn,
+        responses={200: Answer("The budget", schemas.BudgetOut)},
+    )(set_budget)
+    delete = operation(
+        f"Remove the limits of {who}",
+        tags=TAGS,
+        path=caller,
+        responses={200: Answer("Removed", schemas.BudgetDeleted)},
+    )(remove_budget)
+    return route(template, PUT=put, DELETE=delete)
 
 
 def routes() -> list[BaseRoute]:
     return [
         route(PREFIX, GET=list_budgets),
-        route(f"{PREFIX}/key/{{key_id}}", **_handlers(KeyCaller, "an API key")),
-        route(f"{PREFIX}/jwt/{{subject:path}}", **_handlers(TokenCaller, "a token subject")),
+        _route(f"{PREFIX}/key/{{key_id}}", KeyCaller, "an API key"),
+        _route(f"{PREFIX}/jwt/{{subject:path}}", TokenCaller, "a token subject"),
     ]

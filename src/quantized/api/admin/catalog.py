@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -17,7 +17,10 @@ from quantized.api.routing import Answer, body, operation, path, principal, quer
 from quantized.catalog.document import model_json
 from quantized.catalog.importers import parse_foreign
 from quantized.catalog.schema import (
+    MAX_ID_LENGTH,
+    Author,
     CatalogEntry,
+    ContextLength,
     Created,
     Features,
     Line,
@@ -25,6 +28,7 @@ from quantized.catalog.schema import (
     ModelId,
     Price,
     PriceSourceEntry,
+    Slug,
     Text,
     UpstreamEntry,
 )
@@ -39,9 +43,22 @@ MERGE_PATCH = ("application/json", "application/merge-patch+json")
 
 
 class ModelPath(PathParameters):
+    """A model id, ``author/slug``, as two path segments (``%2F`` for the slash works too)."""
+
     what = "model"
     code = "model_not_found"
-    model_id: Annotated[ModelId, Field(description="author/slug; the slash may be raw or %2F")]
+    author: Author
+    slug: Slug
+
+    @model_validator(mode="after")
+    def _fits(self) -> ModelPath:
+        if len(self.model_id) > MAX_ID_LENGTH:
+            raise ValueError(f"a model id has at most {MAX_ID_LENGTH} characters")
+        return self
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.author}/{self.slug}"
 
 
 class ModelReplace(CatalogEntry):
@@ -75,7 +92,7 @@ class ModelPatch(_Patch):
     input_modalities: Modalities | None = None
     output_modalities: Modalities | None = None
     supported_features: Features | None = None
-    context_length: Annotated[int, Field(gt=0, le=2**53)] | None = None
+    context_length: ContextLength | None = None
     cost: CostPatch = optional()
     price_source: PriceSourceEntry | None = None
     upstreams: list[UpstreamEntry] | None = None
@@ -219,7 +236,7 @@ def routes() -> list[BaseRoute]:
         route(PREFIX, GET=list_models, POST=create_model),
         route(f"{PREFIX}/import", POST=import_models),
         route(
-            f"{PREFIX}/{{model_id:path}}",
+            f"{PREFIX}/{{author}}/{{slug}}",
             GET=get_model,
             PUT=replace_model,
             PATCH=patch_model,

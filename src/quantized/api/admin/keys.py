@@ -16,6 +16,7 @@ from quantized.api.routing import Answer, body, operation, path, principal, rout
 from quantized.services import keys
 from quantized.services.actors import actor_of
 from quantized.services.durations import DURATION, parse_duration
+from quantized.validation import INTEGRAL
 from quantized.values import EARLIEST, LATEST, MAX_LINE, NAME, rfc3339_seconds
 
 PREFIX = "/admin/v1/keys"
@@ -43,7 +44,9 @@ Expiry = Annotated[
     ),
 ]
 Limit = Annotated[
-    int, Field(ge=0, le=1_000_000_000, description="Per minute; 0: no limit; null: the default")
+    int,
+    Field(ge=0, le=1_000_000_000, description="Per minute; 0: no limit; null: the default"),
+    INTEGRAL,
 ]
 Pattern = Annotated[str, Field(max_length=MAX_LINE, pattern=r"^\s*[a-z0-9*?\[\]!/._:-]+\s*$")]
 Patterns = Annotated[
@@ -203,6 +206,6 @@ def routes() -> list[BaseRoute]:
     return [
         route(PREFIX, GET=list_keys, POST=create_key),
         route(f"{PREFIX}/import", POST=import_key),
-        route(f"{PREFIX}/{{key_id}}", GET=get_key, PATCH=change_key),
+        route(f"{PREFIX}/{{key_id}}", GET=get_key, PATCH=change_key, reserved=("import",)),
         route(f"{PREFIX}/{{key_id}}/revoke", POST=revoke_key),
     ]
