@@ -207,7 +207,10 @@ async def delete_model(request: Request) -> Response:
     description="The body is a document in the format the `format` parameter names.",
     tags=TAGS,
     query=ImportQuery,
-    body={"type": "object", "description": "A catalog document in the chosen format"},
+    body={
+        "type": ["object", "array"],
+        "description": "A document in the chosen format (ours may be a bare list of entries)",
+    },
     body_media=IMPORT_TYPES,
     responses={200: Answer("Imported", schemas.ImportResult)},
 )
