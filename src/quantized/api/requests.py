@@ -29,14 +29,14 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=BaseModel)
 JSON_TYPES = ("application/json",)
-_INTEGER = re.compile(r"[0-9]{1,30}")
+_INTEGER = re.compile(r"0|[1-9][0-9]{0,29}")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def _ascii_integer(value: object) -> object:
     if isinstance(value, str):
         if _INTEGER.fullmatch(value) is None:
-            raise ValueError("must be an integer written in ASCII digits")
+            raise ValueError("must be an integer in ASCII digits, without leading zeros")
         return int(value)
     return value
 
