@@ -44,16 +44,19 @@ def check_name(name: str) -> str:
 async def check_patterns(
     conn: AsyncConnection, models: Sequence[str] | None
 ) -> tuple[str, ...] | None:
-    """Canonical patterns, each of which must match at least one catalog model (a pattern
-    that matches none names no model: 404, like any other reference to a missing thing)."""
+    """Canonical patterns, each of which must match at least one catalog model.
+
+    A well-formed pattern that matches nothing conflicts with the catalog as it is (409):
+    the request is fine, and would succeed once such a model exists.
+    """
     patterns = normalise_patterns(models)
     if patterns is not None:
         unknown = unmatched_patterns(patterns, await model_store.all_ids(conn))
         if unknown:
-            raise NotFoundError(
+            raise ConflictError(
                 f"unknown model pattern {unknown[0]!r}: it matches no model in the catalog",
                 param="models",
-                code="model_not_found",
+                code="unknown_model_pattern",
             )
     return patterns
 

@@ -57,7 +57,7 @@ def test_create_returns_the_secret_once(callers: Callers) -> None:
         ({"name": "   "}, 400, "name"),
         ({"name": "x", "surprise": 1}, 400, "surprise"),
         ({"name": "x", "models": "openai/*"}, 400, "models"),
-        ({"name": "x", "models": ["nobody/*"]}, 404, "models"),
+        ({"name": "x", "models": ["nobody/*"]}, 409, "models"),
         ({"name": "x", "expires_in": "soon"}, 400, "expires_in"),
         ({"name": "x", "expires_in": "0d"}, 400, "expires_in"),
         ({"name": "x", "is_admin": "yes"}, 400, "is_admin"),

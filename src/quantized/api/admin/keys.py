@@ -107,7 +107,7 @@ def key_object(key: Any, secret: str | None = None) -> dict[str, Any]:
     tags=TAGS,
     body=KeyCreate,
     responses={201: Answer("Issued", schemas.IssuedApiKey)},
-    errors=(404,),
+    errors=(409,),
 )
 async def create_key(request: Request) -> Response:
     given = body(request, KeyCreate)
@@ -149,6 +149,7 @@ async def get_key(request: Request) -> Response:
     path=KeyPath,
     body=KeyChange,
     responses={200: Answer("The changed key", schemas.ApiKey)},
+    errors=(409,),
 )
 async def change_key(request: Request) -> Response:
     given = body(request, KeyChange)
@@ -181,7 +182,7 @@ async def revoke_key(request: Request) -> Response:
     tags=TAGS,
     body=KeyImport,
     responses={201: Answer("Imported", schemas.ApiKey)},
-    errors=(404, 409),
+    errors=(409,),
 )
 async def import_key(request: Request) -> Response:
     given = body(request, KeyImport)
