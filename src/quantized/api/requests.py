@@ -3,9 +3,9 @@
 Every value a route takes from a path, a query string or a body is checked here,
 against the models its operation declares (``quantized.api.routing``), before
 the store sees it. The value types below follow ``quantized.values``: integers
-are ASCII digits in the range the database holds (``²`` or ``٣`` pass
-``str.isdigit()`` and are refused), text has no control characters (PostgreSQL
-cannot store NUL) and a bounded length, days are ``YYYY-MM-DD``.
+are ASCII digits without leading zeros, in the range the database holds (``²``
+or ``٣`` pass ``str.isdigit()`` and are refused), text has no control characters
+(PostgreSQL cannot store NUL) and a bounded length, days are ``YYYY-MM-DD``.
 """
 
 from __future__ import annotations
