@@ -134,11 +134,10 @@ class Document:
     def build(self) -> dict[str, Any]:
         operations = self.operations()
         refs, top = models_json_schema(_models(operations), ref_template=REF)
-        self._refs: Mapping[Any, Any] = refs
-        self._components: dict[str, Any] = {**top.get("$defs", {}), "JsonValue": JSON_VALUE_SCHEMA}
+        builder = _Builder(refs, {**top.get("$defs", {}), "JsonValue": JSON_VALUE_SCHEMA})
         paths: dict[str, dict[str, Any]] = {}
         for entry in operations:
-            paths.setdefault(entry.path, {})[entry.method.lower()] = self._operation(
+            paths.setdefault(entry.path, {})[entry.method.lower()] = builder.operation(
                 entry.operation
             )
         return {
@@ -151,7 +150,7 @@ class Document:
             "security": [{"bearer": []}],
             "paths": paths,
             "components": {
-                "schemas": self._components,
+                "schemas": builder.components,
                 "securitySchemes": {
                     "bearer": {
                         "type": "http",
@@ -161,6 +160,14 @@ class Document:
                 },
             },
         }
+
+
+class _Builder:
+    """Operations as OpenAPI objects, given the references pydantic assigned to the models."""
+
+    def __init__(self, refs: Mapping[Any, Any], components: dict[str, Any]) -> None:
+        self._refs = refs
+        self.components = components
 
     def _schema(self, schema: Any, mode: JsonSchemaMode) -> Any:
         """A raw schema with the models in it replaced by references."""
@@ -178,7 +185,7 @@ class Document:
         if model is None:
             return []
         schema = model.model_json_schema(ref_template=REF)
-        self._components.update(schema.get("$defs", {}))
+        self.components.update(schema.get("$defs", {}))
         required = set(schema.get("required", ()))
         found = []
         for name, value in schema.get("properties", {}).items():
@@ -199,7 +206,7 @@ class Document:
         }
         return {"description": answer.description, "content": content}
 
-    def _operation(self, declared: Operation) -> dict[str, Any]:
+    def operation(self, declared: Operation) -> dict[str, Any]:
         error = {"application/json": {"schema": self._refs[(schemas.Error, "serialization")]}}
         found: dict[str, Any] = {"summary": declared.summary, "tags": list(declared.tags)}
         if declared.description:
