@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from starlette.routing import Route, Router
+from starlette.routing import Router
 
-from quantized.api import admin, openapi, usage
+from quantized.api import admin, chat, models, openapi, usage
 from quantized.api.asgi import ASGIApp, Receive, Scope, Send
 from quantized.api.bodies import BodyBudget
 from quantized.api.boundary import Boundary, RequestIds
@@ -19,6 +19,7 @@ from quantized.api.errors import OPENAI
 from quantized.api.health import healthz, readyz
 from quantized.api.model_route import ModelRoute
 from quantized.api.models import ModelsEndpoint, is_models_path
+from quantized.api.routing import route
 from quantized.runtime import Runtime
 from quantized.server.capacity import connection_capacity
 from quantized.settings import Settings, load_settings
@@ -50,8 +51,8 @@ class QuantizedApp:
 
         self.router = Router(
             routes=[
-                Route("/healthz", healthz, methods=["GET"]),
-                Route("/readyz", readyz, methods=["GET"]),
+                route("/healthz", GET=healthz),
+                route("/readyz", GET=readyz),
                 *openapi.routes(),
                 *usage.routes(),
                 *admin.routes(),
@@ -59,6 +60,7 @@ class QuantizedApp:
             redirect_slashes=False,
             lifespan=lifespan,
         )
+        self.document = openapi.Document(self.router.routes, (*models.OPERATIONS, *chat.OPERATIONS))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -19,6 +19,26 @@ _NUL_ESCAPE = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 """``\\u0000`` as an escape (after an even number of backslashes), not the text ``\\\\u0000``."""
 
 
+JSON_VALUE_SCHEMA: dict[str, Any] = {
+    "description": "Any JSON value :func:`load_json` accepts: no NUL in any string, integers "
+    "within 64 bits",
+    "anyOf": [
+        {"type": "null"},
+        {"type": "boolean"},
+        {"type": "integer", "minimum": -(2**63), "maximum": 2**64 - 1},
+        {"type": "number"},
+        {"type": "string", "pattern": "^[^\\x00]*$"},
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": "^[^\\x00]*$"},
+            "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+        },
+    ],
+}
+"""What a JSON value in a request body may be, as the OpenAPI document's ``JsonValue``."""
+
+
 def contains_nul(data: Data) -> bool:
     """Whether JSON text encodes a NUL character."""
     return b"\\u0000" in data and _NUL_ESCAPE.search(data) is not None

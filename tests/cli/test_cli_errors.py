@@ -111,3 +111,70 @@ def test_dotenv_file_configures_the_database(tmp_path: Path) -> None:
 def test_usage_and_budget_errors(sqlite_url: str, args: tuple[str, ...], message: str) -> None:
     line = one_line_error(run_cli(*args, env=quantized_env(sqlite_url)))
     assert message in line
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("budgets", "set", "key:9223372036854775808", "--daily", "1"), "invalid caller"),
+        (("budgets", "set", "key:²", "--daily", "1"), "invalid caller"),
+        (("budgets", "set", "key:٣", "--daily", "1"), "invalid caller"),
+        (("budgets", "set", "key:03", "--daily", "1"), "no leading zeros"),
+        (("budgets", "set", "jwt:a\x01b", "--daily", "1"), "invalid caller"),
+        (("budgets", "set", "jwt:alice", "--daily", "1000001"), "--daily must be between 0"),
+        (("budgets", "set", "key:2147483647", "--daily", "1"), "no API key with id 2147483647"),
+        (("budgets", "remove", "key:99999999999"), "invalid caller"),
+        (("keys", "revoke", "1" * 5000), "no API key with id '1111"),
+        (("keys", "revoke", "²"), "no API key with id '²'"),
+        (("keys", "revoke", "2147483648"), "no API key with id '2147483648'"),
+        (("keys", "revoke", "2147483647"), "no API key with id 2147483647"),
+        (("keys", "create", "--name", "x", "--models", "nobody/*"), "unknown model pattern"),
+        (("usage", "--model", "a\x01b"), "model must be at most 200 characters"),
+        (("usage", "--caller", "key:9223372036854775808"), "invalid caller"),
+    ],
+)
+def test_bad_ids_and_values_on_each_database(
+    database_url: str, args: tuple[str, ...], message: str
+) -> None:
+    line = one_line_error(run_cli(*args, env=quantized_env(database_url)))
+    assert message in line
+    assert "Traceback" not in line
+
+
+def test_usage_mistakes_are_one_line(sqlite_url: str) -> None:
+    for args in (("keys", "create"), ("keys", "nope"), ("budgets", "set")):
+        result = run_cli(*args, env=quantized_env(sqlite_url))
+        assert result.returncode == 2, result
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and "--help" in lines[0], lines
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    (tmp_path / "q.db").write_bytes(b"this is not a database" * 100)
+    line = one_line_error(run_cli("keys", "list", env=quantized_env(f"sqlite:///{tmp_path}/q.db")))
+    assert "cannot use the database" in line
+
+
+def test_a_postgres_database_that_does_not_exist() -> None:
+    env = quantized_env("postgresql://postgres:pw-secret@127.0.0.1:5432/no_such_database_q")
+    line = one_line_error(run_cli("budgets", "list", env=env))
+    assert "cannot use the database" in line and "pw-secret" not in line
+
+
+def test_anything_unexpected_is_one_line_without_its_text(tmp_path: Path, sqlite_url: str) -> None:
+    """A failure no handler expects (made here by a sitecustomize hook in the real process)
+    ends as one line naming its kind, never its message (it could hold a secret)."""
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import quantized.services.keys as keys\n"
+        "async def broken(engine):\n"
+        "    raise RuntimeError('postgresql://admin:hunter2@db/prod')\n"
+        "keys.list_keys = broken\n"
+        "import quantized.cli.keys as cli_keys\n"
+        "cli_keys.list_keys = broken\n"
+    )
+    env = quantized_env(sqlite_url, PYTHONPATH=str(hook))
+    line = one_line_error(run_cli("keys", "list", env=env))
+    assert "RuntimeError" in line
+    assert "hunter2" not in line

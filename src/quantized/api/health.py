@@ -5,15 +5,37 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response
 
+from quantized.api import schemas
 from quantized.api.requests import runtime
 from quantized.api.responses import json_response
+from quantized.api.routing import Answer, operation
+
+TAGS = ("health",)
 
 
+@operation(
+    "Liveness: the process has loaded the catalog and keys",
+    tags=TAGS,
+    security="public",
+    responses={
+        200: Answer("Serving", schemas.Health),
+        503: Answer("Still starting", schemas.Health),
+    },
+)
 async def healthz(request: Request) -> Response:
     loaded = runtime(request).state.loaded
     return json_response({"status": "ok" if loaded else "starting"}, 200 if loaded else 503)
 
 
+@operation(
+    "Readiness: catalog loaded, database and Redis reachable",
+    tags=TAGS,
+    security="public",
+    responses={
+        200: Answer("Ready", schemas.Readiness),
+        503: Answer("Not ready: the body says why", schemas.Readiness),
+    },
+)
 async def readyz(request: Request) -> Response:
     """200 when the catalog is loaded and the database (and Redis, if configured) answer.
 

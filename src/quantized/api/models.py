@@ -18,12 +18,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
+from typing import Annotated
 
+from pydantic import Field
+
+from quantized.api import schemas
 from quantized.api.asgi import Receive, Scope, Send, send_reply
 from quantized.api.errors import Headers, Reply, error_reply
+from quantized.api.requests import Parameters, PathParameters
+from quantized.api.routing import Answer, Declared, Header, Operation
 from quantized.auth.refresh import RefreshRequired
-from quantized.catalog.filters import ListingFilter, parse_filters
+from quantized.catalog.filters import AUTHOR, ListingFilter, parse_filters
 from quantized.catalog.listing import Body
+from quantized.catalog.model import FEATURES, MODALITIES
+from quantized.catalog.schema import Author, Slug
 from quantized.errors import InvalidRequestError, MethodNotAllowedError, QuantizedError
 from quantized.runtime.state import LiveState
 
@@ -156,3 +164,103 @@ class ModelsEndpoint:
             await pending.source.refetch()
             reply = self.respond(method, path, query, headers, may_refresh=False)
         await send_reply(send, reply)
+
+
+# The declarations of these routes, for the OpenAPI document. The fast path above checks
+# them itself (``quantized.catalog.filters``); these patterns describe exactly what it takes.
+def _listed(value: str) -> str:
+    """Comma-separated values (spaces around them and empty items ignored), at least one."""
+    return rf"^(?:\s*,)*\s*{value}\s*(?:,\s*(?:{value}\s*)?)*$"
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    return "(?:" + "|".join(names) + ")"
+
+
+class ListingQuery(Parameters):
+    author: (
+        Annotated[
+            str, Field(pattern=_listed(AUTHOR), description="Only models by any of these authors")
+        ]
+        | None
+    ) = None
+    input_modality: (
+        Annotated[
+            str,
+            Field(pattern=_listed(_one_of(MODALITIES)), description="Models taking any of these"),
+        ]
+        | None
+    ) = None
+    output_modality: (
+        Annotated[
+            str,
+            Field(
+                pattern=_listed(_one_of(MODALITIES)), description="Models producing any of these"
+            ),
+        ]
+        | None
+    ) = None
+    supported_features: (
+        Annotated[
+            str,
+            Field(
+                pattern=_listed(_one_of(FEATURES)), description="Models with all of these features"
+            ),
+        ]
+        | None
+    ) = None
+
+
+class ModelItem(PathParameters):
+    """``author/slug``; the slash may be raw or ``%2F``."""
+
+    author: Author
+    slug: Slug
+
+
+_SDK = Header("X-Stainless-Lang", "Sent by official OpenAI SDKs: selects the SDK envelope")
+_NOT_MODIFIED = Answer("Not modified (If-None-Match matched the ETag)")
+OPERATIONS = (
+    Declared(
+        LIST_PATH,
+        "GET",
+        Operation(
+            "List the models the caller may use",
+            ("models",),
+            {
+                200: Answer(
+                    "The documented array, or the SDK envelope",
+                    {
+                        "oneOf": [
+                            {"type": "array", "items": schemas.PublicModel},
+                            schemas.SdkModelList,
+                        ]
+                    },
+                ),
+                304: _NOT_MODIFIED,
+            },
+            security="caller",
+            query=ListingQuery,
+            headers=(_SDK,),
+        ),
+    ),
+    Declared(
+        ITEM_PREFIX + "{author}/{slug}",
+        "GET",
+        Operation(
+            "Retrieve one model",
+            ("models",),
+            {
+                200: Answer(
+                    "The model (SDK requests get the SDK fields too)",
+                    {"oneOf": [schemas.SdkModel, schemas.PublicModel]},
+                ),
+                304: _NOT_MODIFIED,
+            },
+            security="caller",
+            path=ModelItem,
+            headers=(_SDK,),
+            errors=(410,),
+        ),
+    ),
+)

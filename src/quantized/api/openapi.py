@@ -1,29 +1,40 @@
-"""``/openapi.json`` and ``/docs``: every public and admin endpoint, described exactly.
+"""``/openapi.json`` and ``/docs``: the OpenAPI document, built from the routes' declarations.
 
-Schemas come from the pydantic models the server validates with (requests) and
-describes its JSON with (responses); paths are written out here. The document is
-built once per process.
+Nothing here describes an endpoint by hand. :class:`Document` walks the
+operations the framework routes declare (``quantized.api.routing``) and those
+of the raw routes (``/v1/models``, ``/v1/chat/completions``), and turns their
+models into paths, parameters and components with pydantic's JSON schema
+generator: the models the server validates with are the document's schemas.
+It is built once per process, at the first request for it.
 """
 
 from __future__ import annotations
 
-from functools import cache
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from importlib.metadata import version
+from typing import Any, Literal
 
 import orjson
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute
 
 from quantized.api import schemas
-from quantized.api.admin.keys import KeyChange, KeyCreate, KeyImport
-from quantized.api.routing import route
-from quantized.catalog.model import FEATURES, MODALITIES
-from quantized.catalog.schema import CatalogEntry
+from quantized.api.routing import (
+    Answer,
+    Declared,
+    DeclaredRoute,
+    Operation,
+    Schema,
+    operation,
+    route,
+)
+from quantized.payloads import JSON_VALUE_SCHEMA
 
 REF = "#/components/schemas/{model}"
-_BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+Pair = tuple[type[BaseModel], JsonSchemaMode]
 
 DESCRIPTION = """\
 Quantized is an OpenAI-compatible LLM API gateway.
@@ -38,448 +49,108 @@ instead, each model also carrying `object`, `created` and `owned_by`, because th
 SDKs cannot parse a bare array.
 
 **Errors** use OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
+An unknown query parameter is a 400 naming it. Besides the statuses each operation
+lists, any request may get 400 (malformed HTTP), 413 (a body over the limit), 414
+(a URL over 8 KiB), 431 (headers over the limits) or 503 (the server is at its
+connection limit) from the HTTP layer.
 """
 
-
-def _ref(model: type[BaseModel]) -> dict[str, str]:
-    return {"$ref": REF.format(model=model.__name__)}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-def _errors(*statuses: int) -> dict[str, Any]:
-    reasons = {
-        400: "Invalid request (the error's param names the field)",
-        401: "Missing, malformed, unknown, revoked or expired credential",
-        403: "The caller is not an admin",
-        404: "Not found",
-        409: "Already exists",
-        410: "The model is deprecated",
-        429: "Over a budget, or the upstream's rate limit",
-        502: "The upstream failed or is unreachable",
-        504: "The upstream did not answer in time",
-        413: "Request body too large",
-        414: "Request URL too long",
-        503: "A JWT issuer's signing keys are unavailable",
-    }
-    return {str(s): _json(_ref(schemas.Error), reasons[s]) for s in statuses}
+REASONS = {
+    400: "Invalid request (the error's param names the field)",
+    401: "Missing, malformed, unknown, revoked or expired credential",
+    403: "The caller may not do this (admin_required: not an admin)",
+    404: "Not found (or, for a path parameter, nothing it could name)",
+    409: "Already exists, or conflicts with the target",
+    410: "The model is deprecated",
+    413: "Request body too large",
+    429: "Over a budget or a rate limit, or the upstream's rate limit",
+    502: "The upstream failed or is unreachable",
+    503: "A dependency (database, JWT issuer keys, upstream key) is unavailable",
+    504: "The upstream did not answer in time",
+}
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
-_ADMIN_ERRORS = (400, 401, 403, 414, 503)
+def declared(routes: Iterable[BaseRoute], raw: Iterable[Declared]) -> Iterator[Declared]:
+    """Every documented operation: the framework routes' (``HEAD`` is implied by ``GET``)
+    and the raw routes'."""
+    for framework in routes:
+        if isinstance(framework, DeclaredRoute):
+            for method, found in framework.operations.items():
+                if method in METHODS:
+                    yield Declared(framework.path_format, method, found)
+    yield from raw
 
 
-def _body(model: type[BaseModel] | dict[str, Any], *media: str) -> dict[str, Any]:
-    schema = _ref(model) if isinstance(model, type) else model
-    return {
-        "required": True,
-        "content": {m: {"schema": schema} for m in media or ("application/json",)},
-    }
+def _walk(schema: Any, found: list[Pair], mode: JsonSchemaMode) -> None:
+    if isinstance(schema, type) and issubclass(schema, BaseModel):
+        found.append((schema, mode))
+    elif isinstance(schema, Mapping):
+        for value in schema.values():
+            _walk(value, found, mode)
+    elif isinstance(schema, list | tuple):
+        for value in schema:
+            _walk(value, found, mode)
 
 
-def _param(
-    name: str, where: str, schema: dict[str, Any], description: str, required: bool = False
-) -> dict[str, Any]:
-    return {
-        "name": name,
-        "in": where,
-        "required": required or where == "path",
-        "schema": schema,
-        "description": description,
-    }
+def _models(operations: Sequence[Declared]) -> list[Pair]:
+    found: list[Pair] = [(schemas.Error, "serialization")]
+    for entry in operations:
+        _walk(entry.operation.body, found, "validation")
+        for answer in entry.operation.responses.values():
+            _walk(answer.schema, found, "serialization")
+    return list(dict.fromkeys(found))
 
 
-_MODEL_ID = _param(
-    "model_id", "path", {"type": "string"}, "author/slug; the slash may be raw or %2F"
-)
-_KEY_ID = _param("key_id", "path", {"type": "integer", "minimum": 0}, "The key's id")
-_LIST = {"type": "string", "description": "one value or a comma-separated list"}
-_USAGE_RANGE = [
-    _param("start", "query", {"type": "string", "format": "date"}, "First day (default: the 1st)"),
-    _param("end", "query", {"type": "string", "format": "date"}, "Last day (default: today)"),
-    _param("model", "query", {"type": "string"}, "Only this model"),
-]
+def _parameter_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query value is never JSON null: an absent parameter takes its default."""
+    options = schema.get("anyOf")
+    if options is not None:
+        kept = [option for option in options if option != {"type": "null"}]
+        schema = {k: v for k, v in schema.items() if k != "anyOf"}
+        schema.update(kept[0] if len(kept) == 1 else {"anyOf": kept})
+    if schema.get("default", 0) is None:
+        del schema["default"]
+    schema.pop("title", None)
+    return schema
 
 
-def _paths() -> dict[str, Any]:
-    listing_shapes = {
-        "oneOf": [
-            {"type": "array", "items": _ref(schemas.PublicModel)},
-            _ref(schemas.SdkModelList),
-        ]
-    }
-    item_shapes = {"oneOf": [_ref(schemas.SdkModel), _ref(schemas.PublicModel)]}
-    sdk_header = _param(
-        "X-Stainless-Lang",
-        "header",
-        {"type": "string"},
-        "Sent by official OpenAI SDKs: selects the envelope shape",
-    )
-    return {
-        "/v1/models": {
-            "get": {
-                "summary": "List the models the caller may use",
-                "tags": ["models"],
-                "parameters": [
-                    sdk_header,
-                    _param("author", "query", _LIST, "Only models by these authors"),
-                    _param(
-                        "input_modality",
-                        "query",
-                        _LIST,
-                        f"Models taking any of these inputs: {', '.join(MODALITIES)}",
-                    ),
-                    _param(
-                        "output_modality",
-                        "query",
-                        _LIST,
-                        f"Models producing any of these outputs: {', '.join(MODALITIES)}",
-                    ),
-                    _param(
-                        "supported_features",
-                        "query",
-                        _LIST,
-                        f"Models with all of these features: {', '.join(FEATURES)}",
-                    ),
-                ],
-                "responses": {
-                    "200": _json(listing_shapes, "The documented array, or the SDK envelope"),
-                    "304": {"description": "Not modified (If-None-Match matched the ETag)"},
-                    **_errors(400, 401, 414, 503),
-                },
-            }
-        },
-        "/v1/models/{model_id}": {
-            "get": {
-                "summary": "Retrieve one model",
-                "tags": ["models"],
-                "parameters": [_MODEL_ID, sdk_header],
-                "responses": {
-                    "200": _json(item_shapes, "The model (SDK requests get the SDK fields too)"),
-                    "304": {"description": "Not modified"},
-                    **_errors(400, 401, 404, 410, 414, 503),
-                },
-            }
-        },
-        "/v1/chat/completions": {
-            "post": {
-                "summary": "Create a chat completion, routed to the model's upstream",
-                "tags": ["chat"],
-                "requestBody": _body(schemas.ChatRequestBody),
-                "responses": {
-                    "200": {
-                        "description": "The completion; with stream=true, server-sent events "
-                        "of chat.completion.chunk objects ending with data: [DONE]",
-                        "content": {
-                            "application/json": {"schema": _ref(schemas.ChatCompletion)},
-                            "text/event-stream": {"schema": {"type": "string"}},
-                        },
-                    },
-                    **_errors(400, 401, 403, 404, 410, 413, 429, 502, 503, 504),
-                },
-            }
-        },
-        "/v1/usage": {
-            "get": {
-                "summary": "The caller's own spend, by day and model",
-                "tags": ["usage"],
-                "parameters": _USAGE_RANGE,
-                "responses": {
-                    "200": _json(_ref(schemas.UsageSummary), "Spend"),
-                    **_errors(400, 401, 503),
-                },
-            }
-        },
-        "/readyz": {
-            "get": {
-                "summary": "Readiness: catalog loaded, database and Redis reachable",
-                "tags": ["health"],
-                "security": [],
-                "responses": {
-                    "200": _json(_ref(schemas.Readiness), "Ready"),
-                    "503": _json(_ref(schemas.Readiness), "Not ready: the body says why"),
-                },
-            }
-        },
-        "/healthz": {
-            "get": {
-                "summary": "Liveness",
-                "tags": ["health"],
-                "security": [],
-                "responses": {"200": _json(_ref(schemas.Health), "The process is serving")},
-            }
-        },
-        "/admin/v1/models": {
-            "get": {
-                "summary": "List every stored model, inactive ones included",
-                "tags": ["admin: models"],
-                "responses": {
-                    "200": _json(_ref(schemas.AdminModelList), "All models"),
-                    **_errors(*_ADMIN_ERRORS),
-                },
-            },
-            "post": {
-                "summary": "Create a model",
-                "tags": ["admin: models"],
-                "requestBody": _body(CatalogEntry),
-                "responses": {
-                    "201": _json(_ref(schemas.AdminModel), "Created"),
-                    **_errors(*_ADMIN_ERRORS, 409, 413),
-                },
-            },
-        },
-        "/admin/v1/models/import": {
-            "post": {
-                "summary": "Insert or update many models at once: all of them or none",
-                "tags": ["admin: models"],
-                "parameters": [
-                    _param(
-                        "format",
-                        "query",
-                        {
-                            "type": "string",
-                            "enum": ["quantized", "openrouter", "litellm"],
-                            "default": "quantized",
-                        },
-                        "quantized: {models: [...]} (JSON or YAML); openrouter: the "
-                        "GET /api/v1/models response; litellm: model_prices_and_context_"
-                        "window.json",
-                    ),
-                ],
-                "requestBody": _body({"type": "object"}, "application/json", "application/yaml"),
-                "responses": {
-                    "200": _json(_ref(schemas.ImportResult), "Imported"),
-                    **_errors(*_ADMIN_ERRORS, 413),
-                },
-            }
-        },
-        "/admin/v1/models/{model_id}": {
-            "parameters": [_MODEL_ID],
-            "get": {
-                "summary": "Get a stored model",
-                "tags": ["admin: models"],
-                "responses": {
-                    "200": _json(_ref(schemas.AdminModel), "The model"),
-                    **_errors(*_ADMIN_ERRORS, 404),
-                },
-            },
-            "put": {
-                "summary": "Create or replace a model (the body's id may be omitted)",
-                "tags": ["admin: models"],
-                "requestBody": _body(CatalogEntry),
-                "responses": {
-                    "200": _json(_ref(schemas.AdminModel), "Replaced"),
-                    "201": _json(_ref(schemas.AdminModel), "Created"),
-                    **_errors(*_ADMIN_ERRORS, 404, 413),
-                },
-            },
-            "patch": {
-                "summary": "Change some fields (RFC 7386 JSON merge patch; null removes)",
-                "tags": ["admin: models"],
-                "requestBody": _body(
-                    {"type": "object"}, "application/json", "application/merge-patch+json"
-                ),
-                "responses": {
-                    "200": _json(_ref(schemas.AdminModel), "The changed model"),
-                    **_errors(*_ADMIN_ERRORS, 404, 413),
-                },
-            },
-            "delete": {
-                "summary": "Delete a model",
-                "tags": ["admin: models"],
-                "responses": {
-                    "200": _json(_ref(schemas.DeletedModel), "Deleted"),
-                    **_errors(*_ADMIN_ERRORS, 404),
-                },
-            },
-        },
-        "/admin/v1/keys": {
-            "get": {
-                "summary": "List keys (never their secrets)",
-                "tags": ["admin: keys"],
-                "responses": {
-                    "200": _json(_ref(schemas.ApiKeyList), "All keys"),
-                    **_errors(*_ADMIN_ERRORS),
-                },
-            },
-            "post": {
-                "summary": "Issue a key; its secret is in this response only",
-                "tags": ["admin: keys"],
-                "requestBody": _body(KeyCreate),
-                "responses": {
-                    "201": _json(_ref(schemas.IssuedApiKey), "Issued"),
-                    **_errors(*_ADMIN_ERRORS, 409, 413),
-                },
-            },
-        },
-        "/admin/v1/keys/import": {
-            "post": {
-                "summary": "Store a key issued elsewhere, by the SHA-256 of its full text",
-                "tags": ["admin: keys"],
-                "requestBody": _body(KeyImport),
-                "responses": {
-                    "201": _json(_ref(schemas.ApiKey), "Imported"),
-                    **_errors(*_ADMIN_ERRORS, 409, 413),
-                },
-            }
-        },
-        "/admin/v1/keys/{key_id}": {
-            "parameters": [_KEY_ID],
-            "get": {
-                "summary": "Get a key",
-                "tags": ["admin: keys"],
-                "responses": {
-                    "200": _json(_ref(schemas.ApiKey), "The key"),
-                    **_errors(*_ADMIN_ERRORS, 404),
-                },
-            },
-            "patch": {
-                "summary": "Change a key's name, models (null: all) or expiry (null: never)",
-                "tags": ["admin: keys"],
-                "requestBody": _body(KeyChange),
-                "responses": {
-                    "200": _json(_ref(schemas.ApiKey), "The changed key"),
-                    **_errors(*_ADMIN_ERRORS, 404, 413),
-                },
-            },
-        },
-        "/admin/v1/keys/{key_id}/revoke": {
-            "parameters": [_KEY_ID],
-            "post": {
-                "summary": "Revoke a key (running servers reject it within a second)",
-                "tags": ["admin: keys"],
-                "responses": {
-                    "200": _json(_ref(schemas.ApiKey), "The revoked key"),
-                    **_errors(*_ADMIN_ERRORS, 404),
-                },
-            },
-        },
-        "/admin/v1/usage": {
-            "get": {
-                "summary": "Everyone's spend, by day, caller and model",
-                "tags": ["admin: usage"],
-                "parameters": [
-                    *_USAGE_RANGE,
-                    _param("caller", "query", {"type": "string"}, "Only key:<id> or jwt:<subject>"),
-                ],
-                "responses": {
-                    "200": _json(_ref(schemas.UsageSummary), "Spend"),
-                    **_errors(*_ADMIN_ERRORS),
-                },
-            }
-        },
-        "/admin/v1/budgets": {
-            "get": {
-                "summary": "Spending limits, with this period's spend",
-                "tags": ["admin: usage"],
-                "responses": {
-                    "200": _json(_ref(schemas.BudgetList), "Budgets"),
-                    **_errors(*_ADMIN_ERRORS),
-                },
-            }
-        },
-        "/admin/v1/budgets/{kind}/{subject}": {
-            "parameters": [
-                _param(
-                    "kind",
-                    "path",
-                    {"type": "string", "enum": ["key", "jwt"]},
-                    "key (an API key id) or jwt (a token subject)",
-                ),
-                _param("subject", "path", {"type": "string"}, "The key id or the subject"),
-            ],
-            "put": {
-                "summary": "Set a caller's daily and monthly limits in USD (null: no limit)",
-                "tags": ["admin: usage"],
-                "requestBody": _body(schemas.BudgetIn),
-                "responses": {
-                    "200": _json(_ref(schemas.BudgetOut), "The budget"),
-                    **_errors(*_ADMIN_ERRORS, 404, 413),
-                },
-            },
-            "delete": {
-                "summary": "Remove a caller's limits",
-                "tags": ["admin: usage"],
-                "responses": {
-                    "200": _json(_ref(schemas.BudgetDeleted), "Removed"),
-                    **_errors(*_ADMIN_ERRORS, 404),
-                },
-            },
-        },
-        "/admin/v1/audit": {
-            "get": {
-                "summary": "Administrative changes, newest first",
-                "tags": ["admin: audit"],
-                "parameters": [
-                    _param(
-                        "limit",
-                        "query",
-                        {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
-                        "Entries per page",
-                    ),
-                    _param(
-                        "before",
-                        "query",
-                        {"type": "integer", "minimum": 1, "maximum": 2**62},
-                        "Entries older than this id",
-                    ),
-                    _param(
-                        "entity",
-                        "query",
-                        {"type": "string", "enum": ["model", "key", "budget"]},
-                        "Only changes to models, or to keys",
-                    ),
-                    _param("entity_id", "query", {"type": "string"}, "Only this model or key"),
-                    _param("actor", "query", {"type": "string"}, "Only changes by this actor id"),
-                ],
-                "responses": {
-                    "200": _json(_ref(schemas.AuditList), "A page of entries"),
-                    **_errors(*_ADMIN_ERRORS),
-                },
-            }
-        },
-    }
+class Document:
+    """The OpenAPI 3.1 document of one application, rendered once."""
 
+    def __init__(self, routes: Sequence[BaseRoute], raw: Sequence[Declared]) -> None:
+        self._routes = routes
+        self._raw = raw
+        self._rendered: bytes | None = None
 
-def _component_schemas() -> dict[str, Any]:
-    found: dict[str, Any] = {}
-    models: list[type[BaseModel]] = [
-        CatalogEntry,
-        KeyCreate,
-        KeyChange,
-        KeyImport,
-        schemas.Error,
-        schemas.PublicModel,
-        schemas.SdkModel,
-        schemas.SdkModelList,
-        schemas.Health,
-        schemas.AdminModel,
-        schemas.AdminModelList,
-        schemas.DeletedModel,
-        schemas.ImportResult,
-        schemas.ApiKey,
-        schemas.IssuedApiKey,
-        schemas.ApiKeyList,
-        schemas.AuditList,
-    ]
-    for model in models:
-        schema = model.model_json_schema(ref_template=REF)
-        found.update(schema.pop("$defs", {}))
-        found[model.__name__] = schema
-    return found
+    def operations(self) -> list[Declared]:
+        return list(declared(self._routes, self._raw))
 
+    def render(self) -> bytes:
+        if self._rendered is None:
+            self._rendered = orjson.dumps(self.build())
+        return self._rendered
 
-@cache
-def document(version: str) -> bytes:
-    return orjson.dumps(
-        {
+    def build(self) -> dict[str, Any]:
+        operations = self.operations()
+        refs, top = models_json_schema(_models(operations), ref_template=REF)
+        builder = _Builder(refs, {**top.get("$defs", {}), "JsonValue": JSON_VALUE_SCHEMA})
+        paths: dict[str, dict[str, Any]] = {}
+        for entry in operations:
+            paths.setdefault(entry.path, {})[entry.method.lower()] = builder.operation(
+                entry.operation
+            )
+        return {
             "openapi": "3.1.0",
-            "info": {"title": "Quantized", "version": version, "description": DESCRIPTION},
-            "security": _BEARER,
-            "paths": _paths(),
+            "info": {
+                "title": "Quantized",
+                "version": version("quantized"),
+                "description": DESCRIPTION,
+            },
+            "security": [{"bearer": []}],
+            "paths": paths,
             "components": {
-                "schemas": _component_schemas(),
+                "schemas": builder.components,
                 "securitySchemes": {
                     "bearer": {
                         "type": "http",
@@ -489,17 +160,90 @@ def document(version: str) -> bytes:
                 },
             },
         }
-    )
 
 
-def _version() -> str:
-    from importlib.metadata import version
+class _Builder:
+    """Operations as OpenAPI objects, given the references pydantic assigned to the models."""
 
-    return version("quantized")
+    def __init__(self, refs: Mapping[Any, Any], components: dict[str, Any]) -> None:
+        self._refs = refs
+        self.components = components
+
+    def _schema(self, schema: Any, mode: JsonSchemaMode) -> Any:
+        """A raw schema with the models in it replaced by references."""
+        if isinstance(schema, type) and issubclass(schema, BaseModel):
+            return self._refs[(schema, mode)]
+        if isinstance(schema, Mapping):
+            return {key: self._schema(value, mode) for key, value in schema.items()}
+        if isinstance(schema, list | tuple):
+            return [self._schema(value, mode) for value in schema]
+        return schema
+
+    def _parameters(
+        self, model: type[BaseModel] | None, where: Literal["query", "path"]
+    ) -> list[dict[str, Any]]:
+        if model is None:
+            return []
+        schema = model.model_json_schema(ref_template=REF)
+        self.components.update(schema.get("$defs", {}))
+        required = set(schema.get("required", ()))
+        found = []
+        for name, value in schema.get("properties", {}).items():
+            value = _parameter_schema(dict(value))
+            parameter = {"name": name, "in": where, "required": where == "path" or name in required}
+            if "description" in value:
+                parameter["description"] = value.pop("description")
+            found.append({**parameter, "schema": value})
+        return found
+
+    def _answer(self, answer: Answer) -> dict[str, Any]:
+        if answer.schema is None:
+            return {"description": answer.description}
+        schema = self._schema(answer.schema, "serialization")
+        content = {
+            media: {"schema": {"type": "string"} if media == "text/event-stream" else schema}
+            for media in answer.media_types
+        }
+        return {"description": answer.description, "content": content}
+
+    def operation(self, declared: Operation) -> dict[str, Any]:
+        error = {"application/json": {"schema": self._refs[(schemas.Error, "serialization")]}}
+        found: dict[str, Any] = {"summary": declared.summary, "tags": list(declared.tags)}
+        if declared.description:
+            found["description"] = declared.description
+        if declared.security == "public":
+            found["security"] = []
+        parameters = [
+            *self._parameters(declared.path, "path"),
+            *self._parameters(declared.query, "query"),
+            *(
+                {"name": h.name, "in": "header", "description": h.description, "schema": h.schema}
+                for h in declared.headers
+            ),
+        ]
+        if parameters:
+            found["parameters"] = parameters
+        if declared.body is not None:
+            body: Schema = self._schema(declared.body, "validation")
+            found["requestBody"] = {
+                "required": True,
+                "content": {media: {"schema": body} for media in declared.body_media},
+            }
+        responses = {str(s): self._answer(a) for s, a in sorted(declared.responses.items())}
+        for status in declared.error_statuses():
+            responses[str(status)] = {"description": REASONS[status], "content": error}
+        found["responses"] = responses
+        return found
 
 
-async def openapi_json(_request: Request) -> Response:
-    return Response(document(_version()), media_type="application/json")
+@operation(
+    "This OpenAPI document",
+    tags=("docs",),
+    security="public",
+    responses={200: Answer("OpenAPI 3.1", {"type": "object"})},
+)
+async def openapi_json(request: Request) -> Response:
+    return Response(request.app.document.render(), media_type="application/json")
 
 
 DOCS = """<!doctype html>
@@ -511,6 +255,12 @@ DOCS = """<!doctype html>
 </body></html>"""
 
 
+@operation(
+    "Interactive documentation (Swagger UI)",
+    tags=("docs",),
+    security="public",
+    responses={200: Answer("An HTML page", {"type": "string"}, media_types=("text/html",))},
+)
 async def docs(_request: Request) -> Response:
     return HTMLResponse(DOCS)
 

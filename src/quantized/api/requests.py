@@ -1,18 +1,20 @@
-"""What the framework routes share: the runtime, the caller, bodies and parameters, checked.
+"""What the framework routes share: the runtime, the caller, and every input, checked.
 
-Every value a route takes from a path, a query string or a body is checked here
-before the store sees it: numbers are ASCII digits in the range the database
-holds (``²`` or ``٣`` pass ``str.isdigit()`` and are refused here), text has no
-control characters (PostgreSQL cannot store NUL) and a bounded length.
+Every value a route takes from a path, a query string or a body is checked here,
+against the models its operation declares (``quantized.api.routing``), before
+the store sees it. The value types below follow ``quantized.values``: integers
+are ASCII digits without leading zeros, in the range the database holds (``²``
+or ``٣`` pass ``str.isdigit()`` and are refused), text has no control characters
+(PostgreSQL cannot store NUL) and a bounded length, days are ``YYYY-MM-DD``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 
 from quantized.api.bodies import content_length, read_body
@@ -20,17 +22,65 @@ from quantized.auth.principal import Principal
 from quantized.errors import InvalidRequestError, NotFoundError, PermissionDeniedError
 from quantized.payloads import load_object
 from quantized.validation import describe, first_problem
+from quantized.values import LINE, MAX_ID, MAX_LINE, shown
 
 if TYPE_CHECKING:
     from quantized.runtime import Runtime
 
 M = TypeVar("M", bound=BaseModel)
-JSON_TYPES = ("application/json", "application/merge-patch+json")
-MAX_ID = 2**31 - 1
-"""The largest id the store's integer keys hold, on every backend."""
-MAX_TEXT = 200
-_DIGITS = re.compile(r"[0-9]{1,10}")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+JSON_TYPES = ("application/json",)
+_INTEGER = re.compile(r"0|[1-9][0-9]{0,29}")
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _ascii_integer(value: object) -> object:
+    if isinstance(value, str):
+        if _INTEGER.fullmatch(value) is None:
+            raise ValueError("must be an integer in ASCII digits, without leading zeros")
+        return int(value)
+    return value
+
+
+def _iso_day(value: object) -> object:
+    if isinstance(value, str):
+        if _DAY.fullmatch(value) is None:
+            raise ValueError("must be a date (YYYY-MM-DD)")
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a date (YYYY-MM-DD)") from None
+    return value
+
+
+ASCII_INTEGER = BeforeValidator(_ascii_integer)
+"""Put after the ``Field`` constraints: ``Annotated[int, Field(ge=1), ASCII_INTEGER]``."""
+Id = Annotated[int, Field(ge=1, le=MAX_ID), ASCII_INTEGER]
+"""An id in a path or a query: 1 to 2³¹−1, what every backend's integer column holds."""
+Day = Annotated[dt.date, BeforeValidator(_iso_day)]
+Text = Annotated[str, Field(max_length=MAX_LINE, pattern=LINE)]
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def optional(**details: Any) -> Any:
+    """A field that may be left out but not given as ``null`` (its schema has no default)."""
+    return Field(default=None, json_schema_extra=_no_default, **details)
+
+
+class Parameters(BaseModel):
+    """Query parameters: unknown ones are refused, values are checked as declared."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PathParameters(BaseModel):
+    """Path parameters: a value that fails its check names nothing, so it is a 404."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    what: ClassVar[str] = "resource"
+    code: ClassVar[str] = "not_found"
 
 
 def runtime(request: Request) -> Runtime:
@@ -57,10 +107,10 @@ async def admin(request: Request) -> Principal:
 
 async def body_bytes(request: Request, *, allowed: tuple[str, ...] = JSON_TYPES) -> bytearray:
     """The request body, refusing other media types and anything over the size limit."""
-    media = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
+    media = request.headers.get("content-type", allowed[0]).split(";")[0].strip().lower()
     if media not in allowed:
         raise InvalidRequestError(
-            f"unsupported content type '{media[:100]}'; send {' or '.join(allowed)}",
+            f"unsupported content type '{shown(media, 100)}'; send {' or '.join(allowed)}",
             code="unsupported_media_type",
         )
     body = await read_body(
@@ -74,8 +124,8 @@ async def body_bytes(request: Request, *, allowed: tuple[str, ...] = JSON_TYPES)
     return data
 
 
-async def json_object(request: Request) -> dict[str, Any]:
-    return load_object(await body_bytes(request))
+async def json_object(request: Request, *, allowed: tuple[str, ...] = JSON_TYPES) -> dict[str, Any]:
+    return load_object(await body_bytes(request, allowed=allowed))
 
 
 def validate(model: type[M], data: Any) -> M:
@@ -87,54 +137,29 @@ def validate(model: type[M], data: Any) -> M:
         raise InvalidRequestError(describe(exc), param=where or None) from None
 
 
-def number(raw: str, *, low: int = 1, high: int = MAX_ID) -> int | None:
-    """``raw`` as an integer in ``[low, high]`` if it is one written in ASCII digits."""
-    if _DIGITS.fullmatch(raw) is None:
-        return None
-    value = int(raw)
-    return value if low <= value <= high else None
-
-
-def query_int(request: Request, name: str, default: int, *, low: int, high: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    value = number(raw, low=low, high=high)
-    if value is None:
-        raise InvalidRequestError(f"{name} must be an integer from {low} to {high}", param=name)
-    return value
-
-
-def text(value: str, name: str, *, limit: int = MAX_TEXT) -> str:
-    """A text parameter: at most ``limit`` characters, no control characters."""
-    if len(value) > limit or _CONTROL.search(value):
-        raise InvalidRequestError(
-            f"{name} must be at most {limit} characters, without control characters",
-            param=name,
-        )
-    return value
-
-
-def query_text(request: Request, name: str, *, limit: int = MAX_TEXT) -> str | None:
-    raw = request.query_params.get(name)
-    return None if raw is None else text(raw, name, limit=limit)
-
-
-def path_id(request: Request, name: str, *, what: str, code: str) -> int:
-    """A numeric id in the path; anything else names nothing (404)."""
-    raw = request.path_params[name]
-    value = number(raw)
-    if value is None:
-        shown = _CONTROL.sub("?", raw[:40]) + ("…" if len(raw) > 40 else "")
-        raise NotFoundError(f"no {what} with id {shown!r}", param="id", code=code)
-    return value
-
-
-def reject_unknown(params: Mapping[str, str], known: tuple[str, ...]) -> None:
-    """A 400 naming the first query parameter that is not in ``known``."""
+def query_params(request: Request, model: type[M]) -> M:
+    """The query string as ``model``: a 400 names an unknown or repeated parameter."""
+    params = request.query_params
+    known = model.model_fields
     for name in params:
         if name not in known:
-            shown = _CONTROL.sub("?", name[:50])
+            hint = f"; use {', '.join(known)}" if known else "; this endpoint takes none"
             raise InvalidRequestError(
-                f"unknown query parameter '{shown}'; use {', '.join(known)}", param=shown
+                f"unknown query parameter '{shown(name, 50)}'{hint}", param=shown(name, 50)
             )
+        if len(params.getlist(name)) > 1:
+            raise InvalidRequestError(f"query parameter '{name}' is given twice", param=name)
+    return validate(model, dict(params))
+
+
+def path_params(request: Request, model: type[PathParameters]) -> Any:
+    """The path parameters as ``model``; anything that fails its check names nothing (404)."""
+    raw = request.path_params
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        where, _ = first_problem(exc)
+        value = shown(str(raw[where]) if where in raw else "/".join(map(str, raw.values())))
+        raise NotFoundError(
+            f"no {model.what} {value!r}", param=where or None, code=model.code
+        ) from None

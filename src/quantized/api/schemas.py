@@ -6,9 +6,9 @@ these classes describe that JSON exactly, and tests check the two agree.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 
 class _Out(BaseModel):
@@ -73,7 +73,7 @@ class SdkModelList(_Out):
 
 
 class Health(_Out):
-    status: Literal["ok"]
+    status: Literal["ok", "starting"]
 
 
 class Readiness(_Out):
@@ -196,25 +196,56 @@ class AuditList(_Out):
     has_more: bool
 
 
+JSON_VALUE = "#/components/schemas/JsonValue"
+NO_NUL = r"^[^\x00]*$"
+Json = Annotated[Any, WithJsonSchema({"$ref": JSON_VALUE})]
+JsonObject = Annotated[
+    dict[str, Any],
+    WithJsonSchema({"type": "object", "additionalProperties": {"$ref": JSON_VALUE}}),
+]
+_PASSED_ON = ConfigDict(
+    extra="allow",
+    json_schema_extra={
+        "additionalProperties": {"$ref": JSON_VALUE},
+        "propertyNames": {"pattern": NO_NUL},
+    },
+)
+Count = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class ChatContentPart(BaseModel):
+    model_config = _PASSED_ON
+
+    type: Annotated[str, Field(pattern=NO_NUL, description="text, image_url, input_audio, …")]
+
+
 class ChatMessage(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = _PASSED_ON
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
-    content: str | list[dict[str, Any]] | None = None
+    content: Annotated[str, Field(pattern=NO_NUL)] | list[ChatContentPart] | None = None
 
 
 class ChatRequestBody(BaseModel):
-    """OpenAI's chat-completion request; fields not listed are passed to the upstream."""
+    """OpenAI's chat-completion request; fields not listed are passed to the upstream.
 
-    model_config = ConfigDict(extra="allow")
+    The pipeline checks what it relies on (``quantized.gateway.surfaces.chat``); this
+    describes exactly that. Bodies never hold NUL characters or integers beyond 64 bits.
+    """
 
-    model: str = Field(description="A model id from GET /v1/models")
+    model_config = _PASSED_ON
+
+    model: Annotated[str, Field(min_length=1, pattern=NO_NUL)] = Field(
+        description="A model id from GET /v1/models"
+    )
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
-    stream_options: dict[str, Any] | None = None
-    tools: list[dict[str, Any]] | None = None
-    response_format: dict[str, Any] | None = None
-    max_tokens: int | None = Field(default=None, ge=1)
+    stream: bool | None = False
+    stream_options: JsonObject | None = None
+    tools: list[Json] | None = None
+    response_format: JsonObject | None = None
+    max_tokens: Count | None = None
+    max_completion_tokens: Count | None = None
+    n: Count | None = None
 
 
 class ChatCompletion(BaseModel):
@@ -267,13 +298,6 @@ class BudgetWithSpend(BudgetOut):
 class BudgetList(_Out):
     object: Literal["list"]
     data: list[BudgetWithSpend]
-
-
-class BudgetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    daily_usd: float | None = Field(default=None, ge=0, le=1_000_000_000)
-    monthly_usd: float | None = Field(default=None, ge=0, le=1_000_000_000)
 
 
 class BudgetDeleted(_Out):

@@ -2,31 +2,55 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from quantized.api.requests import caller, reject_unknown, runtime
+from quantized.api import schemas
+from quantized.api.requests import Day, Parameters, Text, runtime
 from quantized.api.responses import json_response
-from quantized.api.routing import route
-from quantized.services.usage import default_range, parse_day, summary
+from quantized.api.routing import Answer, operation, principal, query, route
+from quantized.services.usage import default_range, summary
 
 
+class UsageQuery(Parameters):
+    """A range of days (an empty one if ``start`` is after ``end``) and a model."""
+
+    start: Annotated[Day, Field(description="First day (default: this month's first)")] | None = (
+        None
+    )
+    end: Annotated[Day, Field(description="Last day (default: today, UTC)")] | None = None
+    model: Annotated[Text, Field(description="Only this model")] | None = None
+
+    def days(self) -> tuple[str, str]:
+        first, last = default_range()
+        return (self.start or first).isoformat(), (self.end or last).isoformat()
+
+
+@operation(
+    "The caller's own spend, by day and model",
+    tags=("usage",),
+    security="caller",
+    query=UsageQuery,
+    responses={200: Answer("Spend", schemas.UsageSummary)},
+)
 async def own_usage(request: Request) -> Response:
-    principal = await caller(request)
-    params = request.query_params
-    reject_unknown(params, ("start", "end", "model"))
-    first, last = default_range()
+    caller = principal(request)
+    given = query(request, UsageQuery)
+    start, end = given.days()
     result = await summary(
         runtime(request).engine,
-        start=parse_day(params.get("start"), first, "start"),
-        end=parse_day(params.get("end"), last, "end"),
-        caller=(principal.kind, principal.id),
-        model=params.get("model"),
+        start=start,
+        end=end,
+        caller=(caller.kind, caller.id),
+        model=given.model,
     )
     for row in result["data"]:
         del row["caller"]
-    result["caller"] = {"kind": principal.kind, "id": principal.id}
+    result["caller"] = {"kind": caller.kind, "id": caller.id}
     return json_response(result)
 
 

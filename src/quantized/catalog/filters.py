@@ -15,7 +15,8 @@ from urllib.parse import parse_qsl
 from quantized.catalog.model import FEATURES, MODALITIES, Model
 from quantized.errors import InvalidRequestError
 
-_AUTHOR = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+AUTHOR = "[a-z0-9][a-z0-9._-]*"
+_AUTHOR = re.compile(f"^{AUTHOR}$")
 _NAMES = ("author", "input_modality", "output_modality", "supported_features")
 
 

@@ -1,27 +1,102 @@
 """The schema of a catalog entry, shared by the file format and the admin API.
 
-Validation is strict: prices must be numbers (not strings), lists must be lists,
-unknown fields are rejected; dates may be given as ISO strings.
+Validation is strict: prices must be numbers (not strings), lists must be lists
+(each value at most once), unknown fields are rejected, text has no NUL (nor, in
+one-line fields, any control character). ``created`` is unix seconds or an RFC
+3339 date or date-time; a price source's ``checked`` is a date (``2026-07-24``,
+or a YAML date), never a number. The JSON schema pydantic derives from these
+models is the OpenAPI document's, so it says exactly this.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+)
 
 from quantized.catalog.model import Cost, Model, PriceSource, Upstream
 from quantized.errors import CatalogFormatError
-from quantized.validation import describe, first_problem
+from quantized.validation import INTEGRAL, describe, first_problem
+from quantized.values import EARLIEST, LATEST, LINE, rfc3339_seconds
 
+AUTHOR_PATTERN = r"^[a-z0-9][a-z0-9._-]*$"
+SLUG_PATTERN = r"^[a-z0-9][a-z0-9._:-]*$"
 MODEL_ID_PATTERN = r"^[a-z0-9][a-z0-9._-]*/[a-z0-9][a-z0-9._:-]*$"
 
 Modality = Literal["text", "image", "audio", "video"]
 Feature = Literal["tool_calls", "structured_output", "reasoning", "prompt_caching", "web_search"]
 Price = Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False, strict=True)]
-Text = Annotated[str, Field(max_length=10_000)]
-Line = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, Field(max_length=10_000, pattern=NO_NUL)]
+Line = Annotated[str, Field(min_length=1, max_length=200, pattern=LINE)]
+
+
+def _no_repeats(values: list[str]) -> list[str]:
+    if len(set(values)) != len(values):
+        raise ValueError("lists each value at most once")
+    return values
+
+
+_UNIQUE = Field(json_schema_extra={"uniqueItems": True})
+Modalities = Annotated[list[Modality], AfterValidator(_no_repeats), _UNIQUE]
+Features = Annotated[list[Feature], AfterValidator(_no_repeats), _UNIQUE]
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _day(value: object) -> object:
+    """A date: a ``date`` (YAML) or ``YYYY-MM-DD`` (JSON), never a number or a datetime."""
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date | str):
+        raise ValueError("use a date such as 2026-07-24")
+    if isinstance(value, str):
+        if not _DAY.fullmatch(value):
+            raise ValueError("use a date such as 2026-07-24")
+        return dt.date.fromisoformat(value)
+    return value
+
+
+def _unix_seconds(value: object) -> object:
+    """Unix seconds, a date or datetime (YAML), or an RFC 3339 date or date-time, as seconds."""
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str):
+        return int(rfc3339_seconds(value))
+    if isinstance(value, dt.date):
+        return _unix(value)
+    raise ValueError("use unix seconds, a date (2025-04-14) or an RFC 3339 date-time")
+
+
+Created = Annotated[
+    int,
+    Field(ge=EARLIEST, le=LATEST),
+    BeforeValidator(_unix_seconds),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": EARLIEST, "maximum": LATEST},
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ],
+            "description": "Unix seconds, or an RFC 3339 date or date-time (default: now)",
+        }
+    ),
+]
+Checked = Annotated[
+    dt.date,
+    BeforeValidator(_day),
+    WithJsonSchema({"type": "string", "format": "date", "description": "When it was read"}),
+]
 
 
 class _Strict(BaseModel):
@@ -36,60 +111,42 @@ class CostEntry(_Strict):
 
 class UpstreamEntry(_Strict):
     provider: Literal["openai", "anthropic"]
-    base_url: Annotated[str, Field(pattern=r"^https?://[^\s/]+", max_length=2048)]
-    model: Annotated[str, Field(min_length=1, max_length=256)]
+    base_url: Annotated[str, Field(pattern=r"^https?://[^\s/\x00]+[^\x00]*$", max_length=2048)]
+    model: Annotated[str, Field(min_length=1, max_length=256, pattern=NO_NUL)]
     api_key_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
 
 
 class PriceSourceEntry(_Strict):
-    url: Annotated[str, Field(min_length=1, max_length=2048)]
-    checked: Annotated[dt.date, Field(strict=False)]
-    via: Annotated[str, Field(max_length=1000)] | None = None
-    note: Annotated[str, Field(max_length=2000)] | None = None
+    url: Annotated[str, Field(min_length=1, max_length=2048, pattern=NO_NUL)]
+    checked: Checked
+    via: Annotated[str, Field(max_length=1000, pattern=NO_NUL)] | None = None
+    note: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = None
 
 
 def _text_only() -> list[Modality]:
     return ["text"]
 
 
+ContextLength = Annotated[int, Field(gt=0, le=2**53), INTEGRAL]
+MAX_ID_LENGTH = 200
+ModelId = Annotated[str, Field(pattern=MODEL_ID_PATTERN, max_length=MAX_ID_LENGTH)]
+Author = Annotated[str, Field(pattern=AUTHOR_PATTERN, max_length=200, description="author")]
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=200, description="The id's slug")]
+
+
 class CatalogEntry(_Strict):
-    id: Annotated[str, Field(pattern=MODEL_ID_PATTERN, max_length=200)]
+    id: ModelId
     name: Line
     description: Text | None = None
-    created: Annotated[
-        int | None,
-        Field(ge=0, le=10**11, description="Unix seconds; a date or ISO datetime is accepted too."),
-    ] = None
+    created: Created | None = None
     status: Literal["active", "deprecated", "disabled"] = "active"
-    input_modalities: list[Modality] = Field(default_factory=_text_only)
-    output_modalities: list[Modality] = Field(default_factory=_text_only)
-    supported_features: list[Feature] = Field(default_factory=list)
-    context_length: Annotated[int, Field(gt=0, le=2**53)] | None = None
+    input_modalities: Modalities = Field(default_factory=_text_only)
+    output_modalities: Modalities = Field(default_factory=_text_only)
+    supported_features: Features = Field(default_factory=list)
+    context_length: ContextLength | None = None
     cost: CostEntry
     price_source: PriceSourceEntry | None = None
     upstreams: list[UpstreamEntry] = Field(default_factory=list)
-
-    @field_validator("created", mode="before")
-    @classmethod
-    def _unix_seconds(cls, value: object) -> object:
-        """A date, a datetime (ISO string or YAML value) or unix seconds, as unix seconds."""
-        if value is None or (isinstance(value, int) and not isinstance(value, bool)):
-            return value
-        if isinstance(value, str):
-            try:
-                value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                raise ValueError("use a date (2025-04-14), a datetime or unix seconds") from None
-        if isinstance(value, dt.date):
-            return _unix(value)
-        raise ValueError("use a date (2025-04-14), a datetime or unix seconds")
-
-    @field_validator("input_modalities", "output_modalities", "supported_features")
-    @classmethod
-    def _no_repeats(cls, values: list[str]) -> list[str]:
-        if len(set(values)) != len(values):
-            raise ValueError("lists each value at most once")
-        return values
 
     def to_model(self, now: int) -> Model:
         cost = self.cost

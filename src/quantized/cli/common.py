@@ -1,8 +1,16 @@
-"""What every command shares: settings, a migrated database, one-line errors."""
+"""What every command shares: settings, a migrated database, one-line errors.
+
+Every failure ends as one ``error: …`` line on stderr and a non-zero exit, never
+a traceback: domain errors and database failures where they happen
+(:func:`run_async`), usage mistakes and anything unexpected in :func:`run`, the
+last resort, which names only the kind of failure (its text could hold a secret,
+such as a database URL).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -67,3 +75,24 @@ def run_async(main: Callable[[], Awaitable[T]]) -> T:
     except (OperationalError, DBAPIError, OSError) as exc:
         reason = getattr(exc, "orig", None) or exc
         raise Failure(f"cannot use the database: {str(reason).splitlines()[0]}") from None
+
+
+def run(command: click.Command, *, prog_name: str) -> None:
+    """Run the command line; every failure is one ``error: …`` line and a non-zero exit."""
+    try:
+        code = command.main(prog_name=prog_name, standalone_mode=False)
+    except click.ClickException as exc:
+        hint = " (see --help)" if isinstance(exc, click.UsageError) else ""
+        click.echo(f"error: {exc.format_message()}{hint}", err=True)
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("error: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, nothing secret
+        click.echo(
+            f"error: unexpected failure ({type(exc).__name__}); nothing was shown in case it "
+            "held a secret",
+            err=True,
+        )
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -12,6 +12,7 @@ from quantized.errors import QuantizedError
 from quantized.services.actors import cli_actor
 from quantized.services.durations import parse_duration
 from quantized.services.keys import issue_key, list_keys, revoke_key
+from quantized.values import MAX_ID, parse_id, shown
 
 
 @click.group()
@@ -106,8 +107,11 @@ def list_(as_json: bool) -> None:
 
 
 @keys.command("revoke")
-@click.argument("key_id", metavar="ID", type=int)
-def revoke(key_id: int) -> None:
+@click.argument("text", metavar="ID")
+def revoke(text: str) -> None:
     """Revoke a key. Running servers reject it within a second or two."""
+    key_id = parse_id(text)
+    if key_id is None:
+        raise Failure(f"no API key with id {shown(text)!r}: ids are 1 to {MAX_ID}")
     key = with_database(lambda engine: revoke_key(engine, cli_actor(), key_id), writes=True)
     click.echo(f"Revoked API key {key.id} '{key.name}' at {moment(key.revoked_at)}.")

@@ -6,6 +6,7 @@ import click
 
 from quantized.cli.budgets import budgets
 from quantized.cli.catalog import models
+from quantized.cli.common import run
 from quantized.cli.keys import keys
 from quantized.cli.serve import serve
 from quantized.cli.usage import usage
@@ -30,4 +31,4 @@ cli.add_command(budgets)
 
 
 def main() -> None:
-    cli(prog_name="quantized")
+    run(cli, prog_name="quantized")

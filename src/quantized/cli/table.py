@@ -11,7 +11,10 @@ import click
 def moment(value: float | None, empty: str = "-") -> str:
     if value is None:
         return empty
-    return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    try:
+        return dt.datetime.fromtimestamp(value, dt.UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):  # beyond the years 1 to 9999
+        return f"{value:.0f}"
 
 
 def echo_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> None:

@@ -14,19 +14,31 @@ from quantized.store.audit import Actor
 from quantized.store.database import connection, transaction
 from quantized.usage.budgets import Budget
 from quantized.usage.cost import PICO, usd_number
+from quantized.values import ID_DIGITS, LINE_CHARACTER, MAX_ID, MAX_LINE, is_line, parse_id, shown
 
 KINDS = ("key", "jwt")
-MAX_USD = Decimal(1_000_000_000)
+MAX_USD = Decimal(1_000_000)
+"""The largest limit: a million USD, so picodollars fit a 64-bit integer column."""
+KEY_SUBJECT = f"^(?:{ID_DIGITS})$"
+"""A key's id: ASCII digits, no leading zeros, 1 to 2³¹−1 (``key:03`` is refused)."""
+JWT_SUBJECT = f"^{LINE_CHARACTER}{{1,{MAX_LINE}}}$"
+"""A token's subject: 1 to 200 characters, no control characters."""
+CALLER = f"^(?:key:(?:{ID_DIGITS})|jwt:{LINE_CHARACTER}{{1,{MAX_LINE}}})$"
+"""``key:ID`` or ``jwt:SUBJECT``, as one pattern (for documents)."""
 
 
 def parse_subject(text: str) -> tuple[str, str]:
-    """``key:ID`` or ``jwt:SUBJECT``."""
+    """``key:ID`` or ``jwt:SUBJECT``: the one rule of the CLI and the admin API."""
     kind, _, subject = text.partition(":")
-    if kind not in KINDS or not subject or len(subject) > 200 or not subject.isprintable():
-        raise InvalidRequestError(
-            f"invalid caller {text[:80]!r}: use key:<key id> or jwt:<subject>", param="caller"
-        )
-    return kind, subject
+    if (kind == "key" and parse_id(subject) is not None) or (
+        kind == "jwt" and subject and is_line(subject)
+    ):
+        return kind, subject
+    raise InvalidRequestError(
+        f"invalid caller {shown(text, 80)!r}: use key:<key id, 1 to {MAX_ID}, no leading "
+        "zeros> or jwt:<subject, 1 to 200 characters, no control characters>",
+        param="caller",
+    )
 
 
 def to_limit(value: object, param: str) -> int | None:
@@ -67,11 +79,10 @@ async def set_budget(
     daily: int | None,
     monthly: int | None,
 ) -> Budget:
+    kind, subject = parse_subject(f"{kind}:{subject}")
     budget = Budget(kind, subject, daily, monthly)
     async with transaction(engine) as conn:
-        if kind == "key" and (
-            not subject.isdigit() or await key_store.get_key(conn, int(subject)) is None
-        ):
+        if kind == "key" and await key_store.get_key(conn, int(subject)) is None:
             raise NotFoundError(
                 f"no API key with id {subject}", param="caller", code="key_not_found"
             )
@@ -94,6 +105,7 @@ async def set_budget(
 
 
 async def remove_budget(engine: AsyncEngine, actor: Actor, kind: str, subject: str) -> None:
+    kind, subject = parse_subject(f"{kind}:{subject}")
     async with transaction(engine) as conn:
         before = await budget_store.get_budget(conn, kind, subject)
         if before is None:

@@ -18,6 +18,7 @@ from quantized.store import catalog as model_store
 from quantized.store import keys as key_store
 from quantized.store.audit import Actor
 from quantized.store.database import connection, transaction
+from quantized.values import MAX_ID, is_line
 
 _HEX_DIGEST = re.compile(r"^[0-9a-f]{64}$")
 
@@ -31,10 +32,11 @@ class IssuedKey:
 
 
 def check_name(name: str) -> str:
+    """1 to 200 characters without control characters, not only spaces (which are trimmed)."""
     cleaned = name.strip()
-    if not cleaned or len(cleaned) > 200 or not cleaned.isprintable():
+    if not cleaned or not is_line(cleaned):
         raise InvalidRequestError(
-            "invalid key name: use 1 to 200 printable characters", param="name"
+            "invalid key name: use 1 to 200 characters, no control characters", param="name"
         )
     return cleaned
 
@@ -42,19 +44,21 @@ def check_name(name: str) -> str:
 async def check_patterns(
     conn: AsyncConnection, models: Sequence[str] | None
 ) -> tuple[str, ...] | None:
-    """Canonical patterns, each of which must match at least one catalog model."""
+    """Canonical patterns, each of which must match at least one catalog model.
+
+    A well-formed pattern that matches nothing conflicts with the catalog as it is (409):
+    the request is fine, and would succeed once such a model exists.
+    """
     patterns = normalise_patterns(models)
     if patterns is not None:
         unknown = unmatched_patterns(patterns, await model_store.all_ids(conn))
         if unknown:
-            raise InvalidRequestError(
+            raise ConflictError(
                 f"unknown model pattern {unknown[0]!r}: it matches no model in the catalog",
                 param="models",
+                code="unknown_model_pattern",
             )
     return patterns
-
-
-MAX_ID = 2**62
 
 
 def _not_found(key_id: int) -> NotFoundError:
@@ -63,7 +67,7 @@ def _not_found(key_id: int) -> NotFoundError:
 
 def _existing_id(key_id: int) -> int:
     """A key id the database could hold (larger numbers cannot name a key)."""
-    if not 0 < key_id < MAX_ID:
+    if not 0 < key_id <= MAX_ID:
         raise _not_found(key_id)
     return key_id
 
@@ -174,8 +178,10 @@ async def import_key(
     if not _HEX_DIGEST.match(digest_hex):
         raise InvalidRequestError("sha256 must be 64 hexadecimal characters", param="sha256")
     shown = prefix.strip() if prefix else "imported"
-    if len(shown) > 32 or not shown.isprintable():
-        raise InvalidRequestError("prefix must be at most 32 printable characters", param="prefix")
+    if not is_line(shown, limit=32):
+        raise InvalidRequestError(
+            "prefix must be at most 32 characters, no control characters", param="prefix"
+        )
     async with transaction(engine) as conn:
         return await _insert(
             conn,

@@ -11,6 +11,7 @@ from quantized.errors import InvalidRequestError
 from quantized.store import usage as usage_store
 from quantized.store.database import connection
 from quantized.usage.cost import usd_number
+from quantized.values import is_line
 
 
 def parse_day(text: str | None, default: dt.date, param: str) -> str:
@@ -36,12 +37,17 @@ async def summary(
     caller: tuple[str, str] | None = None,
     model: str | None = None,
 ) -> dict[str, Any]:
-    if start > end:
-        raise InvalidRequestError("start must not be after end", param="start")
-    async with connection(engine) as conn:
-        rows = await usage_store.summary(
-            conn, start_day=start, end_day=end, caller=caller, model=model
+    """Spend from ``start`` to ``end`` (ISO days, inclusive: empty if start is after end)."""
+    if model is not None and not is_line(model):
+        raise InvalidRequestError(
+            "model must be at most 200 characters, without control characters", param="model"
         )
+    rows = []
+    if start <= end:
+        async with connection(engine) as conn:
+            rows = await usage_store.summary(
+                conn, start_day=start, end_day=end, caller=caller, model=model
+            )
     total = sum(r["cost_pusd"] for r in rows)
     data = []
     for row in rows:

@@ -118,30 +118,29 @@ def store_errors() -> Iterator[None]:
         yield
     except IntegrityError:
         raise ConflictError("This conflicts with a change made at the same time; retry.") from None
-    except DBAPIError as exc:
-        if not _refused_value(exc):
-            if isinstance(exc, UNAVAILABLE):
-                log.warning("database error: %s", type(exc).__name__)
-                raise unavailable() from None
-            raise
-        log.warning("the database refused a value: %s", str(exc.orig).splitlines()[0][:200])
-        raise InvalidRequestError(
-            "A value is out of range or cannot be stored.", code="invalid_value"
-        ) from None
+    except (DataError, OverflowError) as exc:
+        raise refused(exc) from None
     except UNAVAILABLE as exc:
         log.warning("database error: %s", type(exc).__name__)
         raise unavailable() from None
+    except DBAPIError as exc:
+        if not refused_value(exc):
+            raise
+        raise refused(exc) from None
 
 
-def _refused_value(exc: DBAPIError) -> bool:
-    """A value the database refuses (SQLSTATE class 22: out of range, NUL, bad encoding)."""
-    if isinstance(exc, DataError):
-        return True
-    for error in (exc.orig, getattr(exc.orig, "__cause__", None)):
-        state = getattr(error, "sqlstate", None)
-        if isinstance(state, str) and state.startswith("22"):
-            return True
-    return False
+def refused_value(exc: DBAPIError) -> bool:
+    """Whether the driver or the database refused a value (SQLSTATE class 22, "data
+    exception", or asyncpg's own check of an argument), rather than failed."""
+    sqlstate = str(getattr(exc.orig, "sqlstate", None) or "")
+    cause = exc.orig.__cause__ if exc.orig is not None else None
+    return sqlstate.startswith("22") or isinstance(cause, ValueError | OverflowError)
+
+
+def refused(exc: Exception) -> InvalidRequestError:
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0] if str(exc) else ""
+    log.warning("the database refused a value: %s", reason[:200])
+    return InvalidRequestError("A value is out of range or cannot be stored.", code="invalid_value")
 
 
 @asynccontextmanager

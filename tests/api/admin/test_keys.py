@@ -50,21 +50,27 @@ def test_create_returns_the_secret_once(callers: Callers) -> None:
 
 
 @pytest.mark.parametrize(
-    ("body", "param"),
+    ("body", "status", "param"),
     [
-        ({}, "name"),
-        ({"name": ""}, "name"),
-        ({"name": "x", "surprise": 1}, "surprise"),
-        ({"name": "x", "models": "openai/*"}, "models"),
-        ({"name": "x", "models": ["nobody/*"]}, "models"),
-        ({"name": "x", "expires_in": "soon"}, "expires_in"),
-        ({"name": "x", "is_admin": "yes"}, "is_admin"),
+        ({}, 400, "name"),
+        ({"name": ""}, 400, "name"),
+        ({"name": "   "}, 400, "name"),
+        ({"name": "x", "surprise": 1}, 400, "surprise"),
+        ({"name": "x", "models": "openai/*"}, 400, "models"),
+        ({"name": "x", "models": ["nobody/*"]}, 409, "models"),
+        ({"name": "x", "expires_in": "soon"}, 400, "expires_in"),
+        ({"name": "x", "expires_in": "0d"}, 400, "expires_in"),
+        ({"name": "x", "is_admin": "yes"}, 400, "is_admin"),
+        ({"name": "x", "rpm_limit": "5"}, 400, "rpm_limit"),
+        ({"name": "x", "rpm_limit": 5.5}, 400, "rpm_limit"),
     ],
 )
-def test_create_validation(callers: Callers, body: dict[str, object], param: str) -> None:
+def test_create_validation(
+    callers: Callers, body: dict[str, object], status: int, param: str
+) -> None:
     with callers.admin as client:
         before = len(client.get("/admin/v1/keys").json()["data"])
-        assert_error(client.post("/admin/v1/keys", json=body), 400, param)
+        assert_error(client.post("/admin/v1/keys", json=body), status, param)
         assert len(client.get("/admin/v1/keys").json()["data"]) == before
 
 
@@ -98,6 +104,10 @@ def test_change_and_revoke(callers: Callers) -> None:
             400,
             "expires_at",
         )
+        assert_error(client.patch(f"/admin/v1/keys/{key['id']}", json={"name": None}), 400, "name")
+        assert client.get(f"/admin/v1/keys/{key['id']}").json()["name"] == "renamed"
+        integral = client.patch(f"/admin/v1/keys/{key['id']}", json={"rpm_limit": 60.0})
+        assert integral.json()["rpm_limit"] == 60  # JSON's 60.0 is the integer 60
         assert_error(client.get("/admin/v1/keys/999999"), 404, "id")
         assert_error(client.post("/admin/v1/keys/999999/revoke"), 404, "id")
         assert_error(client.get("/admin/v1/keys/not-a-number"), 404)

@@ -57,13 +57,20 @@ def test_create_conflict(callers: Callers) -> None:
         ({"status": "retired"}, "status"),
         ({"context_length": "big"}, "context_length"),
         ({"created": "yesterday"}, "created"),
+        ({"created": "2025-04-14 10:00"}, "created"),
+        ({"price_source": {"url": "https://x", "checked": 0}}, "price_source.checked"),
+        ({"price_source": {"url": "https://x", "checked": "2026-02-30"}}, "price_source.checked"),
+        ({"input_modalities": ["text", "text"]}, "input_modalities"),
+        ({"description": "a\u0000b"}, None),
         (
             {"upstreams": [{"provider": "openai", "base_url": "ftp://x", "model": "m"}]},
             "upstreams[0].base_url",
         ),
     ],
 )
-def test_validation_names_the_field(callers: Callers, override: dict[str, Any], param: str) -> None:
+def test_validation_names_the_field(
+    callers: Callers, override: dict[str, Any], param: str | None
+) -> None:
     body = {**entry("acme/invalid"), **override}
     with callers.admin as client:
         assert_error(client.post("/admin/v1/models", json=body), 400, param)
@@ -106,7 +113,9 @@ def test_replace(callers: Callers) -> None:
         replaced = client.put("/admin/v1/models/acme/put-me", json=body)
         assert replaced.status_code == 200 and replaced.json()["name"] == "Put Me Again"
         mismatch = client.put("/admin/v1/models/acme/put-me", json=entry("acme/other"))
-        assert_error(mismatch, 400, "id")
+        assert_error(mismatch, 409, "id")  # RFC 9110: a representation at odds with its target
+        encoded = client.put("/admin/v1/models/acme%2Fput-me", json=body)
+        assert encoded.status_code == 200, encoded.text
 
 
 def test_patch_price_and_status(callers: Callers) -> None:

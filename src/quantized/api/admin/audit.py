@@ -2,35 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from quantized.api.requests import admin, query_int, reject_unknown, runtime
+from quantized.api import schemas
+from quantized.api.requests import ASCII_INTEGER, Parameters, Text, runtime
 from quantized.api.responses import json_response
-from quantized.api.routing import route
-from quantized.errors import InvalidRequestError
+from quantized.api.routing import Answer, operation, query, route
 from quantized.services import audit
+from quantized.values import MAX_ID
 
-_FILTERS = ("limit", "before", "entity", "entity_id", "actor")
+
+class AuditQuery(Parameters):
+    limit: Annotated[int, Field(ge=1, le=1000, description="Entries per page"), ASCII_INTEGER] = 100
+    before: (
+        Annotated[
+            int, Field(ge=1, le=MAX_ID, description="Entries older than this id"), ASCII_INTEGER
+        ]
+        | None
+    ) = None
+    entity: (
+        Annotated[Literal["model", "key", "budget"], Field(description="Only changes to this kind")]
+        | None
+    ) = None
+    entity_id: Annotated[Text, Field(description="Only this model, key or budget")] | None = None
+    actor: Annotated[Text, Field(description="Only changes by this actor id")] | None = None
 
 
+@operation(
+    "Administrative changes, newest first",
+    tags=("admin: audit",),
+    query=AuditQuery,
+    responses={200: Answer("A page of entries", schemas.AuditList)},
+)
 async def list_entries(request: Request) -> Response:
-    await admin(request)
-    params = request.query_params
-    reject_unknown(params, _FILTERS)
-    limit = query_int(request, "limit", 100, low=1, high=1000)
-    before = query_int(request, "before", 0, low=1, high=2**62) if "before" in params else None
-    entity = params.get("entity")
-    if entity is not None and entity not in ("model", "key", "budget"):
-        raise InvalidRequestError("entity must be 'model', 'key' or 'budget'", param="entity")
+    given = query(request, AuditQuery)
     found = await audit.recent(
         runtime(request).engine,
-        limit=limit + 1,
-        before_id=before,
-        entity=entity,
-        entity_id=params.get("entity_id"),
-        actor_id=params.get("actor"),
+        limit=given.limit + 1,
+        before_id=given.before,
+        entity=given.entity,
+        entity_id=given.entity_id,
+        actor_id=given.actor,
     )
     return json_response(
         {
@@ -46,9 +63,9 @@ async def list_entries(request: Request) -> Response:
                     "before": e.before,
                     "after": e.after,
                 }
-                for e in found[:limit]
+                for e in found[: given.limit]
             ],
-            "has_more": len(found) > limit,
+            "has_more": len(found) > given.limit,
         }
     )
 

@@ -3,91 +3,224 @@
 from __future__ import annotations
 
 import time
+from typing import Annotated, Literal
 
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from quantized.api.requests import admin, body_bytes, json_object, runtime
+from quantized.api import schemas
+from quantized.api.requests import Parameters, PathParameters, body_bytes, optional, runtime
 from quantized.api.responses import json_response
-from quantized.api.routing import route
+from quantized.api.routing import Answer, body, operation, path, principal, query, route
 from quantized.catalog.document import model_json
-from quantized.catalog.importers import FORMATS, parse_foreign
-from quantized.catalog.schema import parse_entry
-from quantized.errors import InvalidRequestError
+from quantized.catalog.importers import parse_foreign
+from quantized.catalog.schema import (
+    MAX_ID_LENGTH,
+    Author,
+    CatalogEntry,
+    ContextLength,
+    Created,
+    Features,
+    Line,
+    Modalities,
+    ModelId,
+    Price,
+    PriceSourceEntry,
+    Slug,
+    Text,
+    UpstreamEntry,
+)
+from quantized.errors import ConflictError
 from quantized.services import catalog
 from quantized.services.actors import actor_of
 
 PREFIX = "/admin/v1/models"
+TAGS = ("admin: models",)
 IMPORT_TYPES = ("application/json", "application/yaml", "application/x-yaml", "text/yaml")
+MERGE_PATCH = ("application/json", "application/merge-patch+json")
 
 
+class ModelPath(PathParameters):
+    """A model id, ``author/slug``, as two path segments (``%2F`` for the slash works too)."""
+
+    what = "model"
+    code = "model_not_found"
+    author: Author
+    slug: Slug
+
+    @model_validator(mode="after")
+    def _fits(self) -> ModelPath:
+        if len(self.model_id) > MAX_ID_LENGTH:
+            raise ValueError(f"a model id has at most {MAX_ID_LENGTH} characters")
+        return self
+
+    @property
+    def model_id(self) -> str:
+        return f"{self.author}/{self.slug}"
+
+
+class ModelReplace(CatalogEntry):
+    """A whole catalog entry; its id may be left out (it is the path's)."""
+
+    id: ModelId | None = None  # type: ignore[assignment]
+
+
+class _Patch(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class CostPatch(_Patch):
+    prompt: Price = optional()
+    completion: Price = optional()
+    input_cache_read: Price | None = None
+
+
+class ModelPatch(_Patch):
+    """RFC 7386 merge patch of a catalog entry: ``null`` removes an optional field.
+
+    Required fields (``name``, the two prices) cannot be removed, the id cannot change,
+    and a price source is given whole (``url`` and ``checked``), so every patch this
+    accepts makes a valid entry.
+    """
+
+    name: Line = optional()
+    description: Text | None = None
+    created: Created | None = None
+    status: Literal["active", "deprecated", "disabled"] | None = None
+    input_modalities: Modalities | None = None
+    output_modalities: Modalities | None = None
+    supported_features: Features | None = None
+    context_length: ContextLength | None = None
+    cost: CostPatch = optional()
+    price_source: PriceSourceEntry | None = None
+    upstreams: list[UpstreamEntry] | None = None
+
+
+class ImportQuery(Parameters):
+    format: Annotated[
+        Literal["quantized", "openrouter", "litellm"],
+        Field(
+            description="quantized: {models: [...]} (JSON or YAML); openrouter: the "
+            "GET /api/v1/models response; litellm: model_prices_and_context_window.json"
+        ),
+    ] = "quantized"
+
+
+@operation(
+    "List every stored model, inactive ones included",
+    tags=TAGS,
+    responses={200: Answer("All models", schemas.AdminModelList)},
+)
 async def list_models(request: Request) -> Response:
-    await admin(request)
     found = await catalog.stored_models(runtime(request).engine)
     return json_response({"object": "list", "data": [model_json(m) for m in found]})
 
 
+@operation(
+    "Create a model",
+    tags=TAGS,
+    body=CatalogEntry,
+    responses={201: Answer("Created", schemas.AdminModel)},
+    errors=(409,),
+)
 async def create_model(request: Request) -> Response:
-    principal = await admin(request)
-    model = parse_entry(await json_object(request), now=int(time.time()))
+    model = body(request, CatalogEntry).to_model(int(time.time()))
     app = runtime(request)
-    await catalog.create_model(app.engine, actor_of(principal), model)
+    await catalog.create_model(app.engine, actor_of(principal(request)), model)
     await app.refresh()
     return json_response(model_json(model), status=201)
 
 
+@operation(
+    "Get a stored model",
+    tags=TAGS,
+    path=ModelPath,
+    responses={200: Answer("The model", schemas.AdminModel)},
+)
 async def get_model(request: Request) -> Response:
-    await admin(request)
-    model = await catalog.get_model(runtime(request).engine, request.path_params["model_id"])
+    model = await catalog.get_model(runtime(request).engine, path(request, ModelPath).model_id)
     return json_response(model_json(model))
 
 
+@operation(
+    "Create or replace a model",
+    description="The body's id may be left out; one that names another model is a 409.",
+    tags=TAGS,
+    path=ModelPath,
+    body=ModelReplace,
+    responses={
+        200: Answer("Replaced", schemas.AdminModel),
+        201: Answer("Created", schemas.AdminModel),
+    },
+    errors=(409,),
+)
 async def replace_model(request: Request) -> Response:
-    principal = await admin(request)
-    model_id = request.path_params["model_id"]
-    body = await json_object(request)
-    if body.setdefault("id", model_id) != model_id:
-        raise InvalidRequestError("the body's id must match the path", param="id")
-    model = parse_entry(body, now=int(time.time()))
+    model_id = path(request, ModelPath).model_id
+    given = body(request, ModelReplace)
+    if given.id not in (None, model_id):
+        raise ConflictError(
+            f"the body's id {given.id!r} is not the path's {model_id!r}", param="id"
+        )
+    model = given.model_copy(update={"id": model_id}).to_model(int(time.time()))
     app = runtime(request)
-    created = await catalog.replace_model(app.engine, actor_of(principal), model)
+    created = await catalog.replace_model(app.engine, actor_of(principal(request)), model)
     await app.refresh()
     return json_response(model_json(model), status=201 if created else 200)
 
 
+@operation(
+    "Change some fields (RFC 7386 JSON merge patch; null removes an optional field)",
+    tags=TAGS,
+    path=ModelPath,
+    body=ModelPatch,
+    body_media=MERGE_PATCH,
+    responses={200: Answer("The changed model", schemas.AdminModel)},
+)
 async def patch_model(request: Request) -> Response:
-    principal = await admin(request)
-    patch = await json_object(request)
+    patch = body(request, ModelPatch).model_dump(mode="json", exclude_unset=True)
     app = runtime(request)
     model = await catalog.patch_model(
-        app.engine, actor_of(principal), request.path_params["model_id"], patch
+        app.engine, actor_of(principal(request)), path(request, ModelPath).model_id, patch
     )
     await app.refresh()
     return json_response(model_json(model))
 
 
+@operation(
+    "Delete a model",
+    tags=TAGS,
+    path=ModelPath,
+    responses={200: Answer("Deleted", schemas.DeletedModel)},
+)
 async def delete_model(request: Request) -> Response:
-    principal = await admin(request)
-    model_id = request.path_params["model_id"]
+    model_id = path(request, ModelPath).model_id
     app = runtime(request)
-    await catalog.delete_model(app.engine, actor_of(principal), model_id)
+    await catalog.delete_model(app.engine, actor_of(principal(request)), model_id)
     await app.refresh()
     return json_response({"id": model_id, "object": "model", "deleted": True})
 
 
+@operation(
+    "Insert or update many models at once: all of them or none",
+    description="The body is a document in the format the `format` parameter names.",
+    tags=TAGS,
+    query=ImportQuery,
+    body={
+        "type": ["object", "array"],
+        "description": "A document in the chosen format (ours may be a bare list of entries)",
+    },
+    body_media=IMPORT_TYPES,
+    responses={200: Answer("Imported", schemas.ImportResult)},
+)
 async def import_models(request: Request) -> Response:
     """Bulk upsert from our format, OpenRouter's or LiteLLM's: all entries or none."""
-    principal = await admin(request)
-    name = request.query_params.get("format", "quantized")
-    if name not in FORMATS:
-        raise InvalidRequestError(
-            f"unknown format '{name[:50]}'; use one of {', '.join(FORMATS)}", param="format"
-        )
+    name = query(request, ImportQuery).format
     text = await body_bytes(request, allowed=IMPORT_TYPES)
     parsed = parse_foreign(name, bytes(text), now=int(time.time()))
     app = runtime(request)
-    result = await catalog.import_models(app.engine, actor_of(principal), parsed.models)
+    result = await catalog.import_models(app.engine, actor_of(principal(request)), parsed.models)
     await app.refresh()
     return json_response(
         {
@@ -106,7 +239,7 @@ def routes() -> list[BaseRoute]:
         route(PREFIX, GET=list_models, POST=create_model),
         route(f"{PREFIX}/import", POST=import_models),
         route(
-            f"{PREFIX}/{{model_id:path}}",
+            f"{PREFIX}/{{author}}/{{slug}}",
             GET=get_model,
             PUT=replace_model,
             PATCH=patch_model,

@@ -2,45 +2,57 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from quantized.api.requests import admin, json_object, runtime, validate
+from quantized.api import schemas
+from quantized.api.requests import Id, PathParameters, optional, runtime
 from quantized.api.responses import json_response
-from quantized.api.routing import route
+from quantized.api.routing import Answer, body, operation, path, principal, route
 from quantized.services import keys
 from quantized.services.actors import actor_of
-from quantized.services.durations import parse_duration
+from quantized.services.durations import DURATION, parse_duration
+from quantized.validation import INTEGRAL
+from quantized.values import EARLIEST, LATEST, MAX_LINE, NAME, rfc3339_seconds
 
 PREFIX = "/admin/v1/keys"
-
-Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Expiry = Annotated[
-    float,
-    Field(ge=0, le=10**11, description="Unix seconds; an ISO 8601 datetime is accepted too."),
-]
-Limit = Annotated[
-    int, Field(ge=0, le=1_000_000_000, description="Per minute; 0: no limit; null: the default")
-]
-Patterns = Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=1000)]
+TAGS = ("admin: keys",)
 
 
 def _moment(value: object) -> object:
-    """Unix seconds, or an ISO 8601 datetime (``Z`` or an offset), as unix seconds."""
-    if isinstance(value, str):
-        try:
-            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError("use unix seconds or an ISO 8601 datetime") from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=dt.UTC)
-        return moment.timestamp()
-    return value
+    """Unix seconds, or an RFC 3339 date-time as unix seconds."""
+    return rfc3339_seconds(value) if isinstance(value, str) else value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=MAX_LINE, pattern=NAME)]
+Expiry = Annotated[
+    float,
+    Field(ge=EARLIEST, le=LATEST, allow_inf_nan=False),
+    BeforeValidator(_moment),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": EARLIEST, "maximum": LATEST},
+                {"type": "string", "format": "date-time"},
+            ],
+            "description": "Unix seconds, or an RFC 3339 date-time",
+        }
+    ),
+]
+Limit = Annotated[
+    int,
+    Field(ge=0, le=1_000_000_000, description="Per minute; 0: no limit; null: the default"),
+    INTEGRAL,
+]
+Pattern = Annotated[str, Field(max_length=MAX_LINE, pattern=r"^\s*[a-z0-9*?\[\]!/._:-]+\s*$")]
+Patterns = Annotated[
+    list[Pattern],
+    Field(max_length=1000, description="Model ids or globs (openai/*); null: every model"),
+]
 
 
 class _Body(BaseModel):
@@ -50,40 +62,37 @@ class _Body(BaseModel):
 class KeyCreate(_Body):
     name: Name
     models: Patterns | None = None
-    expires_in: Annotated[str, Field(max_length=32)] | None = None
+    expires_in: Annotated[str, Field(pattern=DURATION, description="30d, 12h, 1w2d…")] | None = None
     is_admin: bool = False
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
 
 
 class KeyChange(_Body):
-    name: Name | None = Field(default=None, description="A new name (not null)")
+    """Only the fields given change; ``null`` means every model, never, or the default."""
+
+    name: Name = optional(description="A new name (not null)")
     models: Patterns | None = None
     expires_at: Expiry | None = None
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
 
-    _at = field_validator("expires_at", mode="before")(_moment)
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name_not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("a key's name cannot be null")
-        return value
-
 
 class KeyImport(_Body):
     name: Name
     sha256: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
-    prefix: Annotated[str, Field(max_length=32)] | None = None
+    prefix: Annotated[str, Field(max_length=32, pattern=r"^[^\x00-\x1f\x7f]*$")] | None = None
     models: Patterns | None = None
     expires_at: Expiry | None = None
     is_admin: bool = False
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
 
-    _at = field_validator("expires_at", mode="before")(_moment)
+
+class KeyPath(PathParameters):
+    what = "API key"
+    code = "key_not_found"
+    key_id: Id
 
 
 def key_object(key: Any, secret: str | None = None) -> dict[str, Any]:
@@ -93,72 +102,102 @@ def key_object(key: Any, secret: str | None = None) -> dict[str, Any]:
     return data
 
 
+@operation(
+    "Issue a key; its secret is in this response only",
+    tags=TAGS,
+    body=KeyCreate,
+    responses={201: Answer("Issued", schemas.IssuedApiKey)},
+    errors=(409,),
+)
 async def create_key(request: Request) -> Response:
-    principal = await admin(request)
-    body = validate(KeyCreate, await json_object(request))
-    lifetime = parse_duration(body.expires_in) if body.expires_in is not None else None
+    given = body(request, KeyCreate)
+    lifetime = parse_duration(given.expires_in) if given.expires_in is not None else None
     app = runtime(request)
     issued = await keys.issue_key(
         app.engine,
-        actor_of(principal),
-        name=body.name,
-        models=body.models,
+        actor_of(principal(request)),
+        name=given.name,
+        models=given.models,
         expires_in=lifetime,
-        is_admin=body.is_admin,
-        rpm_limit=body.rpm_limit,
-        tpm_limit=body.tpm_limit,
+        is_admin=given.is_admin,
+        rpm_limit=given.rpm_limit,
+        tpm_limit=given.tpm_limit,
     )
     await app.refresh()
     return json_response(key_object(issued.key, issued.secret), status=201)
 
 
+@operation(
+    "List keys (never their secrets)",
+    tags=TAGS,
+    responses={200: Answer("All keys", schemas.ApiKeyList)},
+)
 async def list_keys(request: Request) -> Response:
-    await admin(request)
     found = await keys.list_keys(runtime(request).engine)
     return json_response({"object": "list", "data": [key_object(k) for k in found]})
 
 
+@operation("Get a key", tags=TAGS, path=KeyPath, responses={200: Answer("The key", schemas.ApiKey)})
 async def get_key(request: Request) -> Response:
-    await admin(request)
-    key = await keys.get_key(runtime(request).engine, request.path_params["key_id"])
+    key = await keys.get_key(runtime(request).engine, path(request, KeyPath).key_id)
     return json_response(key_object(key))
 
 
+@operation(
+    "Change a key's name, models (null: all), expiry (null: never) or limits",
+    tags=TAGS,
+    path=KeyPath,
+    body=KeyChange,
+    responses={200: Answer("The changed key", schemas.ApiKey)},
+    errors=(409,),
+)
 async def change_key(request: Request) -> Response:
-    principal = await admin(request)
-    body = validate(KeyChange, await json_object(request))
-    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    given = body(request, KeyChange)
+    changes = {name: getattr(given, name) for name in given.model_fields_set}
     app = runtime(request)
     key = await keys.update_key(
-        app.engine, actor_of(principal), request.path_params["key_id"], changes
+        app.engine, actor_of(principal(request)), path(request, KeyPath).key_id, changes
     )
     await app.refresh()
     return json_response(key_object(key))
 
 
+@operation(
+    "Revoke a key (running servers reject it within a second)",
+    tags=TAGS,
+    path=KeyPath,
+    responses={200: Answer("The revoked key", schemas.ApiKey)},
+)
 async def revoke_key(request: Request) -> Response:
-    principal = await admin(request)
     app = runtime(request)
-    key = await keys.revoke_key(app.engine, actor_of(principal), request.path_params["key_id"])
+    key = await keys.revoke_key(
+        app.engine, actor_of(principal(request)), path(request, KeyPath).key_id
+    )
     await app.refresh()
     return json_response(key_object(key))
 
 
+@operation(
+    "Store a key issued elsewhere, by the SHA-256 of its full text",
+    tags=TAGS,
+    body=KeyImport,
+    responses={201: Answer("Imported", schemas.ApiKey)},
+    errors=(409,),
+)
 async def import_key(request: Request) -> Response:
-    principal = await admin(request)
-    body = validate(KeyImport, await json_object(request))
+    given = body(request, KeyImport)
     app = runtime(request)
     key = await keys.import_key(
         app.engine,
-        actor_of(principal),
-        name=body.name,
-        sha256=body.sha256,
-        prefix=body.prefix,
-        models=body.models,
-        expires_at=body.expires_at,
-        is_admin=body.is_admin,
-        rpm_limit=body.rpm_limit,
-        tpm_limit=body.tpm_limit,
+        actor_of(principal(request)),
+        name=given.name,
+        sha256=given.sha256,
+        prefix=given.prefix,
+        models=given.models,
+        expires_at=given.expires_at,
+        is_admin=given.is_admin,
+        rpm_limit=given.rpm_limit,
+        tpm_limit=given.tpm_limit,
     )
     await app.refresh()
     return json_response(key_object(key), status=201)
@@ -168,6 +207,6 @@ def routes() -> list[BaseRoute]:
     return [
         route(PREFIX, GET=list_keys, POST=create_key),
         route(f"{PREFIX}/import", POST=import_key),
-        route(f"{PREFIX}/{{key_id:int}}", GET=get_key, PATCH=change_key),
-        route(f"{PREFIX}/{{key_id:int}}/revoke", POST=revoke_key),
+        route(f"{PREFIX}/{{key_id}}", GET=get_key, PATCH=change_key, reserved=("import",)),
+        route(f"{PREFIX}/{{key_id}}/revoke", POST=revoke_key),
     ]

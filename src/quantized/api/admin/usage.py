@@ -2,29 +2,44 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from pydantic import Field
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from quantized.api.requests import admin, reject_unknown, runtime
+from quantized.api import schemas
+from quantized.api.requests import runtime
 from quantized.api.responses import json_response
-from quantized.api.routing import route
+from quantized.api.routing import Answer, operation, query, route
+from quantized.api.usage import UsageQuery
 from quantized.services import budgets
-from quantized.services.usage import default_range, parse_day, summary
+from quantized.services.usage import summary
 
 
+class AllUsageQuery(UsageQuery):
+    caller: (
+        Annotated[str, Field(pattern=budgets.CALLER, description="Only key:<id> or jwt:<subject>")]
+        | None
+    ) = None
+
+
+@operation(
+    "Everyone's spend, by day, caller and model",
+    tags=("admin: usage",),
+    query=AllUsageQuery,
+    responses={200: Answer("Spend", schemas.UsageSummary)},
+)
 async def all_usage(request: Request) -> Response:
-    await admin(request)
-    params = request.query_params
-    reject_unknown(params, ("start", "end", "model", "caller"))
-    first, last = default_range()
-    who = params.get("caller")
+    given = query(request, AllUsageQuery)
+    start, end = given.days()
     result = await summary(
         runtime(request).engine,
-        start=parse_day(params.get("start"), first, "start"),
-        end=parse_day(params.get("end"), last, "end"),
-        caller=budgets.parse_subject(who) if who is not None else None,
-        model=params.get("model"),
+        start=start,
+        end=end,
+        caller=budgets.parse_subject(given.caller) if given.caller is not None else None,
+        model=given.model,
     )
     return json_response(result)
 

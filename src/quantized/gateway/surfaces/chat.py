@@ -87,7 +87,7 @@ def parse_chat_request(data: bytes | bytearray) -> ChatRequest:
         if not isinstance(message, dict):
             raise _invalid("each message must be an object", where)
         role = message.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise _invalid(f"role must be one of {', '.join(sorted(ROLES))}", f"{where}.role")
         _content_modalities(message.get("content"), f"{where}.content", modalities)
     stream = body.get("stream") or False
@@ -99,6 +99,8 @@ def parse_chat_request(data: bytes | bytearray) -> ChatRequest:
             raise _invalid(f"{name} must be {'a list' if kind is list else 'an object'}", name)
     for name in ("max_tokens", "max_completion_tokens", "n"):
         value = body.get(name)
+        if isinstance(value, float) and value.is_integer():  # JSON's 5.0 is the number 5
+            value = body[name] = int(value)
         if value is not None and (
             not isinstance(value, int) or isinstance(value, bool) or value < 1
         ):
