@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from quantized.errors import QuantizedError
 from quantized.settings import Settings, load_settings
 from quantized.store import migrate
-from quantized.store.database import create_engine
+from quantized.store.database import check_location, create_engine
 
 T = TypeVar("T")
 
@@ -47,6 +47,10 @@ def with_database(work: Callable[[AsyncEngine], Awaitable[T]], *, writes: bool =
     (without Redis they find them at their next poll).
     """
     config = settings()
+    try:
+        check_location(config.database_url)
+    except QuantizedError as exc:
+        raise Failure(exc.message) from None
 
     async def run() -> T:
         engine = create_engine(config.database_url)

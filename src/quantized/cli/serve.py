@@ -11,6 +11,7 @@ import click
 from quantized.cli.common import Failure, run_async, settings
 from quantized.errors import QuantizedError
 from quantized.settings import Settings
+from quantized.store.database import check_location
 
 
 def _banner(key: str) -> str:
@@ -95,6 +96,10 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """
     config = settings()
     _check_jwt_issuers(config)
+    try:
+        check_location(config.database_url)
+    except QuantizedError as exc:
+        raise Failure(exc.message) from None
     admin_key = prepare_in_child(config.database_url, config.catalog_file)
     if admin_key is not None:
         click.echo(_banner(admin_key))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
@@ -85,6 +86,18 @@ def _redact(url: str) -> str:
 
 def is_sqlite(url: URL) -> bool:
     return url.get_backend_name() == "sqlite"
+
+
+def check_location(url: str) -> None:
+    """For SQLite, that the file's directory exists: a clear error before any connection
+    (the driver's failed connections otherwise leave a worker thread behind)."""
+    target = async_url(url)
+    if is_sqlite(target) and target.database and target.database != ":memory:":
+        directory = Path(target.database).expanduser().resolve().parent
+        if not directory.is_dir():
+            raise ConfigurationError(
+                f"cannot use the database: the directory {directory} does not exist"
+            )
 
 
 def create_engine(
