@@ -43,7 +43,7 @@ def test_load_then_apply_changes_made_elsewhere(database_url: str) -> None:
             await sync.load()
             assert state.loaded and len(state.catalog) >= 40 and len(state.auth.keys) == 1
 
-            issued = await keys.issue_key(engine, cli_actor(), name="elsewhere")
+            issued = await keys.issue_key(engine, cli_actor(), keys.KeyFields("elsewhere"))
             model = Model(id="acme/new", name="New", cost=Cost(1.0, 2.0, 1.0))
             await catalog.create_model(engine, cli_actor(), model)
             await budgets.set_budget(engine, cli_actor(), "key", str(issued.key.id), 10**12, None)

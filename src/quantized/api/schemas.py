@@ -86,12 +86,6 @@ class Readiness(_Out):
     keys: int
 
 
-class CostOut(_Out):
-    prompt: float
-    completion: float
-    input_cache_read: float
-
-
 class PriceSourceOut(_Out):
     url: str
     checked: str
@@ -118,7 +112,7 @@ class AdminModel(_Out):
     output_modalities: list[str]
     supported_features: list[str]
     context_length: int | None
-    cost: CostOut
+    cost: Cost
     price_source: PriceSourceOut | None
     upstreams: list[UpstreamOut]
 

@@ -11,7 +11,7 @@ from quantized.cli.table import echo_table, moment
 from quantized.errors import QuantizedError
 from quantized.services.actors import cli_actor
 from quantized.services.durations import parse_duration
-from quantized.services.keys import issue_key, list_keys, revoke_key
+from quantized.services.keys import KeyFields, issue_key, list_keys, revoke_key
 from quantized.values import MAX_ID, parse_id, shown
 
 
@@ -59,12 +59,14 @@ def create(
         lambda engine: issue_key(
             engine,
             cli_actor(),
-            name=name,
-            models=split or None,
-            expires_in=lifetime,
-            is_admin=admin,
-            rpm_limit=rpm,
-            tpm_limit=tpm,
+            KeyFields(
+                name,
+                models=split or None,
+                expires_at=KeyFields.expiry(lifetime),
+                is_admin=admin,
+                rpm_limit=rpm,
+                tpm_limit=tpm,
+            ),
         ),
         writes=True,
     )

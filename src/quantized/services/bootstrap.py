@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantized.catalog.document import read_catalog_file
 from quantized.services.catalog import SHIPPED_CATALOG, write_models
-from quantized.services.keys import issue_key_in
+from quantized.services.keys import KeyFields, issue_key_in
 from quantized.store import catalog as model_store
 from quantized.store import keys as key_store
 from quantized.store import migrate
@@ -46,6 +46,8 @@ async def prepare(engine: AsyncEngine, catalog_file: Path | None = None) -> Prep
             seeded = (await write_models(conn, FIRST_START, "model.create", models)).inserted
         admin_key = None
         if await key_store.count_keys(conn) == 0:
-            issued = await issue_key_in(conn, FIRST_START, name=BOOTSTRAP_KEY_NAME, is_admin=True)
+            issued = await issue_key_in(
+                conn, FIRST_START, KeyFields(BOOTSTRAP_KEY_NAME, is_admin=True)
+            )
             admin_key = issued.secret
     return Prepared(migrated=migrated, seeded_models=seeded, admin_key=admin_key)

@@ -72,19 +72,32 @@ def _existing_id(key_id: int) -> int:
     return key_id
 
 
+@dataclass(frozen=True, slots=True)
+class KeyFields:
+    """What a new key says of itself, besides its secret (or the digest of one)."""
+
+    name: str
+    models: Sequence[str] | None = None
+    """Ids or globs, each of which must match a catalog model; ``None``: every model."""
+    expires_at: float | None = None
+    is_admin: bool = False
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+
+    @staticmethod
+    def expiry(lifetime: float | None) -> float | None:
+        """When a key with this lifetime (seconds; ``None``: forever) made now expires."""
+        return time.time() + lifetime if lifetime is not None else None
+
+
 async def _insert(
     conn: AsyncConnection,
     actor: Actor,
     action: str,
+    fields: KeyFields,
     *,
-    name: str,
     prefix: str,
     digest: bytes,
-    models: Sequence[str] | None,
-    expires_at: float | None,
-    is_admin: bool,
-    rpm_limit: int | None = None,
-    tpm_limit: int | None = None,
 ) -> ApiKey:
     if await key_store.key_by_digest(conn, digest) is not None:
         raise ConflictError(
@@ -92,86 +105,37 @@ async def _insert(
         )
     key = await key_store.insert_key(
         conn,
-        name=check_name(name),
+        name=check_name(fields.name),
         prefix=prefix,
         digest=digest,
-        models=await check_patterns(conn, models),
-        is_admin=is_admin,
+        models=await check_patterns(conn, fields.models),
+        is_admin=fields.is_admin,
         created_at=time.time(),
-        expires_at=expires_at,
-        rpm_limit=rpm_limit,
-        tpm_limit=tpm_limit,
+        expires_at=fields.expires_at,
+        rpm_limit=fields.rpm_limit,
+        tpm_limit=fields.tpm_limit,
     )
     await audit.record(conn, actor, [audit.Change(action, "key", str(key.id), None, key.public())])
     return key
 
 
-async def issue_key(
-    engine: AsyncEngine,
-    actor: Actor,
-    *,
-    name: str,
-    models: Sequence[str] | None = None,
-    expires_in: float | None = None,
-    is_admin: bool = False,
-    rpm_limit: int | None = None,
-    tpm_limit: int | None = None,
-) -> IssuedKey:
-    """Create a key. ``models`` are ids or globs that must each match a catalog model."""
+async def issue_key(engine: AsyncEngine, actor: Actor, fields: KeyFields) -> IssuedKey:
+    """Create a key, in a transaction of its own."""
     async with transaction(engine) as conn:
-        return await issue_key_in(
-            conn,
-            actor,
-            name=name,
-            models=models,
-            expires_in=expires_in,
-            is_admin=is_admin,
-            rpm_limit=rpm_limit,
-            tpm_limit=tpm_limit,
-        )
+        return await issue_key_in(conn, actor, fields)
 
 
-async def issue_key_in(
-    conn: AsyncConnection,
-    actor: Actor,
-    *,
-    name: str,
-    models: Sequence[str] | None = None,
-    expires_in: float | None = None,
-    is_admin: bool = False,
-    rpm_limit: int | None = None,
-    tpm_limit: int | None = None,
-) -> IssuedKey:
-    """:func:`issue_key` inside the caller's transaction."""
+async def issue_key_in(conn: AsyncConnection, actor: Actor, fields: KeyFields) -> IssuedKey:
+    """Create a key inside the caller's transaction."""
     secret = generate_key()
     key = await _insert(
-        conn,
-        actor,
-        "key.create",
-        name=name,
-        prefix=display_prefix(secret),
-        digest=key_digest(secret),
-        models=models,
-        expires_at=time.time() + expires_in if expires_in is not None else None,
-        is_admin=is_admin,
-        rpm_limit=rpm_limit,
-        tpm_limit=tpm_limit,
+        conn, actor, "key.create", fields, prefix=display_prefix(secret), digest=key_digest(secret)
     )
     return IssuedKey(key=key, secret=secret)
 
 
 async def import_key(
-    engine: AsyncEngine,
-    actor: Actor,
-    *,
-    name: str,
-    sha256: str,
-    prefix: str | None = None,
-    models: Sequence[str] | None = None,
-    expires_at: float | None = None,
-    is_admin: bool = False,
-    rpm_limit: int | None = None,
-    tpm_limit: int | None = None,
+    engine: AsyncEngine, actor: Actor, fields: KeyFields, *, sha256: str, prefix: str | None
 ) -> ApiKey:
     """Store a key issued elsewhere, known only by the SHA-256 of its full text."""
     digest_hex = sha256.strip().lower()
@@ -184,17 +148,7 @@ async def import_key(
         )
     async with transaction(engine) as conn:
         return await _insert(
-            conn,
-            actor,
-            "key.import",
-            name=name,
-            prefix=shown,
-            digest=bytes.fromhex(digest_hex),
-            models=models,
-            expires_at=expires_at,
-            is_admin=is_admin,
-            rpm_limit=rpm_limit,
-            tpm_limit=tpm_limit,
+            conn, actor, "key.import", fields, prefix=shown, digest=bytes.fromhex(digest_hex)
         )
 
 

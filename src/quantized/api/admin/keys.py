@@ -20,6 +20,8 @@ from quantized.validation import INTEGRAL
 from quantized.values import EARLIEST, LATEST, MAX_LINE, NAME, rfc3339_seconds
 
 PREFIX = "/admin/v1/keys"
+FIELDS = {"name", "models", "is_admin", "rpm_limit", "tpm_limit"}
+"""The request fields that are :class:`~quantized.services.keys.KeyFields` as they are."""
 TAGS = ("admin: keys",)
 
 
@@ -113,16 +115,10 @@ async def create_key(request: Request) -> Response:
     given = body(request, KeyCreate)
     lifetime = parse_duration(given.expires_in) if given.expires_in is not None else None
     app = runtime(request)
-    issued = await keys.issue_key(
-        app.engine,
-        actor_of(principal(request)),
-        name=given.name,
-        models=given.models,
-        expires_in=lifetime,
-        is_admin=given.is_admin,
-        rpm_limit=given.rpm_limit,
-        tpm_limit=given.tpm_limit,
+    fields = keys.KeyFields(
+        **given.model_dump(include=FIELDS), expires_at=keys.KeyFields.expiry(lifetime)
     )
+    issued = await keys.issue_key(app.engine, actor_of(principal(request)), fields)
     await app.refresh()
     return json_response(key_object(issued.key, issued.secret), status=201)
 
@@ -187,17 +183,9 @@ async def revoke_key(request: Request) -> Response:
 async def import_key(request: Request) -> Response:
     given = body(request, KeyImport)
     app = runtime(request)
+    fields = keys.KeyFields(**given.model_dump(include=FIELDS), expires_at=given.expires_at)
     key = await keys.import_key(
-        app.engine,
-        actor_of(principal(request)),
-        name=given.name,
-        sha256=given.sha256,
-        prefix=given.prefix,
-        models=given.models,
-        expires_at=given.expires_at,
-        is_admin=given.is_admin,
-        rpm_limit=given.rpm_limit,
-        tpm_limit=given.tpm_limit,
+        app.engine, actor_of(principal(request)), fields, sha256=given.sha256, prefix=given.prefix
     )
     await app.refresh()
     return json_response(key_object(key), status=201)
