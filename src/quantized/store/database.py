@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 from sqlalchemy import event
@@ -58,6 +59,13 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
     return create_async_engine(target, pool_pre_ping=True, **options)
+
+
+def sqlite_connection(path: str) -> sqlite3.Connection:
+    """A plain sqlite3 connection, set up like the engine's, for one thread at a time."""
+    connection = sqlite3.connect(path, check_same_thread=False)
+    _sqlite_pragmas(connection, None)
+    return connection
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
