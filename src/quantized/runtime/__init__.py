@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +18,8 @@ from quantized.limits.local import LocalLimiter
 from quantized.runtime.state import LiveState
 from quantized.runtime.sync import Synchroniser
 from quantized.settings import Settings
-from quantized.store import usage as usage_store
 from quantized.store.database import create_engine
+from quantized.store.usage_writer import usage_writer
 from quantized.usage.ledger import Ledger, UsageRecord
 
 if TYPE_CHECKING:
@@ -82,8 +82,14 @@ class Runtime:
                     "no QUANTIZED_REDIS_URL: rate limits and budgets are counted per "
                     "process; other instances' changes are found by polling"
                 )
+            writer = usage_writer(self._engine)
+            stack.push_async_callback(writer.close)  # after the ledger's close
             ledger = self._ledger = Ledger(
-                self._write_usage,
+                writer,
+                interval=settings.usage_flush_interval,
+                batch=settings.usage_batch_rows,
+                flush_at=settings.usage_flush_rows,
+                concurrency=settings.usage_writes,
                 capacity=settings.usage_buffer,
                 on_written=self.state.spend.written,
             )
@@ -154,10 +160,6 @@ class Runtime:
                     record.caller_kind, record.caller_id, record.day, record.cost_pusd
                 )
             )
-
-    async def _write_usage(self, records: Sequence[UsageRecord]) -> None:
-        async with self.engine.begin() as conn:
-            await usage_store.insert_records(conn, records)
 
     def _report_missing_credentials(self) -> None:
         needed: dict[str, int] = {}
