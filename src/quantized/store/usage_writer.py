@@ -4,8 +4,9 @@ A busy event loop turns slowly (tens of milliseconds per turn at saturation), an
 round trip a write makes waits for a turn. So the writers keep their connections and
 make as few trips as the database allows:
 
-- PostgreSQL: each write in flight uses a connection of its own, taken from the engine's
-  pool once and kept (checking one out and in again costs trips); a batch is a single
+- PostgreSQL: each write in flight uses a connection of its own, opened once and kept
+  (checking one out of a pool with a pre-ping and in again costs trips), apart from the
+  engine's pool, which the rest of the server keeps to itself; a batch is a single
   autocommitted statement, so it is committed one trip after the loop sends it.
 - SQLite: writes serialise in the database anyway, so one connection in one thread of
   its own does them, each an ``executemany`` and its commit in one hop; batches in flight
@@ -23,7 +24,8 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from quantized.store.database import sqlite_connection
 from quantized.store.usage import insert_asyncpg, insert_sqlite3
@@ -45,7 +47,8 @@ def usage_writer(engine: AsyncEngine) -> UsageWriter:
 
 class PostgresUsageWriter:
     def __init__(self, engine: AsyncEngine) -> None:
-        self._engine = engine
+        # connections of its own: opened when needed, closed when thrown away
+        self._engine = create_async_engine(engine.url, poolclass=NullPool)
         self._idle: list[tuple[AsyncConnection, Any]] = []  # (pooled, asyncpg connection)
 
     @property
@@ -72,11 +75,12 @@ class PostgresUsageWriter:
         return conn, raw.driver_connection
 
     async def close(self) -> None:
-        """Give the kept connections back to the pool."""
+        """Close the kept connections."""
         while self._idle:
             conn, _ = self._idle.pop()
             with contextlib.suppress(Exception):
                 await conn.close()
+        await self._engine.dispose()
 
 
 async def _discard(conn: AsyncConnection) -> None:
