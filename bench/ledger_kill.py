@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sqlite3
 import statistics
 import subprocess
@@ -81,6 +82,7 @@ class Outcome:
     unseen: int  # rows whose answer never reached wrk (killed on the way out)
     rate: float  # answers per second in the last second before the kill
     last_window: int  # answers actually completed in the last 50 ms
+    cpu_us: float  # the gateway's CPU time per answer while loaded, microseconds
 
     @property
     def window_rows(self) -> float:
@@ -134,6 +136,12 @@ def rows_written(database_url: str) -> set[str]:
     return asyncio.run(_request_ids(database_url))
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def drain(process: subprocess.Popen[str]) -> None:
     """Keep reading the gateway's output so a full pipe never blocks it."""
     output = process.stdout
@@ -168,7 +176,9 @@ def one_run(work: Path, catalog: Path, database_url: str, args: argparse.Namespa
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        started_cpu = cpu_seconds(gateway.pid)
         time.sleep(args.duration)
+        loaded_cpu = cpu_seconds(gateway.pid) - started_cpu
         killed_at = time.monotonic()
         gateway.kill()
         gateway.wait(10)
@@ -189,6 +199,7 @@ def one_run(work: Path, catalog: Path, database_url: str, args: argparse.Namespa
         unseen=len(written - answered),
         rate=last_second / 1.0,
         last_window=sum(1 for t in times if killed_at - WINDOW <= t <= killed_at),
+        cpu_us=loaded_cpu / len(answered) * 1e6,
     )
 
 
@@ -211,7 +222,10 @@ def main() -> None:
     require("wrk", "taskset")
     upstream = fake_upstream.start(UPSTREAM_PORT)
     outcomes: list[Outcome] = []
-    print("run  completed  written  lost  unseen  req/s(last 1 s)  last 50 ms  lost/window")
+    print(
+        "run  completed  written  lost  unseen  req/s(last 1 s)  last 50 ms  lost/window"
+        "  CPU µs/answer"
+    )
     try:
         for run in range(1, args.runs + 1):
             with tempfile.TemporaryDirectory(prefix="quantized-kill-") as tmp:
@@ -226,6 +240,7 @@ def main() -> None:
             print(
                 f"{run:>3}  {o.completed:>9}  {o.written:>7}  {o.lost:>4}  {o.unseen:>6}  "
                 f"{o.rate:>15.0f}  {o.window_rows:>5.0f} ({o.last_window:>3})  {o.ratio:>11.2f}"
+                f"  {o.cpu_us:>13.0f}"
             )
     finally:
         fake_upstream.stop(upstream)
@@ -233,7 +248,8 @@ def main() -> None:
         f"median: lost {statistics.median(o.lost for o in outcomes):.0f} rows, "
         f"{statistics.median(o.window_rows for o in outcomes):.0f} rows completed in the "
         f"last 50 ms, ratio {statistics.median(o.ratio for o in outcomes):.2f} "
-        f"(max {max(o.ratio for o in outcomes):.2f})"
+        f"(max {max(o.ratio for o in outcomes):.2f}); gateway CPU "
+        f"{statistics.median(o.cpu_us for o in outcomes):.0f} µs per answer"
     )
 
 

@@ -49,7 +49,7 @@ class PostgresUsageWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         # connections of its own: opened when needed, closed when thrown away
         self._engine = create_async_engine(engine.url, poolclass=NullPool)
-        self._idle: list[tuple[AsyncConnection, Any]] = []  # (pooled, asyncpg connection)
+        self._idle: list[tuple[AsyncConnection, Any]] = []  # (SQLAlchemy, asyncpg connection)
 
     @property
     def connections(self) -> int:
