@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import astuple, fields
+from pathlib import Path
 
 import pytest
 
 from quantized.store import migrate
 from quantized.store import usage as usage_store
 from quantized.store.database import create_engine
-from quantized.store.usage_writer import PostgresUsageWriter, usage_writer
+from quantized.store.usage_writer import PostgresUsageWriter, SqliteUsageWriter, usage_writer
 from quantized.usage.ledger import UsageRecord
 from tests.utils.databases import (
     POSTGRES_ADMIN_URL,
@@ -160,3 +162,25 @@ def test_a_cut_connection_fails_the_batch_and_the_next_batch_reconnects() -> Non
     finally:
         proxy.cut()
         drop_postgres_database(url)
+
+
+def test_the_sqlite_writer_fails_a_batch_then_writes_once_the_file_can_be_opened(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path / 'later' / 'q.db'}"
+    batch = records("r", 20)
+
+    async def main() -> None:
+        writer = SqliteUsageWriter(url.removeprefix("sqlite:///"))
+        try:
+            with pytest.raises(sqlite3.OperationalError):  # no such directory yet
+                await writer(batch)
+            (tmp_path / "later").mkdir()
+            await migrated(url)
+            await writer(batch)
+            await writer(batch)
+        finally:
+            await writer.close()
+
+    asyncio.run(main())
+    assert stored(url) == expected(batch)
