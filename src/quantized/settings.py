@@ -167,6 +167,18 @@ class Settings(BaseSettings):
     usage_buffer: int = Field(
         default=1_000_000, ge=1000, description="Usage records kept while the database is away."
     )
+    usage_flush_interval: float = Field(
+        default=0.05, gt=0, le=10, description="Seconds a usage record waits, at most, to be sent."
+    )
+    usage_flush_rows: int = Field(
+        default=100, ge=1, description="Waiting usage records that start a write at once."
+    )
+    usage_batch_rows: int = Field(
+        default=5000, ge=1, description="Most usage records in one write (backlogs use it)."
+    )
+    usage_writes: int = Field(
+        default=4, ge=1, le=64, description="Usage batches written at once, one connection each."
+    )
 
     # JWT bearer tokens: one issuer from these variables, more from jwt_issuers_file.
     jwt_issuer: str | None = Field(default=None, description="Expected `iss` of tokens.")

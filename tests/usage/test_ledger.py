@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Callable, Sequence
 
 from quantized.usage.ledger import Ledger, UsageRecord
@@ -46,7 +47,8 @@ def test_the_background_task_writes_in_batches() -> None:
         for n in range(5):
             ledger.record(rec(n))
         assert ledger.pending == 5 and store.calls == 0  # record() never writes itself
-        await until(lambda: ledger.pending == 0)
+        await until(lambda: ledger.written == 5)
+        assert ledger.pending == 0 and ledger.in_flight == 0
         assert [len(b) for b in store.batches] == [2, 2, 1]
         assert store.records == [rec(n) for n in range(5)]
         assert ledger.written == 5
@@ -179,5 +181,102 @@ def test_a_failing_listener_does_not_stop_the_writer() -> None:
         await ledger.close()
         assert written_in_background == 2
         assert store.records == [rec(1), rec(2)]
+
+    asyncio.run(main())
+
+
+class Gated(Store):
+    """A writer whose writes wait until the test opens the gate."""
+
+    def __init__(self, failures: int = 0) -> None:
+        super().__init__(failures)
+        self.gate = asyncio.Event()
+        self.waiting = 0
+
+    async def __call__(self, batch: Sequence[UsageRecord]) -> None:
+        self.waiting += 1
+        try:
+            await self.gate.wait()
+        finally:
+            self.waiting -= 1
+        await super().__call__(batch)
+
+
+def test_up_to_concurrency_batches_are_written_at_once() -> None:
+    async def main() -> None:
+        store = Gated()
+        ledger = Ledger(store, interval=60, batch=2, concurrency=3)
+        ledger.start()
+        for n in range(10):
+            ledger.record(rec(n))
+        await until(lambda: store.waiting == 3)
+        await asyncio.sleep(0.02)
+        assert store.waiting == 3 and ledger.writes_in_flight == 3
+        assert ledger.in_flight == 6 and ledger.pending == 4
+        store.gate.set()  # each finishing write takes the next due batch itself
+        await until(lambda: ledger.written == 10)
+        assert sorted(store.records, key=lambda r: r.at) == [rec(n) for n in range(10)]
+        await ledger.close()
+
+    asyncio.run(main())
+
+
+def test_a_lone_record_waits_at_most_the_interval() -> None:
+    async def main() -> None:
+        store = Store()
+        ledger = Ledger(store, interval=0.2, batch=1000, flush_at=100)
+        ledger.start()
+        started = time.monotonic()
+        ledger.record(rec(1))
+        await asyncio.sleep(0.1)
+        assert store.calls == 0  # below flush_at: waits for the interval
+        await until(lambda: ledger.written == 1)
+        assert 0.2 <= time.monotonic() - started < 1.0
+        for n in range(2, 102):  # flush_at reached: written at once
+            ledger.record(rec(n))
+        await until(lambda: ledger.written == 101, timeout=0.15)
+        await ledger.close()
+
+    asyncio.run(main())
+
+
+def test_after_a_failure_batches_go_one_at_a_time_until_one_succeeds() -> None:
+    async def main() -> None:
+        store = Gated(failures=1)
+        ledger = Ledger(store, interval=0.1, batch=2, concurrency=3)  # retried after 0.2 s
+        ledger.start()
+        for n in range(2):
+            ledger.record(rec(n))
+        await until(lambda: store.waiting == 1)
+        store.gate.set()
+        await until(lambda: ledger.failed_writes == 1)
+        store.gate.clear()
+        for n in range(2, 12):
+            ledger.record(rec(n))
+        await until(lambda: store.waiting == 1)  # the retry, alone
+        await asyncio.sleep(0.05)
+        assert store.waiting == 1 and ledger.writes_in_flight == 1
+        store.gate.set()
+        await until(lambda: ledger.written == 12)
+        assert store.calls == 7  # one failure, then six batches of two, none twice
+        await ledger.close()
+
+    asyncio.run(main())
+
+
+def test_capacity_counts_the_records_being_written() -> None:
+    async def main() -> None:
+        store = Gated()
+        ledger = Ledger(store, interval=60, batch=4, concurrency=1, capacity=6)
+        ledger.start()
+        for n in range(4):
+            ledger.record(rec(n))
+        await until(lambda: store.waiting == 1)  # records 0-3 in flight
+        for n in range(4, 9):
+            ledger.record(rec(n))
+        assert ledger.dropped == 3 and ledger.pending == 2  # 4-6 dropped, 7-8 wait
+        store.gate.set()
+        await ledger.close()
+        assert store.records == [rec(n) for n in (0, 1, 2, 3, 7, 8)]
 
     asyncio.run(main())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine, Sequence
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +22,8 @@ from quantized.runtime.state import LiveState
 from quantized.runtime.sync import Synchroniser
 from quantized.settings import Settings
 from quantized.store import keys as key_store
-from quantized.store import usage as usage_store
-from quantized.store.database import connection, create_engine, transaction, unavailable
+from quantized.store.database import connection, create_engine, unavailable
+from quantized.store.usage_writer import usage_writer
 from quantized.usage.ledger import Ledger, UsageRecord
 
 if TYPE_CHECKING:
@@ -110,8 +110,14 @@ class Runtime:
                     "no QUANTIZED_REDIS_URL: rate limits and budgets are counted per "
                     "process; other instances' changes are found by polling"
                 )
+            writer = usage_writer(self._engine)
+            stack.push_async_callback(writer.close)  # after the ledger's close
             ledger = self._ledger = Ledger(
-                self._write_usage,
+                writer,
+                interval=settings.usage_flush_interval,
+                batch=settings.usage_batch_rows,
+                flush_at=settings.usage_flush_rows,
+                concurrency=settings.usage_writes,
                 capacity=settings.usage_buffer,
                 on_written=self.state.budgets.written,
             )
@@ -173,10 +179,6 @@ class Runtime:
         self.state.budgets.charge(record)
         if self._ledger is not None:
             self._ledger.record(record)
-
-    async def _write_usage(self, records: Sequence[UsageRecord]) -> None:
-        async with transaction(self.engine) as conn:
-            await usage_store.insert_records(conn, records)
 
     async def _find_key(self, digest: bytes) -> ApiKey | None:
         """A key by digest, straight from the store (for keys created a moment ago)."""

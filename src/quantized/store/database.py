@@ -13,6 +13,7 @@ database that stops answering fails requests within seconds instead of hanging.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -170,6 +171,13 @@ async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
     with store_errors():
         async with engine.begin() as conn:
             yield conn
+
+
+def sqlite_connection(path: str) -> sqlite3.Connection:
+    """A plain sqlite3 connection, set up like the engine's, for one thread at a time."""
+    connection = sqlite3.connect(path, check_same_thread=False)
+    _sqlite_pragmas(connection, None)
+    return connection
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
