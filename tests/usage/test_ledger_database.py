@@ -178,3 +178,33 @@ def test_close_writes_what_waits_and_what_is_in_flight(database_url: str) -> Non
     in_flight, waiting = asyncio.run(main())
     assert in_flight > 0 and waiting > 0  # close() found both kinds
     assert rows_per_request(database_url) == Counter({f"r{n}": 1 for n in range(total)})
+
+
+def test_a_record_the_database_cannot_store_does_not_hold_up_the_others() -> None:
+    """PostgreSQL refuses a caller id over its column's 200 characters: that record alone is
+    dropped (and logged), the rest of its batch and every batch behind it are written."""
+    url = create_postgres_database()
+
+    async def main() -> Ledger:
+        engine = create_engine(url)
+        await migrate.upgrade(engine)
+        writer = usage_writer(engine)
+        ledger = Ledger(writer, interval=0.01, batch=50, flush_at=50)
+        ledger.start()
+        try:
+            for n in range(200):
+                bad = n == 17
+                ledger.record(usage_record(request_id=f"r{n}", caller_id="x" * 300 if bad else "7"))
+            await until(lambda: ledger.written + ledger.refused == 200)
+        finally:
+            await ledger.close()
+            await writer.close()
+            await engine.dispose()
+        return ledger
+
+    try:
+        ledger = asyncio.run(main())
+        assert (ledger.written, ledger.refused, ledger.pending) == (199, 1, 0)
+        assert set(rows_per_request(url)) == {f"r{n}" for n in range(200) if n != 17}
+    finally:
+        drop_postgres_database(url)

@@ -183,7 +183,7 @@ class Exchange:
                 cost_pusd=cost,
                 latency_ms=(time.perf_counter() - self._clock) * 1000,
                 estimated=outcome.estimated,
-                error_code=outcome.error_code,
+                error_code=outcome.error_code[:64] if outcome.error_code else None,
             )
         )
         tokens = usage.prompt_tokens + usage.completion_tokens

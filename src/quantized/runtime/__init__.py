@@ -110,7 +110,11 @@ class Runtime:
                     "no QUANTIZED_REDIS_URL: rate limits and budgets are counted per "
                     "process; other instances' changes are found by polling"
                 )
-            writer = usage_writer(self._engine)
+            writer = usage_writer(
+                self._engine,
+                connect_timeout=settings.database_connect_timeout,
+                statement_timeout=settings.database_statement_timeout,
+            )
             stack.push_async_callback(writer.close)  # after the ledger's close
             ledger = self._ledger = Ledger(
                 writer,

@@ -114,9 +114,14 @@ def create_engine(
         target,
         pool_pre_ping=True,
         pool_timeout=connect_timeout,
-        connect_args={"timeout": connect_timeout, "command_timeout": statement_timeout},
+        connect_args=postgres_timeouts(connect_timeout, statement_timeout),
         **options,
     )
+
+
+def postgres_timeouts(connect_timeout: float, statement_timeout: float) -> dict[str, Any]:
+    """asyncpg's connect and statement (command) timeouts, in seconds."""
+    return {"timeout": connect_timeout, "command_timeout": statement_timeout}
 
 
 def unavailable() -> ServiceUnavailableError:

@@ -24,12 +24,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
+import asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
-from quantized.store.database import sqlite_connection
+from quantized.store.database import postgres_timeouts, sqlite_connection
 from quantized.store.usage import insert_asyncpg, insert_sqlite3
-from quantized.usage.ledger import UsageRecord
+from quantized.usage.ledger import RecordsRefused, UsageRecord
 
 
 class UsageWriter(Protocol):
@@ -38,17 +39,21 @@ class UsageWriter(Protocol):
     async def close(self) -> None: ...
 
 
-def usage_writer(engine: AsyncEngine) -> UsageWriter:
+def usage_writer(
+    engine: AsyncEngine, *, connect_timeout: float = 5.0, statement_timeout: float = 10.0
+) -> UsageWriter:
     """The writer for the engine's database (close it before disposing of the engine)."""
     if engine.dialect.name == "sqlite":
         return SqliteUsageWriter(engine.url.database or "")
-    return PostgresUsageWriter(engine)
+    return PostgresUsageWriter(engine, postgres_timeouts(connect_timeout, statement_timeout))
 
 
 class PostgresUsageWriter:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, connect_args: dict[str, Any]) -> None:
         # connections of its own: opened when needed, closed when thrown away
-        self._engine = create_async_engine(engine.url, poolclass=NullPool)
+        self._engine = create_async_engine(
+            engine.url, poolclass=NullPool, connect_args=connect_args
+        )
         self._idle: list[tuple[AsyncConnection, Any]] = []  # (SQLAlchemy, asyncpg connection)
 
     @property
@@ -60,6 +65,9 @@ class PostgresUsageWriter:
         conn, driver = self._idle.pop() if self._idle else await self._connect()
         try:
             await insert_asyncpg(driver, records)
+        except asyncpg.DataError as exc:  # SQLSTATE class 22: a value it cannot store
+            self._idle.append((conn, driver))  # the connection is fine
+            raise RecordsRefused(str(exc).splitlines()[0][:200]) from None
         except BaseException:
             await _discard(conn)
             raise

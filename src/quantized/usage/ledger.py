@@ -12,9 +12,15 @@ already written (same request id), so a retry never duplicates a row. Records wa
 to ``capacity``; beyond it the oldest are dropped, and logged. Closing the ledger (at
 graceful shutdown) writes everything still waiting.
 
+A writer that refuses a batch because a record in it can never be stored (a value
+the database rejects) raises :class:`RecordsRefused`: the batch is then written one
+record at a time, and only the records refused on their own are dropped (logged with
+their request ids, counted in :attr:`refused`), so one bad record cannot hold up the
+ledger behind it.
+
 Counters, for metrics: :attr:`pending` (records waiting), :attr:`in_flight` (records
-being written), :attr:`writes_in_flight`, :attr:`written`, :attr:`dropped` and
-:attr:`failed_writes`.
+being written), :attr:`writes_in_flight`, :attr:`written`, :attr:`dropped`,
+:attr:`refused` and :attr:`failed_writes`.
 """
 
 from __future__ import annotations
@@ -47,6 +53,11 @@ class UsageRecord:
     latency_ms: float
     estimated: bool
     error_code: str | None
+
+
+class RecordsRefused(Exception):  # noqa: N818 - an answer of the database, not a failure
+    """The database refused a record of the batch (a value it cannot store): retrying the
+    batch as it is cannot succeed."""
 
 
 Writer = Callable[[Sequence[UsageRecord]], Awaitable[None]]
@@ -90,6 +101,7 @@ class Ledger:
         self.written = 0
         self.dropped = 0
         self.failed_writes = 0
+        self.refused = 0
 
     @property
     def pending(self) -> int:
@@ -214,26 +226,45 @@ class Ledger:
         return batch
 
     async def _write_batch(self, batch: list[UsageRecord]) -> bool:
-        """Write one batch; if it fails (or is cancelled) put it back at the front."""
+        """Write one batch; if it fails (or is cancelled) put back what was not written."""
         self.in_flight += len(batch)
+        written: list[UsageRecord] = []
+        handled = 0  # records written or refused, when written one by one
         try:
-            await self._write(batch)
+            try:
+                await self._write(batch)
+                written, handled = batch, len(batch)
+            except RecordsRefused:  # a record that can never be stored: find it
+                for record in batch:
+                    try:
+                        await self._write([record])
+                        written.append(record)
+                    except RecordsRefused:
+                        self.refused += 1
+                        log.error("usage record %s cannot be stored: dropped", record.request_id)
+                    handled += 1
         except BaseException as exc:
             self.in_flight -= len(batch)
-            self._put_back(batch)
+            self._acknowledge(written)
+            self._put_back(batch[handled:])
             if not isinstance(exc, Exception):
                 raise
-            self._failed(exc, len(batch))
+            self._failed(exc, len(batch) - handled)
             return False
         self.in_flight -= len(batch)
         self._failures = 0
-        self.written += len(batch)
+        self._acknowledge(written)
+        return True
+
+    def _acknowledge(self, written: list[UsageRecord]) -> None:
+        if not written:
+            return
+        self.written += len(written)
         if self._on_written is not None:
             try:
-                self._on_written(batch)
+                self._on_written(written)
             except Exception:  # a listener's bug must not stop the ledger
                 log.exception("usage listener failed")
-        return True
 
     def _put_back(self, batch: list[UsageRecord]) -> None:
         self._since = 0.0  # overdue: written again as soon as the pause after a failure ends

@@ -7,8 +7,10 @@ from typing import Any
 from quantized.auth.jwt.config import ClaimRules
 from quantized.catalog.access import EVERYTHING, ModelAccess, normalise_patterns
 from quantized.errors import AuthenticationError, InvalidRequestError
+from quantized.values import is_line
 
 NOTHING = ModelAccess(())
+MAX_SUBJECT = 200
 
 
 def invalid_token(message: str) -> AuthenticationError:
@@ -39,9 +41,16 @@ def _words(value: Any, what: str) -> list[str]:
 
 
 def subject(claims: dict[str, Any], rules: ClaimRules) -> str:
+    """The caller's identity: it names the caller in the ledger, budgets and audit log, so
+    it must fit there (1 to 200 characters, no control characters)."""
     value = claim(claims, rules.subject_claim)
     if not isinstance(value, str) or not value:
         raise invalid_token(f"Invalid token: no '{rules.subject_claim}' claim (subject).")
+    if not is_line(value, limit=MAX_SUBJECT):
+        raise invalid_token(
+            f"Invalid token: the '{rules.subject_claim}' claim (subject) must be at most "
+            f"{MAX_SUBJECT} characters, without control characters."
+        )
     return value
 
 
