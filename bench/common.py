@@ -34,11 +34,13 @@ def _ms(value: str, unit: str) -> float:
 
 
 def arguments(description: str) -> argparse.Namespace:
-    """``--runs``, ``--duration`` (seconds) and ``--connections`` for wrk."""
+    """``--runs``, ``--duration`` (seconds) and ``--connections`` for wrk; ``--source DIR``
+    also measures the gateway from another checkout's ``src`` (an earlier commit, say)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--source", type=Path, help="also run the gateway from this src")
     return parser.parse_args()
 
 

@@ -65,6 +65,10 @@ def main() -> None:
         restart = wait_for(f"http://127.0.0.1:{gw_port}/v1/models", headers)
         body = httpx.get(f"http://127.0.0.1:{gw_port}/v1/models", headers=headers).content
         (workdir / "models.json").write_bytes(body)
+        other = None
+        if args.source is not None:
+            other = start_gateway(workdir, gw_port + 10, PYTHONPATH=str(args.source.resolve()))
+            wait_for(f"http://127.0.0.1:{gw_port + 10}/v1/models", headers)
         tuned = start_nginx(workdir, ng_port, key, LOCATIONS)
         untuned = start_nginx(workdir, ng_port + 1, key, LOCATIONS, tuned=False)
         try:
@@ -73,13 +77,12 @@ def main() -> None:
                 same = httpx.get(f"http://127.0.0.1:{port}/v1/models", headers=headers).content
                 if same != body:
                     raise SystemExit("nginx must serve the very same bytes")
-            results: dict[str, list[Run]] = {"quantized": [], "nginx": [], "nginx-default": []}
+            servers = [("quantized", gw_port), ("nginx", ng_port), ("nginx-default", ng_port + 1)]
+            if other is not None:
+                servers.append(("--source", gw_port + 10))
+            results: dict[str, list[Run]] = {name: [] for name, _ in servers}
             for i in range(args.runs):
-                for name, port in (
-                    ("quantized", gw_port),
-                    ("nginx", ng_port),
-                    ("nginx-default", ng_port + 1),
-                ):
+                for name, port in servers:
                     runs = results[name]
                     run = wrk(
                         f"http://127.0.0.1:{port}/v1/models", key, args.duration, args.connections
@@ -95,6 +98,8 @@ def main() -> None:
             stop_nginx(tuned)
             stop_nginx(untuned)
             stop(gateway)
+            if other is not None:
+                stop(other)
 
     q_rps, n_rps = median(results["quantized"], "rps"), median(results["nginx"], "rps")
     d_rps = median(results["nginx-default"], "rps")
@@ -112,6 +117,11 @@ def main() -> None:
         )
     print(f"ratio quantized/nginx (tuned) req/s: {q_rps / n_rps:.2f}  (target >= 0.5)")
     print(f"ratio quantized/nginx (defaults) req/s: {q_rps / d_rps:.2f}  (for reference)")
+    if args.source is not None:
+        o_rps = median(results["--source"], "rps")
+        print(
+            f"--source {args.source}: {o_rps / n_rps:.2f} of nginx (tuned), {o_rps / d_rps:.2f} of nginx (defaults)"
+        )
     print(
         f"startup to first answer: first start {first_start:.2f} s, restart {restart:.2f} s"
         "  (target < 1 s)"

@@ -22,6 +22,7 @@ from quantized.api.models import ModelsEndpoint, is_models_path
 from quantized.api.routing import route
 from quantized.runtime import Runtime
 from quantized.server.capacity import connection_capacity
+from quantized.server.deadlines import Deadlines
 from quantized.settings import Settings, load_settings
 
 
@@ -35,6 +36,9 @@ class QuantizedApp:
         self.boundary = Boundary(RequestIds())
         self.body_budget = BodyBudget(settings.max_body_buffer_bytes)
         self.max_connections = connection_capacity(settings.max_connections)
+        self.deadlines = Deadlines(
+            period=min(1.0, settings.header_timeout / 4, settings.keepalive_timeout / 4)
+        )
         self.models = ModelsEndpoint(runtime.state, settings.listing_max_age)
         self.model_routes: dict[str, ModelRoute] = {
             CHAT_PATH: chat_completions(
@@ -46,7 +50,7 @@ class QuantizedApp:
 
         @asynccontextmanager
         async def lifespan(_app: Any) -> AsyncIterator[None]:
-            async with runtime.running():
+            async with self.running():
                 yield
 
         self.router = Router(
@@ -61,6 +65,12 @@ class QuantizedApp:
             lifespan=lifespan,
         )
         self.document = openapi.Document(self.router.routes, (*models.OPERATIONS, *chat.OPERATIONS))
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """The runtime (database, Redis, background work) and the connection deadlines."""
+        async with self.runtime.running(), self.deadlines.running():
+            yield
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -53,7 +53,7 @@ async def in_process(workdir: Path, **settings: object) -> AsyncIterator[InProce
     admin_key = prepared.admin_key
     assert admin_key is not None, "use a fresh directory: the first start makes the admin key"
     app = create_app(load_settings(database_url=url, **settings))
-    async with app.runtime.running():
+    async with app.running():
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://quantized") as client:
             yield InProcess(app, client, admin_key, url)

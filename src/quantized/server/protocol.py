@@ -103,15 +103,20 @@ class QuantizedProtocol(HttpToolsProtocol):
         )
         self._max_body = settings.max_body_bytes
         self._header_timeout = settings.header_timeout
+        self._keepalive_timeout = settings.keepalive_timeout
+        self._deadlines = app.deadlines if app is not None and self._guarded else None
+        self.deadline: float | None = None
+        """When the current wait (for a request's headers, or the next request) ends."""
+        self._waiting_for = "headers"
         self._max_connections = app.max_connections if app is not None else 0
         self._reply: Reply | None = None
         self._keep_alive = True
         self._head_bytes = 0
         self._body_bytes = 0
-        self._received = 0
+        self._partial = False
+        """Whether part of a request arrived (its headers not complete yet)."""
         self._rejected = False
         self._eof = False
-        self._header_timer: asyncio.TimerHandle | None = None
         self._defaults_source: object = None
         self._defaults = b""
 
@@ -122,33 +127,32 @@ class QuantizedProtocol(HttpToolsProtocol):
         if self._max_connections and len(self.connections) > self._max_connections:
             self._reject(503, "The server is at its connection limit; try again shortly.")
             return
-        self._arm_header_timer()
+        if self._deadlines is not None:
+            self._deadlines.watch(self)
+            self._wait("headers", self._header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm_header_timer()
+        if self._deadlines is not None:
+            self._deadlines.forget(self)
         super().connection_lost(exc)
 
-    def _arm_header_timer(self) -> None:
-        if self._header_timer is None and self._guarded:
-            self._header_timer = self.loop.call_later(self._header_timeout, self._header_timed_out)
+    def _wait(self, what: str, seconds: float) -> None:
+        assert self._deadlines is not None  # noqa: S101 - only called when there are some
+        self._waiting_for = what
+        self.deadline = self._deadlines.due(seconds)
 
-    def _disarm_header_timer(self) -> None:
-        if self._header_timer is not None:
-            self._header_timer.cancel()
-            self._header_timer = None
-
-    def _header_timed_out(self) -> None:
-        self._header_timer = None
-        if self._received:
+    def expired(self) -> None:
+        """The deadline passed: headers too slow (408, or silence: closed), or idle too long."""
+        if self.transport.is_closing():
+            return
+        if self._waiting_for == "headers" and self._partial:
             self._reject(408, f"Request headers not received within {self._header_timeout:g}s.")
-        elif not self.transport.is_closing():
+        else:
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
-        if self._rejected:
-            return
-        self._received += len(data)
-        super().data_received(data)
+        if not self._rejected:
+            super().data_received(data)
 
     def eof_received(self) -> bool:  # type: ignore[override]
         """The client will send nothing more: answer the requests it sent, then close.
@@ -187,7 +191,9 @@ class QuantizedProtocol(HttpToolsProtocol):
         self._reply = None
         self._head_bytes = 0
         self._body_bytes = 0
-        self._arm_header_timer()
+        self._partial = True
+        if self._deadlines is not None:
+            self._wait("headers", self._header_timeout)
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -216,7 +222,7 @@ class QuantizedProtocol(HttpToolsProtocol):
         if self._rejected or self.transport.is_closing():
             return
         self._rejected = True
-        self._disarm_header_timer()
+        self.deadline = None
         codes = {408: "request_timeout", 413: "payload_too_large", 503: "server_busy"}
         code = codes.get(status, "request_too_large" if status in (414, 431) else "invalid_http")
         self._write(protocol_reply(status, message, code, request_id=self._ids()), close=True)
@@ -231,7 +237,8 @@ class QuantizedProtocol(HttpToolsProtocol):
     # The fast path ---------------------------------------------------------------------
 
     def on_headers_complete(self) -> None:
-        self._disarm_header_timer()
+        self.deadline = None
+        self._partial = False
         if self._guarded and self._declared_too_large():
             self._stop(413, f"Request body over {self._max_body} bytes.")
         endpoint = self._endpoint
@@ -295,17 +302,19 @@ class QuantizedProtocol(HttpToolsProtocol):
             self.transport.close()
         elif self._eof:
             self._close_if_done()
-        else:
-            self.timeout_keep_alive_task = self.loop.call_later(
-                self.timeout_keep_alive, self.timeout_keep_alive_handler
-            )
+        elif self._deadlines is not None:
+            self._wait("the next request", self._keepalive_timeout)
 
     def _write(self, reply: Reply, *, close: bool) -> None:
         status, headers, body = reply
         head = [STATUS_LINE[status], self._default_headers()]
         head.extend(name + b": " + value + b"\r\n" for name, value in headers)
         head.append(b"connection: close\r\n\r\n" if close else b"\r\n")
-        self.transport.write(b"".join(head) + body)
+        if len(body) < 4096:
+            head.append(body)
+            self.transport.write(b"".join(head))
+        else:  # no copy of a large body: the transport sends both parts at once (writev)
+            self.transport.writelines((b"".join(head), body))
 
     def _default_headers(self) -> bytes:
         """``date`` and ``server`` as uvicorn refreshes them each second, serialised once."""
