@@ -120,7 +120,8 @@ def main() -> None:
     if args.source is not None:
         o_rps = median(results["--source"], "rps")
         print(
-            f"--source {args.source}: {o_rps / n_rps:.2f} of nginx (tuned), {o_rps / d_rps:.2f} of nginx (defaults)"
+            f"--source {args.source}: {o_rps / n_rps:.2f} of nginx (tuned), "
+            f"{o_rps / d_rps:.2f} of nginx (defaults)"
         )
     print(
         f"startup to first answer: first start {first_start:.2f} s, restart {restart:.2f} s"
