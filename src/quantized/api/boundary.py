@@ -56,8 +56,13 @@ class Boundary:
         self.ids = ids
 
     def unexpected(self, exc: BaseException, request_id: bytes, shape: ErrorShape) -> Reply:
-        log.error("unhandled error in request %s", request_id.decode(), exc_info=exc)
+        self.report(exc, request_id)
         return internal_reply(shape, request_id=request_id)
+
+    @staticmethod
+    def report(exc: BaseException, request_id: bytes) -> None:
+        """Log a failure with its traceback, under the id its answer carries."""
+        log.error("unhandled error in request %s", request_id.decode(), exc_info=exc)
 
     async def __call__(
         self,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 import orjson
@@ -41,7 +41,7 @@ from quantized.errors import (
 )
 
 Headers = list[tuple[bytes, bytes]]
-Reply = tuple[int, Headers, bytes]
+Reply = tuple[int, Sequence[tuple[bytes, bytes]], bytes]
 """Status, headers (content-length included) and body of a complete response."""
 
 V = TypeVar("V")

@@ -17,14 +17,15 @@ matching ``If-None-Match`` gets 304) and ``Cache-Control: private``; bodies over
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import Field
 
 from quantized.api import schemas
 from quantized.api.asgi import Receive, Scope, Send, send_reply
-from quantized.api.errors import Headers, Reply, error_reply
+from quantized.api.errors import Reply, error_reply
 from quantized.api.requests import Parameters, PathParameters
 from quantized.api.routing import Answer, Declared, Header, Operation
 from quantized.auth.refresh import RefreshRequired
@@ -44,6 +45,7 @@ _VARY = (b"vary", b"Authorization, X-Stainless-Lang, User-Agent, Accept-Encoding
 _GZIP = (b"content-encoding", b"gzip")
 _SDK_AGENT = b"OpenAI/"
 _FILTER_CACHE = 1024
+_ANSWERS = 4096
 _UNPARSED = object()
 
 
@@ -70,6 +72,19 @@ def matches(if_none_match: bytes, tag: bytes) -> bool:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    body: Body
+    tag: bytes
+    data: bytes
+    headers: tuple[tuple[bytes, bytes], ...]
+    not_modified: tuple[tuple[bytes, bytes], ...]
+
+
+def render(headers: Sequence[tuple[bytes, bytes]]) -> bytes:
+    return b"".join(name + b": " + value + b"\r\n" for name, value in headers)
+
+
 class ModelsEndpoint:
     """Answers ``/v1/models`` and ``/v1/models/{id}`` from the live state."""
 
@@ -77,6 +92,10 @@ class ModelsEndpoint:
         self._state = state
         self._cache_control = (b"cache-control", b"private, max-age=%d" % max_age)
         self._filters: dict[bytes, ListingFilter | None] = {}
+        self._answers: dict[tuple[int, bool], _Answer] = {}
+        """Answers by rendered body (its id: the answer keeps the body, so the id is its own)."""
+        self._blocks: dict[int, tuple[object, bytes]] = {}
+        """Rendered header lines by the header tuple they render (kept alive by the value)."""
 
     def _filter(self, query: bytes) -> ListingFilter | None:
         """Parsed filters, remembered by query string (bounded): parsing is not free."""
@@ -144,16 +163,34 @@ class ModelsEndpoint:
             and len(body.data) > GZIP_MIN_BYTES
             and accepts_gzip(accept_encoding)
         )
+        answer = self._answers.get((id(body), compress))
+        if answer is None or answer.body is not body:
+            answer = self._answer(body, compress)
+        if if_none_match is not None and matches(if_none_match, answer.tag):
+            return 304, answer.not_modified, b""
+        return 200, answer.headers, b"" if method == "HEAD" else answer.data
+
+    def _answer(self, body: Body, compress: bool) -> _Answer:
+        """The answer for a body, made once: its headers do not change while it lives."""
         tag = body.gzip_tag if compress else body.tag
-        headers: Headers = [(b"etag", tag), self._cache_control, _VARY]
-        if if_none_match is not None and matches(if_none_match, tag):
-            return 304, headers, b""
         data = body.gzipped if compress else body.data
-        headers.append(_JSON)
-        headers.append((b"content-length", b"%d" % len(data)))
-        if compress:
-            headers.append(_GZIP)
-        return 200, headers, b"" if method == "HEAD" else data
+        not_modified = ((b"etag", tag), self._cache_control, _VARY)
+        headers = (*not_modified, _JSON, (b"content-length", b"%d" % len(data)))
+        answer = _Answer(body, tag, data, headers + ((_GZIP,) if compress else ()), not_modified)
+        if len(self._answers) >= _ANSWERS:
+            self._answers.clear()
+            self._blocks.clear()
+        self._answers[(id(body), compress)] = answer
+        for block in (answer.headers, answer.not_modified):
+            self._blocks[id(block)] = (block, render(block))
+        return answer
+
+    def header_block(self, headers: Sequence[tuple[bytes, bytes]]) -> bytes:
+        """``headers`` as HTTP/1.1 lines: rendered once for the answers made above."""
+        block = self._blocks.get(id(headers))
+        if block is not None and block[0] is headers:
+            return block[1]
+        return render(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method, path = scope["method"], scope["path"]

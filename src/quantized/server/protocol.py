@@ -37,9 +37,9 @@ from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from quantized.api.boundary import RequestIds
-from quantized.api.errors import OPENAI, Reply, protocol_reply
-from quantized.api.models import is_models_path
+from quantized.api.boundary import Boundary, RequestIds
+from quantized.api.errors import OPENAI, Reply, internal_reply, protocol_reply
+from quantized.api.models import is_models_path, render
 from quantized.auth.refresh import RefreshRequired
 from quantized.server.internals import missing_internals
 from quantized.settings import Settings
@@ -110,6 +110,7 @@ class QuantizedProtocol(HttpToolsProtocol):
         self._waiting_for = "headers"
         self._max_connections = app.max_connections if app is not None else 0
         self._reply: Reply | None = None
+        self._reply_id = b""
         self._keep_alive = True
         self._head_bytes = 0
         self._body_bytes = 0
@@ -225,7 +226,7 @@ class QuantizedProtocol(HttpToolsProtocol):
         self.deadline = None
         codes = {408: "request_timeout", 413: "payload_too_large", 503: "server_busy"}
         code = codes.get(status, "request_too_large" if status in (414, 431) else "invalid_http")
-        self._write(protocol_reply(status, message, code, request_id=self._ids()), close=True)
+        self._write(protocol_reply(status, message, code), close=True, request_id=self._ids())
         self.transport.close()
 
     def _declared_too_large(self) -> bool:
@@ -251,24 +252,30 @@ class QuantizedProtocol(HttpToolsProtocol):
         ):
             method = self.parser.get_method()
             if method == b"GET" or method == b"HEAD":
-                url = httptools.parse_url(self.url)
-                path = url.path.decode("ascii", "replace")
+                raw_path, query = self.url, b""
+                if (
+                    b"?" in raw_path
+                    or b"%" in raw_path
+                    or b"#" in raw_path
+                    or not raw_path.startswith(b"/")
+                ):
+                    url = httptools.parse_url(raw_path)  # only when there is more than a path
+                    raw_path, query = url.path, url.query or b""
+                path = raw_path.decode("ascii", "replace")
                 if "%" in path:
                     path = unquote(path)
                 if is_models_path(path):
                     try:
-                        self._reply = endpoint.respond(
-                            method.decode(), path, url.query or b"", self.headers
-                        )
+                        self._reply = endpoint.respond(method.decode(), path, query, self.headers)
                     except RefreshRequired:  # needs I/O: let the ASGI path await it
                         super().on_headers_complete()
                         return
                     except Exception as exc:  # noqa: BLE001 - the boundary, as on the ASGI path
-                        assert self._app is not None  # noqa: S101 - an endpoint implies the app
-                        boundary = self._app.boundary
-                        self._reply = boundary.unexpected(exc, self._ids(), OPENAI)
+                        self._reply_id = self._ids()
+                        Boundary.report(exc, self._reply_id)
+                        self._reply = internal_reply(OPENAI)
                     else:
-                        self._reply[1].append((b"x-request-id", self._ids()))
+                        self._reply_id = self._ids()
                     self._keep_alive = (
                         self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
                     )
@@ -295,7 +302,7 @@ class QuantizedProtocol(HttpToolsProtocol):
             super().on_message_complete()
             return
         self._reply = None
-        self._write(reply, close=not self._keep_alive)
+        self._write(reply, close=not self._keep_alive, request_id=self._reply_id)
         self.server_state.total_requests += 1
         self._unset_keepalive_if_required()
         if not self._keep_alive:
@@ -305,16 +312,24 @@ class QuantizedProtocol(HttpToolsProtocol):
         elif self._deadlines is not None:
             self._wait("the next request", self._keepalive_timeout)
 
-    def _write(self, reply: Reply, *, close: bool) -> None:
+    def _write(self, reply: Reply, *, close: bool, request_id: bytes) -> None:
         status, headers, body = reply
-        head = [STATUS_LINE[status], self._default_headers()]
-        head.extend(name + b": " + value + b"\r\n" for name, value in headers)
-        head.append(b"connection: close\r\n\r\n" if close else b"\r\n")
+        endpoint = self._endpoint
+        block = endpoint.header_block(headers) if endpoint is not None else render(headers)
+        head = b"".join(
+            (
+                STATUS_LINE[status],
+                self._default_headers(),
+                block,
+                b"x-request-id: ",
+                request_id,
+                b"\r\nconnection: close\r\n\r\n" if close else b"\r\n\r\n",
+            )
+        )
         if len(body) < 4096:
-            head.append(body)
-            self.transport.write(b"".join(head))
+            self.transport.write(head + body)
         else:  # no copy of a large body: the transport sends both parts at once (writev)
-            self.transport.writelines((b"".join(head), body))
+            self.transport.writelines((head, body))
 
     def _default_headers(self) -> bytes:
         """``date`` and ``server`` as uvicorn refreshes them each second, serialised once."""
