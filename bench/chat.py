@@ -74,6 +74,7 @@ def main() -> None:
             gateway = start_gateway(
                 work,
                 GATEWAY_PORT,
+                source=args.source,
                 QUANTIZED_CATALOG_FILE=str(catalog),
                 BENCH_UPSTREAM_KEY="sk-bench",
             )

@@ -104,10 +104,15 @@ def rss_mib(pid: int) -> tuple[float, float]:
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
 
 
-def start_gateway(workdir: Path, port: int, **env: str) -> subprocess.Popen[str]:
-    """``quantized serve`` in its default configuration (plus ``env``), pinned to one core."""
+def start_gateway(
+    workdir: Path, port: int, *, source: Path | None = None, **env: str
+) -> subprocess.Popen[str]:
+    """``quantized serve`` in its default configuration (plus ``env``), pinned to one core;
+    from another checkout's ``src`` with ``source``."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("QUANTIZED_")}
     environment.update(env)
+    if source is not None:
+        environment["PYTHONPATH"] = str(source.resolve())
     return subprocess.Popen(
         [
             "taskset",
