@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator
 from typing import Any
 
 from quantized.api.asgi import Receive, Scope, Send, send_reply
@@ -84,42 +83,31 @@ class ModelRoute:
     async def _stream(
         self, answer: Streamed, exchange: Exchange, receive: Receive, send: Send
     ) -> None:
-        """The events as they come, the first ones (already read) at once, in this task; the
-        rest from a task of their own while another watches for the client leaving."""
         headers = _SSE + rate_limit_headers(exchange.decision)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        events = answer.events()
+        relay = asyncio.ensure_future(self._relay(answer, send))
+        gone = asyncio.ensure_future(_disconnected(receive))
         try:
-            if not await self._relay(events, send, first_only=True):
-                return
-            relay = asyncio.ensure_future(self._relay(events, send))
-            gone = asyncio.ensure_future(_disconnected(receive))
-            try:
-                await asyncio.wait({relay, gone}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                gone.cancel()
-                if not relay.done():  # the client left: stop reading the upstream
-                    relay.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await relay
+            await asyncio.wait({relay, gone}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            await events.aclose()
+            gone.cancel()
+            if not relay.done():  # the client left: stop reading the upstream
+                relay.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay
 
-    async def _relay(
-        self, events: AsyncGenerator[bytes, None], send: Send, *, first_only: bool = False
-    ) -> bool:
-        """Send events (only the first, with ``first_only``); return whether more may come."""
+    async def _relay(self, answer: Streamed, send: Send) -> None:
+        events = answer.events()
         try:
             async for data in events:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
-                if first_only:
-                    return True
         except StreamInterrupted as exc:
             error = self.errors.event(self.errors.error(exc, status_of(exc)))
             await send({"type": "http.response.body", "body": error, "more_body": False})
-            return False
+            return
+        finally:
+            await events.aclose()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-        return False
 
 
 def credential(headers: list[tuple[bytes, bytes]]) -> bytes | None:
