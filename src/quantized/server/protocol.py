@@ -42,14 +42,12 @@ from quantized.api.errors import OPENAI, Reply, internal_reply, protocol_reply
 from quantized.api.models import is_models_path, render
 from quantized.auth.refresh import RefreshRequired
 from quantized.server.internals import missing_internals
+from quantized.server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_URL_BYTES
 from quantized.settings import Settings
 
 if TYPE_CHECKING:
     from quantized.app import QuantizedApp
 
-MAX_URL_BYTES = 8 * 1024
-MAX_HEAD_BYTES = 64 * 1024
-MAX_HEADERS = 128
 log = logging.getLogger("quantized.server")
 
 
@@ -57,7 +55,7 @@ class _Rejected(Exception):  # noqa: N818 - a signal to stop the parser
     """Raised inside a parser callback once the request was answered and the connection closed."""
 
 
-def _find_app(app: Any) -> QuantizedApp | None:
+def find_app(app: Any) -> QuantizedApp | None:
     """Our app, under whatever middleware uvicorn wrapped around it."""
     from quantized.app import QuantizedApp
 
@@ -91,7 +89,7 @@ class QuantizedProtocol(HttpToolsProtocol):
                     "request through ASGI instead",
                     ", ".join(missing),
                 )
-        app = _find_app(self.app)
+        app = find_app(self.app)
         settings = app.runtime.settings if app is not None else Settings()
         self._guarded = bool(QuantizedProtocol.internals_ok)
         self._app = app

@@ -33,13 +33,17 @@ def log_config(level: str) -> dict[str, Any]:
     }
 
 
-def http_protocol() -> type[asyncio.Protocol] | str:
-    """Quantized's protocol, or uvicorn's own if this uvicorn cannot host it (logged)."""
+def http_protocol(settings: Settings) -> type[asyncio.Protocol] | str:
+    """Quantized's protocols (the models routes on their own first, unless access is logged
+    or the fast path is off), or uvicorn's own if this uvicorn cannot host them (logged)."""
     try:
+        from quantized.server.fast import FastProtocol
         from quantized.server.protocol import QuantizedProtocol
     except ImportError as exc:
         log.warning("uvicorn's httptools protocol changed (%s): using it unmodified", exc)
         return "httptools"
+    if settings.fast_path and not settings.access_log:
+        return FastProtocol
     return QuantizedProtocol
 
 
@@ -52,7 +56,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         host=host,
         port=port,
         workers=workers,
-        http=http_protocol(),
+        http=http_protocol(settings),
         loop="uvloop",
         ws="none",
         lifespan="on",
