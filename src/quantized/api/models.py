@@ -17,7 +17,7 @@ matching ``If-None-Match`` gets 304) and ``Cache-Control: private``; bodies over
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -28,6 +28,7 @@ from quantized.api.asgi import Receive, Scope, Send, send_reply
 from quantized.api.errors import Reply, error_reply
 from quantized.api.requests import Parameters, PathParameters
 from quantized.api.routing import Answer, Declared, Header, Operation
+from quantized.auth.principal import Principal
 from quantized.auth.refresh import RefreshRequired
 from quantized.catalog.filters import AUTHOR, ListingFilter, parse_filters
 from quantized.catalog.listing import Body
@@ -115,11 +116,14 @@ class ModelsEndpoint:
         headers: Iterable[tuple[bytes, bytes]],
         *,
         may_refresh: bool = True,
+        caller: Callable[[bytes | None], Principal] | None = None,
     ) -> Reply:
         """The complete response, computed without I/O.
 
         Raises :class:`RefreshRequired` (only if ``may_refresh``) when a JWT names signing
         keys that must be fetched first; :meth:`__call__` does that and asks again.
+        ``caller`` authenticates the ``Authorization`` header instead of the authenticator
+        itself (the fast protocol remembers the caller of its connection's last request).
         """
         authorization = accept_encoding = if_none_match = None
         sdk = False
@@ -140,7 +144,11 @@ class ModelsEndpoint:
                     f"Method {method} is not allowed on {path}; use GET.", allow=_ALLOW
                 )
             state = self._state
-            principal = state.auth.authenticate(authorization, time.time(), may_refresh=may_refresh)
+            principal = (
+                caller(authorization)
+                if caller is not None
+                else state.auth.authenticate(authorization, time.time(), may_refresh=may_refresh)
+            )
             if len(path) == len(LIST_PATH):
                 where = self._filter(query) if query else None
                 rendered = state.catalog.listing(principal.access, where)

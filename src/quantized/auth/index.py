@@ -64,12 +64,14 @@ def bearer_token(authorization: bytes | None) -> bytes:
 class KeyIndex:
     """Stored API keys by digest, as the callers they authenticate."""
 
-    __slots__ = ("_by_digest", "_digest_by_id", "_access")
+    __slots__ = ("_by_digest", "_digest_by_id", "_access", "version")
 
     def __init__(self, keys: Iterable[ApiKey] = ()) -> None:
         self._by_digest: dict[bytes, _Entry] = {}
         self._digest_by_id: dict[int, bytes] = {}
         self._access: dict[tuple[str, ...], ModelAccess] = {}
+        self.version = 0
+        """Changes with every key put or discarded: what was authenticated may have changed."""
         for key in keys:
             self.put(key)
 
@@ -95,6 +97,7 @@ class KeyIndex:
         self._digest_by_id[key.id] = key.digest
 
     def discard(self, key_id: int) -> None:
+        self.version += 1
         digest = self._digest_by_id.pop(key_id, None)
         if digest is not None:
             self._by_digest.pop(digest, None)

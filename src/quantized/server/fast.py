@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -33,6 +34,8 @@ from uvicorn.server import ServerState
 from quantized.api.boundary import Boundary
 from quantized.api.errors import OPENAI, Reply, internal_reply, protocol_reply
 from quantized.api.models import is_models_path
+from quantized.auth.index import KeyIndex
+from quantized.auth.principal import Principal
 from quantized.auth.refresh import RefreshRequired
 from quantized.server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_URL_BYTES, status_line
 from quantized.server.protocol import QuantizedProtocol, find_app
@@ -43,15 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("quantized.server")
 
 
-def _alone(head: bytes) -> bool:
-    """Whether a head needs nothing this protocol lacks: no body, no ``Expect``, no upgrade."""
-    lower = head.lower()
-    return not (
-        b"\ncontent-length:" in lower
-        or b"\ntransfer-encoding:" in lower
-        or b"\nexpect:" in lower
-        or b"\nupgrade:" in lower
-    )
+_NOT_ALONE = frozenset((b"content-length", b"transfer-encoding", b"expect", b"upgrade"))
+"""Headers that make a request more than this protocol answers (it has no body to read)."""
 
 
 class FastProtocol(asyncio.Protocol):
@@ -83,6 +79,8 @@ class FastProtocol(asyncio.Protocol):
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
         self._keep_alive = True
+        self._alone = True
+        self._known: tuple[bytes | None, Principal, KeyIndex, int, float] | None = None
         self._closed = False
         self.deadline: float | None = None
         self._defaults_source: object = None
@@ -157,7 +155,7 @@ class FastProtocol(asyncio.Protocol):
     def _answer(self, head: bytes, rest: bytes) -> bool:
         """Answer one complete head, or hand the connection on; return whether to go on."""
         line = head[: head.find(b"\r\n")]
-        if not line.startswith((b"GET /v1/models", b"HEAD /v1/models")) or not _alone(head):
+        if not line.startswith((b"GET /v1/models", b"HEAD /v1/models")):
             self._hand_off(head + rest)
             return False
         if len(line) > MAX_URL_BYTES + 16:
@@ -166,8 +164,13 @@ class FastProtocol(asyncio.Protocol):
         self._headers = []
         try:
             self._parser.feed_data(head)
+        except httptools.HttpParserUpgrade:
+            self._alone = False
         except httptools.HttpParserError:
             self._reject(400, "Invalid HTTP request.")
+            return False
+        if not self._alone:  # a body to read, an Expect or an upgrade: not for this protocol
+            self._hand_off(head + rest)
             return False
         if len(head) > MAX_HEAD_BYTES or len(self._headers) > MAX_HEADERS:
             self._reject(
@@ -188,7 +191,7 @@ class FastProtocol(asyncio.Protocol):
         method = "GET" if line[0] == 71 else "HEAD"  # b"G"
         request_id = self._ids()
         try:
-            reply = self._endpoint.respond(method, path, query, self._headers)
+            reply = self._endpoint.respond(method, path, query, self._headers, caller=self._caller)
         except RefreshRequired:  # needs I/O first: the ASGI path awaits it
             self._hand_off(head + rest)
             return False
@@ -203,15 +206,37 @@ class FastProtocol(asyncio.Protocol):
             return False
         return True
 
+    def _caller(self, authorization: bytes | None) -> Principal:
+        """Who sent ``authorization``: as for this connection's last request, when the header
+        is the same, no key changed since and the deadline sweep has not ticked (at most a
+        second: an expiry may be noticed that much late); else asked of the authenticator."""
+        known, auth = self._known, self._app.runtime.state.auth
+        keys, tick = auth.keys, self._deadlines.now
+        if (
+            known is not None
+            and known[0] == authorization
+            and known[2] is keys
+            and known[3] == keys.version
+            and known[4] == tick
+        ):
+            return known[1]
+        principal = auth.authenticate(authorization, time.time())
+        self._known = (authorization, principal, keys, keys.version, tick)
+        return principal
+
     # httptools callbacks (one complete head at a time)
     def on_message_begin(self) -> None:
         self._url = b""
+        self._alone = True
 
     def on_url(self, url: bytes) -> None:
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self._headers.append((name.lower(), value))
+        name = name.lower()
+        if name in _NOT_ALONE:
+            self._alone = False
+        self._headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parser = self._parser  # (keep-alive is known only while the message is parsed)
