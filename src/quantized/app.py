@@ -39,7 +39,9 @@ class QuantizedApp:
         self.deadlines = Deadlines(
             period=min(1.0, settings.header_timeout / 4, settings.keepalive_timeout / 4)
         )
-        self.models = ModelsEndpoint(runtime.state, settings.listing_max_age)
+        self.models = ModelsEndpoint(
+            runtime.state, settings.listing_max_age, settings.max_body_bytes
+        )
         self.model_routes: dict[str, ModelRoute] = {
             CHAT_PATH: chat_completions(
                 runtime.pipeline,

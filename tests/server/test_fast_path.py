@@ -1,5 +1,5 @@
-"""The models fast path: answers identical to the ASGI path's, and a safe fallback when the
-uvicorn internals it relies on are missing."""
+"""The models fast path: answers identical to the ASGI path's; and the full protocol still
+serves when the uvicorn internals its limits rely on are missing."""
 
 from __future__ import annotations
 
@@ -125,7 +125,9 @@ impl.HttpToolsProtocol.__init__ = __init__
 """
 
 
-def test_missing_uvicorn_internals_fall_back_to_asgi_with_a_warning(tmp_path: Path) -> None:
+def test_missing_uvicorn_internals_leave_the_limits_to_uvicorn_with_a_warning(
+    tmp_path: Path,
+) -> None:
     patch = tmp_path / "patch"
     patch.mkdir()
     (patch / "sitecustomize.py").write_text(SITECUSTOMIZE)
@@ -137,7 +139,9 @@ def test_missing_uvicorn_internals_fall_back_to_asgi_with_a_warning(tmp_path: Pa
         assert listing.status_code == 200 and len(listing.json()) > 40
         missing = httpx.get(f"{gateway.url}/v1/models/openai/nope", headers=headers)
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
-        assert "lacks internals the fast path uses (expect_100_continue)" in gateway.log()
+        assert httpx.get(f"{gateway.url}/healthz").status_code == 200  # the full protocol
+        assert "lacks internals Quantized's limits use (expect_100_continue)" in gateway.log()
         assert httpx.get(f"{gateway.url}/v1/models/{'x' * 20_000}").status_code == 414
+        assert httpx.get(f"{gateway.url}/v1/usage", headers=headers).status_code == 200
     finally:
         gateway.stop()

@@ -1,5 +1,5 @@
-"""The HTTP protocol directly, in this process, on a real socket pair: the fast path's
-answers, its error boundary, and the head limits."""
+"""The HTTP protocols directly, in this process, on a real socket pair: the fast protocol's
+answers and hand-offs, its error boundary, and the head limits."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from uvicorn.config import Config
 from uvicorn.server import ServerState
 
-from quantized.server.protocol import QuantizedProtocol
+from quantized.server.fast import FastProtocol
 from tests.utils.inprocess import InProcess, in_process
 from tests.utils.raw import parse, request
 
@@ -27,7 +27,7 @@ class Wire:
     """The client's end of a connection served by a fresh ``QuantizedProtocol``."""
 
     sock: socket.socket
-    protocol: QuantizedProtocol
+    protocol: FastProtocol
 
     async def send(self, data: bytes) -> None:
         await asyncio.get_running_loop().sock_sendall(self.sock, data)
@@ -59,14 +59,14 @@ async def app(tmp_path: Path) -> AsyncIterator[InProcess]:
 
 
 async def connect(app: InProcess) -> Wire:
-    config = Config(app=app.app, http=QuantizedProtocol, lifespan="off", log_config=None)
+    config = Config(app=app.app, http=FastProtocol, lifespan="off", log_config=None)
     config.load()
     state = ServerState()
     server_end, client_end = socket.socketpair()
     client_end.setblocking(False)
     loop = asyncio.get_running_loop()
     _, protocol = await loop.connect_accepted_socket(
-        lambda: QuantizedProtocol(config, state, {}), server_end
+        lambda: FastProtocol(config, state, {}), server_end
     )
     return Wire(client_end, protocol)
 
@@ -125,4 +125,4 @@ async def test_a_silent_connection_is_closed_by_the_header_timer(app: InProcess)
     loop = asyncio.get_running_loop()
     async with asyncio.timeout(3):
         assert await loop.sock_recv(wire.sock, 1024) == b""
-    assert wire.protocol.transport.is_closing()
+    assert wire.protocol._transport.is_closing()  # noqa: SLF001

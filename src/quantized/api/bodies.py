@@ -137,6 +137,20 @@ async def _fill(body: Body, receive: Receive, limit: int, declared: int | None) 
             view.release()
 
 
+async def discard_body(receive: Receive, limit: int) -> None:
+    """Read a body nobody needs (a ``GET`` may carry one), within the size limit."""
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        size += len(message.get("body", b""))
+        if size > limit:
+            raise PayloadTooLargeError(f"request body over {limit} bytes")
+        if not message.get("more_body", False):
+            return
+
+
 def content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
     """The declared body size, when it is a plain number (the HTTP parser checked the rest)."""
     for name, value in headers:

@@ -25,6 +25,7 @@ from pydantic import Field
 
 from quantized.api import schemas
 from quantized.api.asgi import Receive, Scope, Send, send_reply
+from quantized.api.bodies import ClientGone, discard_body
 from quantized.api.errors import Reply, error_reply
 from quantized.api.requests import Parameters, PathParameters
 from quantized.api.routing import Answer, Declared, Header, Operation
@@ -89,8 +90,11 @@ def render(headers: Sequence[tuple[bytes, bytes]]) -> bytes:
 class ModelsEndpoint:
     """Answers ``/v1/models`` and ``/v1/models/{id}`` from the live state."""
 
-    def __init__(self, state: LiveState, max_age: int = 0) -> None:
+    def __init__(
+        self, state: LiveState, max_age: int = 0, max_body: int = 32 * 1024 * 1024
+    ) -> None:
         self._state = state
+        self._max_body = max_body
         self._cache_control = (b"cache-control", b"private, max-age=%d" % max_age)
         self._filters: dict[bytes, ListingFilter | None] = {}
         self._answers: dict[tuple[int, bool], _Answer] = {}
@@ -201,8 +205,17 @@ class ModelsEndpoint:
         return render(headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI path (the fast protocol hands requests with a body, or that need I/O,
+        to it): the same answers, after reading any body within the size limit."""
         method, path = scope["method"], scope["path"]
         query, headers = scope["query_string"], scope["headers"]
+        try:
+            await discard_body(receive, self._max_body)
+        except ClientGone:
+            return
+        except QuantizedError as exc:
+            await send_reply(send, error_reply(exc))
+            return
         try:
             reply = self.respond(method, path, query, headers)
         except RefreshRequired as pending:

@@ -32,13 +32,14 @@ from uvicorn.config import Config
 from uvicorn.server import ServerState
 
 from quantized.api.boundary import Boundary
-from quantized.api.errors import OPENAI, Reply, internal_reply, protocol_reply
+from quantized.api.errors import OPENAI, internal_reply, protocol_reply
 from quantized.api.models import is_models_path
 from quantized.auth.index import KeyIndex
 from quantized.auth.principal import Principal
 from quantized.auth.refresh import RefreshRequired
-from quantized.server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_URL_BYTES, status_line
+from quantized.server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_URL_BYTES
 from quantized.server.protocol import QuantizedProtocol, find_app
+from quantized.server.replies import ReplyWriter
 
 if TYPE_CHECKING:
     from quantized.app import QuantizedApp
@@ -73,7 +74,7 @@ class FastProtocol(asyncio.Protocol):
         self._header_timeout = settings.header_timeout
         self._keepalive_timeout = settings.keepalive_timeout
         self._max_connections = app.max_connections
-        self._transport: asyncio.Transport | None = None
+        self._transport: asyncio.Transport = None  # type: ignore[assignment]  # connected soon
         self._parser = httptools.HttpRequestParser(self)
         self._buffer = b""
         self._url = b""
@@ -82,9 +83,8 @@ class FastProtocol(asyncio.Protocol):
         self._alone = True
         self._known: tuple[bytes | None, Principal, KeyIndex, int, float] | None = None
         self._closed = False
+        self._writer = ReplyWriter(server_state, app.models.header_block)
         self.deadline: float | None = None
-        self._defaults_source: object = None
-        self._defaults = b""
 
     # asyncio.Protocol ---------------------------------------------------------------------
 
@@ -106,11 +106,10 @@ class FastProtocol(asyncio.Protocol):
         return False  # every complete request was answered already: close
 
     def pause_writing(self) -> None:
-        if self._transport is not None:
-            self._transport.pause_reading()  # read no more requests until answers go out
+        self._transport.pause_reading()  # read no more requests until answers go out
 
     def resume_writing(self) -> None:
-        if self._transport is not None and not self._closed:
+        if not self._closed:
             self._transport.resume_reading()
 
     def shutdown(self) -> None:
@@ -199,7 +198,7 @@ class FastProtocol(asyncio.Protocol):
             Boundary.report(exc, request_id)
             reply = internal_reply(OPENAI)
         keep_alive = self._keep_alive
-        self._write(reply, request_id, close=not keep_alive)
+        self._writer.write(self._transport, reply, request_id, close=not keep_alive)
         self._state.total_requests += 1
         if not keep_alive:
             self._close()
@@ -246,7 +245,6 @@ class FastProtocol(asyncio.Protocol):
 
     def _hand_off(self, data: bytes) -> None:
         """Give the connection, and ``data`` (not answered yet), to the full protocol."""
-        assert self._transport is not None  # noqa: S101 - connected
         self._state.connections.discard(self)
         self._deadlines.forget(self)
         self._buffer = b""
@@ -259,36 +257,10 @@ class FastProtocol(asyncio.Protocol):
     def _reject(self, status: int, message: str) -> None:
         codes = {408: "request_timeout", 503: "server_busy", 400: "invalid_http"}
         reply = protocol_reply(status, message, codes.get(status, "request_too_large"))
-        self._write(reply, self._ids(), close=True)
+        self._writer.write(self._transport, reply, self._ids(), close=True)
         self._close()
 
     def _close(self) -> None:
         self._buffer = b""
         if self._transport is not None and not self._transport.is_closing():
             self._transport.close()
-
-    def _write(self, reply: Reply, request_id: bytes, *, close: bool) -> None:
-        assert self._transport is not None  # noqa: S101 - connected
-        status, headers, body = reply
-        head = b"".join(
-            (
-                status_line(status),
-                self._default_headers(),
-                self._endpoint.header_block(headers),
-                b"x-request-id: ",
-                request_id,
-                b"\r\nconnection: close\r\n\r\n" if close else b"\r\n\r\n",
-            )
-        )
-        if len(body) < 4096:
-            self._transport.write(head + body)
-        else:  # no copy of a large body: the transport sends both parts at once (writev)
-            self._transport.writelines((head, body))
-
-    def _default_headers(self) -> bytes:
-        """``date`` and ``server`` as uvicorn refreshes them each second, serialised once."""
-        source = self._state.default_headers
-        if source is not self._defaults_source:
-            self._defaults_source = source
-            self._defaults = b"".join(name + b": " + value + b"\r\n" for name, value in source)
-        return self._defaults

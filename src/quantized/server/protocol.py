@@ -1,6 +1,4 @@
-"""HTTP/1.1 for Quantized: uvicorn's httptools protocol with limits and a synchronous fast path.
-
-Limits, on every connection and route:
+"""HTTP/1.1 for Quantized: uvicorn's httptools protocol with limits on every route.
 
 - a connection must send a request's headers within ``header_timeout`` seconds
   of its first byte (or of connecting): idle and slowloris connections are closed
@@ -14,15 +12,11 @@ Limits, on every connection and route:
 - a client that half-closes after pipelining requests still gets every answer,
   then the connection is closed.
 
-The fast path: an ASGI request costs a task, an event and a dozen message
-dicts; for the ``/v1/models`` routes that is most of the work. This protocol
-answers those routes inside the parser callback instead, writing the bytes
-:meth:`ModelsEndpoint.respond` returns straight to the socket, with the same
-``x-request-id`` and error handling as the ASGI path. It steps aside (and lets
-uvicorn run the ASGI app as usual) whenever the fast path could change
-behaviour: an earlier response on the connection still in flight, a paused
-writer, ``Expect: 100-continue``, an upgrade, access logging, a JWT whose keys
-must be fetched — or uvicorn internals it relies on missing (see ``internals``).
+Connections start on :class:`~quantized.server.fast.FastProtocol`, which answers
+the ``/v1/models`` routes itself and hands the connection over here at the first
+other request. The limits rely on a few uvicorn internals (``internals``): they
+are checked once, and if one is missing the limits that need it are left to
+uvicorn (logged), so requests are still served.
 """
 
 from __future__ import annotations
@@ -30,19 +24,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import unquote
 
-import httptools
 from uvicorn.config import Config
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from quantized.api.boundary import Boundary, RequestIds
-from quantized.api.errors import OPENAI, Reply, internal_reply, protocol_reply
-from quantized.api.models import is_models_path, render
-from quantized.auth.refresh import RefreshRequired
+from quantized.api.boundary import RequestIds
+from quantized.api.errors import protocol_reply
 from quantized.server.internals import missing_internals
 from quantized.server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_URL_BYTES
+from quantized.server.replies import ReplyWriter
 from quantized.settings import Settings
 
 if TYPE_CHECKING:
@@ -85,8 +76,8 @@ class QuantizedProtocol(HttpToolsProtocol):
             QuantizedProtocol.internals_ok = not missing
             if missing:
                 log.warning(
-                    "this uvicorn lacks internals the fast path uses (%s): serving every "
-                    "request through ASGI instead",
+                    "this uvicorn lacks internals Quantized's limits use (%s): the header "
+                    "timeout and body limits are left to uvicorn",
                     ", ".join(missing),
                 )
         app = find_app(self.app)
@@ -94,11 +85,7 @@ class QuantizedProtocol(HttpToolsProtocol):
         self._guarded = bool(QuantizedProtocol.internals_ok)
         self._app = app
         self._ids = app.boundary.ids if app is not None else RequestIds()
-        self._endpoint = (
-            app.models
-            if app is not None and self._guarded and settings.fast_path and not self.access_log
-            else None
-        )
+        self._writer = ReplyWriter(server_state)
         self._max_body = settings.max_body_bytes
         self._header_timeout = settings.header_timeout
         self._keepalive_timeout = settings.keepalive_timeout
@@ -107,17 +94,12 @@ class QuantizedProtocol(HttpToolsProtocol):
         """When the current wait (for a request's headers, or the next request) ends."""
         self._waiting_for = "headers"
         self._max_connections = app.max_connections if app is not None else 0
-        self._reply: Reply | None = None
-        self._reply_id = b""
-        self._keep_alive = True
         self._head_bytes = 0
         self._body_bytes = 0
         self._partial = False
         """Whether part of a request arrived (its headers not complete yet)."""
         self._rejected = False
         self._eof = False
-        self._defaults_source: object = None
-        self._defaults = b""
 
     # Connections: capacity, header timeout, half-close ----------------------------------
 
@@ -178,7 +160,6 @@ class QuantizedProtocol(HttpToolsProtocol):
             self._eof
             and (self.cycle is None or self.cycle.response_complete)
             and not self.pipeline
-            and self._reply is None
             and not self.transport.is_closing()
         ):
             self.transport.close()
@@ -187,7 +168,6 @@ class QuantizedProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._reply = None
         self._head_bytes = 0
         self._body_bytes = 0
         self._partial = True
@@ -224,7 +204,8 @@ class QuantizedProtocol(HttpToolsProtocol):
         self.deadline = None
         codes = {408: "request_timeout", 413: "payload_too_large", 503: "server_busy"}
         code = codes.get(status, "request_too_large" if status in (414, 431) else "invalid_http")
-        self._write(protocol_reply(status, message, code), close=True, request_id=self._ids())
+        reply = protocol_reply(status, message, code)
+        self._writer.write(self.transport, reply, self._ids(), close=True)
         self.transport.close()
 
     def _declared_too_large(self) -> bool:
@@ -233,106 +214,23 @@ class QuantizedProtocol(HttpToolsProtocol):
                 return not value.isdigit() or len(value) > 18 or int(value) > self._max_body
         return False
 
-    # The fast path ---------------------------------------------------------------------
+    # The request's body ----------------------------------------------------------------
 
     def on_headers_complete(self) -> None:
         self.deadline = None
         self._partial = False
         if self._guarded and self._declared_too_large():
             self._stop(413, f"Request body over {self._max_body} bytes.")
-        endpoint = self._endpoint
-        if (
-            endpoint is not None
-            and (self.cycle is None or self.cycle.response_complete)
-            and not self.pipeline
-            and not self.expect_100_continue
-            and not self.flow.write_paused
-        ):
-            method = self.parser.get_method()
-            if method == b"GET" or method == b"HEAD":
-                raw_path, query = self.url, b""
-                if (
-                    b"?" in raw_path
-                    or b"%" in raw_path
-                    or b"#" in raw_path
-                    or not raw_path.startswith(b"/")
-                ):
-                    url = httptools.parse_url(raw_path)  # only when there is more than a path
-                    raw_path, query = url.path, url.query or b""
-                path = raw_path.decode("ascii", "replace")
-                if "%" in path:
-                    path = unquote(path)
-                if is_models_path(path):
-                    try:
-                        self._reply = endpoint.respond(method.decode(), path, query, self.headers)
-                    except RefreshRequired:  # needs I/O: let the ASGI path await it
-                        super().on_headers_complete()
-                        return
-                    except Exception as exc:  # noqa: BLE001 - the boundary, as on the ASGI path
-                        self._reply_id = self._ids()
-                        Boundary.report(exc, self._reply_id)
-                        self._reply = internal_reply(OPENAI)
-                    else:
-                        self._reply_id = self._ids()
-                    self._keep_alive = (
-                        self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
-                    )
-                    return
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
         if self._body_bytes > self._max_body and self._guarded:
             cycle = self.cycle
-            if self._reply is not None or cycle is None:  # the fast path answers here
-                self._reply = None
+            if cycle is None:
                 self._stop(413, f"Request body over {self._max_body} bytes.")
-            if cycle.response_complete:  # answered already: read no more of it
+            elif cycle.response_complete:  # answered already: read no more of it
                 self.transport.close()
                 raise _Rejected("body over the limit")
             # otherwise the route reading it refuses it (413) at the same limit
-        if self._reply is None:
-            super().on_body(body)
-
-    def on_message_complete(self) -> None:
-        reply = self._reply
-        if reply is None:
-            super().on_message_complete()
-            return
-        self._reply = None
-        self._write(reply, close=not self._keep_alive, request_id=self._reply_id)
-        self.server_state.total_requests += 1
-        self._unset_keepalive_if_required()
-        if not self._keep_alive:
-            self.transport.close()
-        elif self._eof:
-            self._close_if_done()
-        elif self._deadlines is not None:
-            self._wait("the next request", self._keepalive_timeout)
-
-    def _write(self, reply: Reply, *, close: bool, request_id: bytes) -> None:
-        status, headers, body = reply
-        endpoint = self._endpoint
-        block = endpoint.header_block(headers) if endpoint is not None else render(headers)
-        head = b"".join(
-            (
-                STATUS_LINE[status],
-                self._default_headers(),
-                block,
-                b"x-request-id: ",
-                request_id,
-                b"\r\nconnection: close\r\n\r\n" if close else b"\r\n\r\n",
-            )
-        )
-        if len(body) < 4096:
-            self.transport.write(head + body)
-        else:  # no copy of a large body: the transport sends both parts at once (writev)
-            self.transport.writelines((head, body))
-
-    def _default_headers(self) -> bytes:
-        """``date`` and ``server`` as uvicorn refreshes them each second, serialised once."""
-        source = self.server_state.default_headers
-        if source is not self._defaults_source:
-            self._defaults_source = source
-            self._defaults = b"".join(name + b": " + value + b"\r\n" for name, value in source)
-        return self._defaults
+        super().on_body(body)
