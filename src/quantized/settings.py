@@ -86,7 +86,8 @@ class Settings(BaseSettings):
     )
     fast_path: bool = Field(
         default=True,
-        description="Answer /v1/models inside the HTTP parser (off: through ASGI, slower).",
+        description="Connections start on the models routes' own protocol (off: every "
+        "request through the full protocol and ASGI, slower, same answers).",
     )
     database_connect_timeout: float = Field(
         default=5.0, gt=0, le=300, description="Seconds to connect to PostgreSQL."
