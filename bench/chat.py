@@ -70,7 +70,9 @@ def start(work: Path, port: int, catalog: Path, source: Path | None) -> tuple[Po
         BENCH_UPSTREAM_KEY="sk-bench",
     )
     key = admin_key(gateway)
-    subprocess.run(["taskset", "-a", "-p", "-c", "1", str(gateway.pid)], check=True)
+    subprocess.run(
+        ["taskset", "-a", "-p", "-c", "1", str(gateway.pid)], check=True, capture_output=True
+    )
     wait_for(f"http://127.0.0.1:{port}/healthz", {})
     return gateway, key
 
