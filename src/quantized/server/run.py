@@ -62,6 +62,7 @@ def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
         lifespan="on",
         interface="asgi3",
         access_log=settings.access_log,
+        proxy_headers=False,  # nothing uses the client's address: no middleware for it
         log_config=log_config(settings.log_level),
         log_level=settings.log_level,
         backlog=2048,
