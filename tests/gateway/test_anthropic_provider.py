@@ -6,6 +6,7 @@ import orjson
 import pytest
 
 from quantized.catalog.model import Upstream
+from quantized.errors import BadGatewayError
 from quantized.gateway.providers.anthropic import (
     JSON_TOOL,
     AnthropicProvider,
@@ -477,16 +478,9 @@ def test_stream_finish_reasons(reason: str, finish: str) -> None:
     assert deltas(out) == [({}, finish)]
 
 
-def test_stream_error_event() -> None:
+def test_stream_error_event_ends_the_stream_as_an_upstream_failure() -> None:
+    """The pipeline then ends the client's stream with an error event in the client API's
+    shape (``upstream_interrupted``), written by the one error renderer."""
     translator = stream()
-    out = translator.feed(sse("error", error={"type": "overloaded_error", "message": "Overloaded"}))
-    assert events(out) == [
-        {
-            "error": {
-                "message": "Overloaded",
-                "type": "overloaded_error",
-                "param": None,
-                "code": None,
-            }
-        }
-    ]
+    with pytest.raises(BadGatewayError, match=r"\(overloaded_error\): Overloaded"):
+        translator.feed(sse("error", error={"type": "overloaded_error", "message": "Overloaded"}))

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from quantized.catalog.model import Upstream
+from quantized.errors import BadGatewayError
 from quantized.gateway.providers.base import Provider, json_answer
 from quantized.gateway.providers.openai import token_count
 from quantized.gateway.streams import (
@@ -354,20 +355,12 @@ class AnthropicStream(StreamTranslator):
             self._report(data.get("usage"))
             self.usage = _usage(self._reported)
             return [self._chunk({}, self._finish)]
-        if kind == "error":
+        if kind == "error":  # the stream ends here; the client gets it in its API's words
             error = data.get("error") or {}
-            return [
-                sse_event(
-                    {
-                        "error": {
-                            "message": error.get("message", "upstream error"),
-                            "type": error.get("type", "server_error"),
-                            "param": None,
-                            "code": None,
-                        }
-                    }
-                )
-            ]
+            raise BadGatewayError(
+                f"The upstream reported an error ({error.get('type', 'error')}): "
+                f"{error.get('message', 'no details')}"
+            )
         return []
 
     def _report(self, usage: Any) -> None:
