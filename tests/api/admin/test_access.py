@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.api.admin.conftest import Callers, assert_error
+from tests.utils.callers import Callers, assert_error
 
 ENDPOINTS = [
     ("GET", "/admin/v1/models", None),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.api.admin.conftest import Callers, assert_error
+from tests.utils.callers import Callers, assert_error
 
 DIGITS = "1" * 5000
 NOT_IDS = [DIGITS, "%C2%B2", "%D9%A3", "0", "03", "2147483648", "9223372036854775808", "-1", "x"]

@@ -8,7 +8,7 @@ import time
 import httpx
 import pytest
 
-from tests.api.admin.conftest import Callers, assert_error
+from tests.utils.callers import Callers, assert_error
 
 PUBLIC_FIELDS = {
     "object",

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.admin.conftest import Callers, assert_error
+from tests.utils.callers import Callers, assert_error
 from tests.utils.catalogs import entry
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
