@@ -24,11 +24,17 @@ MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Tokens as the upstream reported them (``prompt_tokens`` includes ``cached_tokens``)."""
+    """Tokens as the upstream reported them.
+
+    ``prompt_tokens`` counts every input token, including the ``cached_tokens`` read
+    from a prompt cache and the ``cache_write_tokens`` written to one (which
+    Anthropic bills at their own price).
+    """
 
     prompt_tokens: int = 0
     cached_tokens: int = 0
     completion_tokens: int = 0
+    cache_write_tokens: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -210,6 +210,7 @@ def _usage(data: Any) -> Usage:
         prompt_tokens=token_count(data.get("input_tokens")) + cached + written,
         cached_tokens=cached,
         completion_tokens=token_count(data.get("output_tokens")),
+        cache_write_tokens=written,
     )
 
 
