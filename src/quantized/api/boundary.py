@@ -18,7 +18,14 @@ import secrets
 from starlette.exceptions import HTTPException
 
 from quantized.api.asgi import ASGIApp, Message, Receive, Scope, Send, send_reply
-from quantized.api.errors import OPENAI, ErrorShape, Reply, error_reply, internal_reply
+from quantized.api.errors import (
+    OPENAI,
+    ErrorShape,
+    Reply,
+    error_reply,
+    internal_reply,
+    request_id_headers,
+)
 from quantized.errors import MethodNotAllowedError, NotFoundError, QuantizedError
 
 REQUEST_ID = "quantized.request_id"
@@ -74,12 +81,13 @@ class Boundary:
     ) -> None:
         request_id = scope[REQUEST_ID] = self.ids()
         started = False
+        ids = request_id_headers(shape, request_id)
 
         async def send_with_id(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
-                message["headers"] = [*message.get("headers", ()), (b"x-request-id", request_id)]
+                message["headers"] = [*message.get("headers", ()), *ids]
             await send(message)
 
         try:

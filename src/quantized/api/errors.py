@@ -86,6 +86,9 @@ def status_of(exc: QuantizedError) -> int:
 class ErrorShape(ABC):
     """How one API surface writes an error: as a body, and as an event inside a stream."""
 
+    request_id_header: bytes | None = None
+    """A header of this API's own that carries the request id, beside ``x-request-id``."""
+
     @abstractmethod
     def error(self, exc: QuantizedError, status: int) -> dict[str, object]:
         """The error as this API's JSON object."""
@@ -134,6 +137,45 @@ class OpenAIErrors(ErrorShape):
 OPENAI = OpenAIErrors()
 
 
+class AnthropicErrors(ErrorShape):
+    """``{"type": "error", "error": {"type", "message"}}``, as Anthropic's Messages API has it.
+
+    The type follows the status, as Anthropic's does, so its SDK raises the matching
+    exception and Claude Code shows the message; the request id also goes out as
+    ``request-id``, the header Anthropic's SDK reads.
+    """
+
+    request_id_header = b"request-id"
+    TYPES: Mapping[int, str] = {
+        400: "invalid_request_error",
+        401: "authentication_error",
+        403: "permission_error",
+        404: "not_found_error",
+        410: "not_found_error",
+        413: "request_too_large",
+        429: "rate_limit_error",
+        503: "overloaded_error",
+        529: "overloaded_error",
+    }
+
+    @staticmethod
+    def body(error_type: str, message: str) -> dict[str, object]:
+        return {"type": "error", "error": {"type": error_type, "message": message}}
+
+    def error(self, exc: QuantizedError, status: int) -> dict[str, object]:
+        fallback = "api_error" if status >= 500 else "invalid_request_error"
+        return self.body(self.TYPES.get(status, fallback), exc.message)
+
+    def internal(self) -> dict[str, object]:
+        return self.body("api_error", INTERNAL_MESSAGE)
+
+    def event(self, error: dict[str, object]) -> bytes:
+        return b"event: error\ndata: " + orjson.dumps(error) + b"\n\n"
+
+
+ANTHROPIC = AnthropicErrors()
+
+
 def www_authenticate(exc: AuthenticationError) -> tuple[bytes, bytes]:
     """RFC 6750: a bad credential gets ``error="invalid_token"`` and a description."""
     if not exc.presented:
@@ -165,9 +207,17 @@ def error_reply(
     if isinstance(retry_after, int | float):
         headers.append((b"retry-after", b"%d" % max(1, math.ceil(retry_after))))
     if request_id is not None:
-        headers.append((b"x-request-id", request_id))
+        headers += request_id_headers(shape, request_id)
     headers.extend(extra)
     return status, headers, body
+
+
+def request_id_headers(shape: ErrorShape, request_id: bytes) -> Headers:
+    """``x-request-id``, and the API's own request-id header if it has one."""
+    headers = [(b"x-request-id", request_id)]
+    if shape.request_id_header is not None:
+        headers.append((shape.request_id_header, request_id))
+    return headers
 
 
 def internal_reply(shape: ErrorShape = OPENAI, *, request_id: bytes | None = None) -> Reply:
@@ -175,7 +225,7 @@ def internal_reply(shape: ErrorShape = OPENAI, *, request_id: bytes | None = Non
     body = orjson.dumps(shape.internal())
     headers: Headers = [_JSON, (b"content-length", b"%d" % len(body))]
     if request_id is not None:
-        headers.append((b"x-request-id", request_id))
+        headers += request_id_headers(shape, request_id)
     return 500, headers, body
 
 

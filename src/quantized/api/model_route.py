@@ -111,11 +111,17 @@ class ModelRoute:
 
 
 def credential(headers: list[tuple[bytes, bytes]]) -> bytes | None:
-    """The ``Authorization`` header (the last one, as the fast path reads it)."""
-    found = None
+    """The caller's credential: the ``Authorization`` header (the last one, as the fast path
+    reads it), else ``x-api-key`` as a bearer token — the header Anthropic's SDK and
+    Claude Code send when given an API key rather than a token."""
+    found = api_key = None
     for name, value in headers:
         if name == b"authorization":
             found = value
+        elif name == b"x-api-key":
+            api_key = value
+    if found is None and api_key is not None:
+        return b"Bearer " + api_key
     return found
 
 
