@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.routing import Router
 
-from quantized.api import admin, chat, models, openapi, usage
+from quantized.api import admin, chat, messages, models, openapi, usage
 from quantized.api.asgi import ASGIApp, Receive, Scope, Send
 from quantized.api.bodies import BodyBudget
 from quantized.api.boundary import Boundary, RequestIds
@@ -48,6 +48,11 @@ class QuantizedApp:
                 max_body_bytes=settings.max_body_bytes,
                 budget=self.body_budget,
             ),
+            **messages.messages_routes(
+                runtime.pipeline,
+                max_body_bytes=settings.max_body_bytes,
+                budget=self.body_budget,
+            ),
         }
 
         @asynccontextmanager
@@ -66,7 +71,8 @@ class QuantizedApp:
             redirect_slashes=False,
             lifespan=lifespan,
         )
-        self.document = openapi.Document(self.router.routes, (*models.OPERATIONS, *chat.OPERATIONS))
+        operations = (*models.OPERATIONS, *chat.OPERATIONS, *messages.OPERATIONS)
+        self.document = openapi.Document(self.router.routes, operations)
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:

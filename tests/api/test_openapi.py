@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from quantized.api import chat, models
+from quantized.api import chat, messages, models
 from quantized.api.routing import DeclaredRoute
 from quantized.app import create_app
 from quantized.settings import Settings
@@ -104,8 +104,16 @@ def served_operations() -> set[tuple[str, str]]:
     for route in app.router.routes:
         assert isinstance(route, DeclaredRoute), f"{route} serves without a declaration"
         served |= {(route.path_format, m) for m in route.operations if m != "HEAD"}
-    raw = {(d.path, d.method) for d in (*models.OPERATIONS, *chat.OPERATIONS)}
-    assert {path for path, _ in raw} == {"/v1/models", "/v1/models/{author}/{slug}", chat.PATH}
+    raw = {
+        (d.path, d.method) for d in (*models.OPERATIONS, *chat.OPERATIONS, *messages.OPERATIONS)
+    }
+    assert {path for path, _ in raw} == {
+        "/v1/models",
+        "/v1/models/{author}/{slug}",
+        chat.PATH,
+        messages.PATH,
+        messages.COUNT_PATH,
+    }
     return served | raw
 
 
@@ -116,7 +124,7 @@ def test_the_document_lists_exactly_the_served_operations(
         (path, method.upper()) for path, item in document["paths"].items() for method in item
     }
     assert documented == served_operations()
-    assert len(documented) == 28
+    assert len(documented) == 30
     for path, method in sorted(documented):  # and the server answers each one itself
         url = fuzzed_gateway.url + path.format(**SAMPLE_PATH_VALUES)
         response = httpx.request(method, url, json={} if method != "GET" else None)

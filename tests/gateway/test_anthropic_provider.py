@@ -224,7 +224,9 @@ def test_message_with_text_and_tool_use() -> None:
         cache_creation_input_tokens=20,
     )
     out, usage = translate_message(data, json_mode=False)
-    assert usage == Usage(prompt_tokens=130, cached_tokens=100, completion_tokens=5)
+    assert usage == Usage(
+        prompt_tokens=130, cached_tokens=100, completion_tokens=5, cache_write_tokens=20
+    )
     assert out["id"] == "msg_1"
     assert out["object"] == "chat.completion"
     assert out["model"] == "claude-up"

@@ -61,13 +61,13 @@ class ModelRoute:
                 receive, self._limit, declared=content_length(headers), budget=self._budget
             )
             try:
-                answer = await exchange.run(self._surface, body.data)
+                answer = await exchange.run(self._surface, body.data, headers)
             finally:
                 body.release()
             if isinstance(answer, Streamed):
                 await self._stream(answer, exchange, receive, send)
             else:
-                headers = [_JSON, (b"content-length", b"%d" % len(answer.body))]
+                headers = [_JSON, (b"content-length", b"%d" % len(answer.body)), *answer.headers]
                 await send_reply(
                     send, (200, headers + rate_limit_headers(exchange.decision), answer.body)
                 )

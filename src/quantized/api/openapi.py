@@ -97,6 +97,7 @@ def _models(operations: Sequence[Declared]) -> list[Pair]:
     found: list[Pair] = [(schemas.Error, "serialization")]
     for entry in operations:
         _walk(entry.operation.body, found, "validation")
+        _walk(entry.operation.error_schema, found, "serialization")
         for answer in entry.operation.responses.values():
             _walk(answer.schema, found, "serialization")
     return list(dict.fromkeys(found))
@@ -207,7 +208,8 @@ class _Builder:
         return {"description": answer.description, "content": content}
 
     def operation(self, declared: Operation) -> dict[str, Any]:
-        error = {"application/json": {"schema": self._refs[(schemas.Error, "serialization")]}}
+        error_schema = declared.error_schema or schemas.Error
+        error = {"application/json": {"schema": self._refs[(error_schema, "serialization")]}}
         found: dict[str, Any] = {"summary": declared.summary, "tags": list(declared.tags)}
         if declared.description:
             found["description"] = declared.description

@@ -86,6 +86,8 @@ class Operation:
     headers: tuple[Header, ...] = ()
     errors: tuple[int, ...] = ()
     description: str | None = None
+    error_schema: type[BaseModel] | None = None
+    """The error body's model, if not OpenAI's shape (``schemas.Error``)."""
 
     def error_statuses(self) -> list[int]:
         statuses = set(self.errors)

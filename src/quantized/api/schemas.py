@@ -28,6 +28,18 @@ class Error(_Out):
     error: ErrorDetail
 
 
+class AnthropicErrorDetail(_Out):
+    type: str
+    message: str
+
+
+class AnthropicError(_Out):
+    """Anthropic's error shape, used by every error response of the Messages API."""
+
+    type: Literal["error"]
+    error: AnthropicErrorDetail
+
+
 class Modality(_Out):
     text: bool
     image: bool
@@ -297,3 +309,79 @@ class BudgetList(_Out):
 class BudgetDeleted(_Out):
     caller: UsageCaller
     deleted: Literal[True]
+
+
+class MessageBlock(BaseModel):
+    model_config = _PASSED_ON
+
+    type: Annotated[str, Field(pattern=NO_NUL, description="text, image, tool_use, …")]
+
+
+class MessageIn(BaseModel):
+    model_config = _PASSED_ON
+
+    role: Literal["user", "assistant", "system"]
+    content: Annotated[str, Field(pattern=NO_NUL)] | list[MessageBlock]
+
+
+class SystemBlock(BaseModel):
+    model_config = _PASSED_ON
+
+    type: Literal["text"]
+    text: Annotated[str, Field(pattern=NO_NUL)]
+
+
+class ToolIn(BaseModel):
+    model_config = _PASSED_ON
+
+    name: Annotated[str, Field(pattern=NO_NUL)]
+
+
+class MessagesRequestBody(BaseModel):
+    """Anthropic's Messages request; fields not listed are passed to an Anthropic upstream.
+
+    The pipeline checks what it relies on (``quantized.gateway.messages.request``);
+    this describes exactly that.
+    """
+
+    model_config = _PASSED_ON
+
+    model: Annotated[str, Field(min_length=1, pattern=NO_NUL)] = Field(
+        description="A model id from GET /v1/models, or one of its aliases"
+    )
+    max_tokens: Count
+    messages: list[MessageIn] = Field(min_length=1)
+    system: Annotated[str, Field(pattern=NO_NUL)] | list[SystemBlock] | None = None
+    stream: bool | None = False
+    tools: list[ToolIn] | None = None
+    tool_choice: JsonObject | None = None
+    thinking: JsonObject | None = None
+    metadata: JsonObject | None = None
+    output_config: JsonObject | None = None
+    stop_sequences: list[Json] | None = None
+
+
+class CountTokensBody(MessagesRequestBody):
+    """A Messages request to count: ``max_tokens`` and ``stream`` are not needed."""
+
+    max_tokens: Count | None = None  # type: ignore[assignment]
+
+
+class Message(BaseModel):
+    """Anthropic's ``message`` (an Anthropic upstream's own fields are passed on)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    type: Literal["message"]
+    role: Literal["assistant"]
+    content: list[dict[str, Any]]
+    model: str
+    stop_reason: str | None
+    usage: dict[str, Any]
+
+
+class TokenCount(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    input_tokens: int

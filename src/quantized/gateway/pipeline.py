@@ -26,7 +26,7 @@ from quantized.errors import BadGatewayError, QuantizedError, UpstreamFailure
 from quantized.gateway.capabilities import check_capabilities
 from quantized.gateway.client import UpstreamError
 from quantized.gateway.router import Opened, Router
-from quantized.gateway.streams import StreamTranslator, Usage, invalid_response
+from quantized.gateway.streams import Headers, StreamTranslator, Usage, invalid_response
 from quantized.gateway.surfaces.base import ModelRequest, Surface
 from quantized.limits import Decision, Limits, RateLimited, RateLimiter, admit
 from quantized.usage.budgets import Today
@@ -85,9 +85,10 @@ class Pipeline:
 
 @dataclass
 class Whole:
-    """A complete answer body, in the surface's format."""
+    """A complete answer body, in the surface's format, with the surface's own headers."""
 
     body: bytes
+    headers: Headers = field(default_factory=list)
 
 
 class Exchange:
@@ -107,7 +108,9 @@ class Exchange:
         self.principal = await self._pipeline.state.auth.resolve(authorization)
         return self.principal
 
-    async def run(self, surface: Surface[Any], body: bytes | bytearray) -> Whole | Streamed:
+    async def run(
+        self, surface: Surface[Any], body: bytes | bytearray, headers: Headers
+    ) -> Whole | Streamed:
         """Everything from parsing to the upstream's first answer; raises domain errors.
 
         A ``bytearray`` body is emptied once parsed: it may be tens of megabytes, and the
@@ -116,7 +119,7 @@ class Exchange:
         pipeline, outcome, principal = self._pipeline, self.outcome, self.principal
         assert principal is not None  # noqa: S101 - authenticate() comes first
         try:
-            request = surface.parse(body)
+            request = surface.parse(body, headers)
         finally:
             if isinstance(body, bytearray):
                 body.clear()
@@ -147,7 +150,7 @@ class Exchange:
             lambda: surface.whole(request, opened.route, opened.first)
         )
         outcome.status, outcome.error_code = 200, None
-        return Whole(answer)
+        return Whole(answer, surface.headers(request, opened.route))
 
     def failed(self, status: int, code: str | None) -> None:
         self.outcome.status, self.outcome.error_code = status, code
@@ -212,12 +215,14 @@ class Streamed:
         """The client's events. Raises :class:`StreamInterrupted` (after the events sent so
         far) if the upstream breaks; if the consumer stops early, the client left."""
         outcome, opened, translator = self._exchange.outcome, self._opened, self._translator
+        response = opened.response
+        assert response is not None  # noqa: S101 - a surface answers only whole requests itself
         ended = False
         try:
             events = translated(lambda: translator.feed(opened.first))
             if events:
                 yield b"".join(events)
-            async for chunk in opened.response.chunks():
+            async for chunk in response.chunks():
                 events = translated(lambda chunk=chunk: translator.feed(chunk))  # type: ignore[misc]
                 if events:
                     yield b"".join(events)
@@ -226,7 +231,7 @@ class Streamed:
             yield b"".join(tail)
         except (UpstreamError, UpstreamFailure) as exc:
             ended = True
-            opened.response.abort()
+            response.abort()
             outcome.error_code = StreamInterrupted.code
             log.warning("upstream %s broke mid-stream: %s", opened.route.label, exc)
             raise StreamInterrupted(
@@ -234,7 +239,7 @@ class Streamed:
             ) from None
         finally:
             if not ended:  # the consumer stopped: the client went away
-                opened.response.abort()
+                response.abort()
                 outcome.error_code = "client_disconnected"
             outcome.usage = translator.usage or self._surface.estimate(self._request, translator)
             outcome.estimated = translator.usage is None or outcome.error_code is not None

@@ -47,6 +47,7 @@ log = logging.getLogger("quantized.gateway")
 
 @dataclass(frozen=True, slots=True)
 class Route:
+    model: Model
     upstream: Upstream
     provider: Provider
     api_key: str | None
@@ -63,7 +64,8 @@ class Route:
 @dataclass(frozen=True, slots=True)
 class Opened:
     route: Route
-    response: Response
+    response: Response | None
+    """``None`` when the surface answers the route itself."""
     first: bytes
     """The whole body, or for streams the first chunk, read before the client was answered."""
 
@@ -115,7 +117,7 @@ class Router:
             if upstream.api_key_env and key is None:
                 missing.append(upstream.api_key_env)
                 continue
-            routes.append(Route(upstream, PROVIDERS[upstream.provider], key))
+            routes.append(Route(model, upstream, PROVIDERS[upstream.provider], key))
         if routes:
             return routes
         if missing:
@@ -130,6 +132,8 @@ class Router:
         routes = self.routes(model)
         for position, route in enumerate(routes):
             call = surface.call(request, route)
+            if call is None:
+                return Opened(route, None, b"")
             try:
                 response = await self._client.post(call.url, call.headers, call.body)
             except UpstreamError as exc:

@@ -200,7 +200,7 @@ USAGE_FIELDS = (
 )
 
 
-def _usage(data: Any) -> Usage:
+def anthropic_usage_of(data: Any) -> Usage:
     """Anthropic's usage as OpenAI's: prompt tokens include cache reads and cache writes."""
     if not isinstance(data, dict):
         return Usage()
@@ -244,7 +244,7 @@ def translate_message(data: dict[str, Any], json_mode: bool) -> tuple[dict[str, 
                     },
                 }
             )
-    usage = _usage(data.get("usage"))
+    usage = anthropic_usage_of(data.get("usage"))
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) if text else None}
     if calls:
         message["tool_calls"] = calls
@@ -354,7 +354,7 @@ class AnthropicStream(StreamTranslator):
             if self._json_mode and self._finish == "tool_calls" and not self._tools:
                 self._finish = "stop"
             self._report(data.get("usage"))
-            self.usage = _usage(self._reported)
+            self.usage = anthropic_usage_of(self._reported)
             return [self._chunk({}, self._finish)]
         if kind == "error":  # the stream ends here; the client gets it in its API's words
             error = data.get("error") or {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
-from quantized.gateway.streams import StreamTranslator, UpstreamCall, Usage
+from quantized.gateway.streams import Headers, StreamTranslator, UpstreamCall, Usage
 
 if TYPE_CHECKING:
     from quantized.gateway.router import Route
@@ -48,12 +48,14 @@ class Surface(ABC, Generic[R]):
     name: str
 
     @abstractmethod
-    def parse(self, body: bytes | bytearray) -> R:
-        """The request in ``body``, checked enough to route and bill it (or a 400)."""
+    def parse(self, body: bytes | bytearray, headers: Headers) -> R:
+        """The request in ``body`` (and the request ``headers`` the surface passes on),
+        checked enough to route and bill it (or a 400)."""
 
     @abstractmethod
-    def call(self, request: R, route: Route) -> UpstreamCall:
-        """The upstream request for ``route``."""
+    def call(self, request: R, route: Route) -> UpstreamCall | None:
+        """The upstream request for ``route``; ``None`` if the surface answers this route
+        itself (:meth:`whole` then gets an empty body)."""
 
     @abstractmethod
     def whole(self, request: R, route: Route, body: bytes) -> tuple[bytes, Usage]:
@@ -62,6 +64,10 @@ class Surface(ABC, Generic[R]):
     @abstractmethod
     def stream(self, request: R, route: Route) -> StreamTranslator:
         """A translator from the upstream's stream to this surface's events."""
+
+    def headers(self, request: R, route: Route) -> Headers:
+        """Response headers of the surface's own for a whole answer from ``route``."""
+        return []
 
     @abstractmethod
     def estimate(self, request: R, translator: StreamTranslator) -> Usage:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from quantized.errors import InvalidRequestError
-from quantized.gateway.streams import StreamTranslator, UpstreamCall, Usage
+from quantized.gateway.streams import Headers, StreamTranslator, UpstreamCall, Usage
 from quantized.gateway.surfaces.base import Surface
 from quantized.payloads import load_object
 
@@ -113,7 +113,7 @@ def parse_chat_request(data: bytes | bytearray) -> ChatRequest:
 class ChatCompletions(Surface[ChatRequest]):
     name = "chat.completions"
 
-    def parse(self, body: bytes | bytearray) -> ChatRequest:
+    def parse(self, body: bytes | bytearray, headers: Headers) -> ChatRequest:
         return parse_chat_request(body)
 
     def call(self, request: ChatRequest, route: Route) -> UpstreamCall:

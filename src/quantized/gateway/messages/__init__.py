@@ -1,0 +1,1 @@
+"""The Messages API's requests, and their translation to and from other upstreams."""

@@ -1,0 +1,223 @@
+"""An OpenAI chat completion (whole or streamed) as a Messages API answer.
+
+Whole answers: reasoning text becomes a ``thinking`` block (with an empty
+signature: no other provider signs its reasoning), text a ``text`` block, tool
+calls ``tool_use`` blocks; finish reasons map to stop reasons; usage to
+Anthropic's, where ``input_tokens`` excludes cache reads and writes.
+
+Streams are generated in Anthropic's exact sequence: ``message_start``, ``ping``,
+then per block ``content_block_start`` / ``content_block_delta`` (``thinking_delta``
+then ``signature_delta``, ``text_delta``, ``input_json_delta``) /
+``content_block_stop``, then ``message_delta`` with the stop reason and the
+cumulative usage, and ``message_stop``. An OpenAI-compatible upstream reports
+usage only at the end, so ``message_start`` carries the gateway's estimate of
+the input tokens, and ``message_delta`` the upstream's exact counts (Anthropic's
+SDK takes the last value reported for each field).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import orjson
+
+from quantized.gateway.providers.base import json_answer
+from quantized.gateway.streams import StreamTranslator, Usage, event_data, json_event
+
+STOP_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+
+
+def message_id() -> str:
+    return "msg_" + secrets.token_hex(12)
+
+
+def anthropic_usage(usage: Usage) -> dict[str, int]:
+    """Usage in Anthropic's terms: input tokens exclude the cached and cache-written ones."""
+    uncached = usage.prompt_tokens - usage.cached_tokens - usage.cache_write_tokens
+    return {
+        "input_tokens": max(uncached, 0),
+        "cache_creation_input_tokens": usage.cache_write_tokens,
+        "cache_read_input_tokens": usage.cached_tokens,
+        "output_tokens": usage.completion_tokens,
+    }
+
+
+def _input(arguments: Any) -> Any:
+    if not isinstance(arguments, str) or not arguments:
+        return {}
+    try:
+        value = orjson.loads(arguments)
+    except orjson.JSONDecodeError:
+        return {"arguments": arguments}
+    return value if isinstance(value, dict) else {"arguments": value}
+
+
+def _reasoning(holder: dict[str, Any]) -> Any:
+    """Reasoning text, as vLLM, DeepSeek (``reasoning_content``) or OpenRouter (``reasoning``)."""
+    return holder.get("reasoning_content") or holder.get("reasoning")
+
+
+def whole_message(body: bytes, usage: Usage, model: str) -> bytes:
+    """A ``chat.completion`` body as an Anthropic ``message`` body."""
+    data = json_answer(body)
+    choices = data.get("choices") or [{}]
+    choice = choices[0]
+    message = choice.get("message") or {}
+    content: list[dict[str, Any]] = []
+    reasoning = _reasoning(message)
+    if isinstance(reasoning, str) and reasoning:
+        content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
+    if isinstance(message.get("content"), str) and message["content"]:
+        content.append({"type": "text", "text": message["content"]})
+    for call in message.get("tool_calls") or ():
+        function = call.get("function") or {}
+        content.append(
+            {
+                "type": "tool_use",
+                "id": call.get("id") or "toolu_" + secrets.token_hex(12),
+                "name": function.get("name", ""),
+                "input": _input(function.get("arguments")),
+            }
+        )
+    answer = {
+        "id": message_id(),
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": content,
+        "stop_reason": STOP_REASONS.get(choice.get("finish_reason") or "stop", "end_turn"),
+        "stop_sequence": None,
+        "usage": anthropic_usage(usage),
+    }
+    return orjson.dumps(answer)
+
+
+def event(name: str, payload: dict[str, Any]) -> bytes:
+    return b"event: %s\ndata: %s\n\n" % (name.encode(), orjson.dumps({"type": name, **payload}))
+
+
+class MessagesFromChat(StreamTranslator):
+    """Anthropic events from the OpenAI chunks an ``inner`` provider translator produces."""
+
+    def __init__(self, inner: StreamTranslator, model: str, estimated_input: int) -> None:
+        super().__init__()
+        self._inner = inner
+        self._model = model
+        self._estimated_input = estimated_input
+        self._started = False
+        self._index = -1
+        self._open: str | None = None
+        """The kind of the content block being streamed (``thinking``, ``text``, ``tool_use``)."""
+        self._tools: dict[int, int] = {}
+        """OpenAI tool-call index → Anthropic content-block index."""
+        self._stop = "end_turn"
+
+    def feed(self, data: bytes) -> list[bytes]:
+        out: list[bytes] = []
+        for chunk in self._inner.feed(data):
+            out += self.translate(chunk)
+        self.usage = self._inner.usage
+        return out
+
+    def _start(self) -> list[bytes]:
+        if self._started:
+            return []
+        self._started = True
+        usage = {"input_tokens": self._estimated_input, "output_tokens": 0}
+        message: dict[str, Any] = {
+            "id": message_id(),
+            "type": "message",
+            "role": "assistant",
+            "model": self._model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": usage,
+        }
+        return [event("message_start", {"message": message}), event("ping", {})]
+
+    def _close(self) -> list[bytes]:
+        if self._open is None:
+            return []
+        out = []
+        if self._open == "thinking":
+            delta = {"type": "signature_delta", "signature": ""}
+            out.append(event("content_block_delta", {"index": self._index, "delta": delta}))
+        self._open = None
+        return [*out, event("content_block_stop", {"index": self._index})]
+
+    def _block(self, kind: str, block: dict[str, Any]) -> list[bytes]:
+        out = self._close()
+        self._index += 1
+        self._open = kind
+        start = {"index": self._index, "content_block": block}
+        return [*out, event("content_block_start", start)]
+
+    def _delta(self, delta: dict[str, Any], index: int | None = None) -> bytes:
+        self.chunks += 1
+        where = self._index if index is None else index
+        return event("content_block_delta", {"index": where, "delta": delta})
+
+    def translate(self, event_bytes: bytes) -> list[bytes]:
+        payload = event_data(event_bytes)
+        if payload is None or payload == b"[DONE]":
+            return []
+        out = self._start()
+        data = json_event(payload)
+        for choice in data.get("choices") or ():
+            delta = choice.get("delta") or {}
+            reasoning = _reasoning(delta)
+            if isinstance(reasoning, str) and reasoning:
+                if self._open != "thinking":
+                    block = {"type": "thinking", "thinking": "", "signature": ""}
+                    out += self._block("thinking", block)
+                out.append(self._delta({"type": "thinking_delta", "thinking": reasoning}))
+            text = delta.get("content")
+            if isinstance(text, str) and text:
+                if self._open != "text":
+                    out += self._block("text", {"type": "text", "text": ""})
+                out.append(self._delta({"type": "text_delta", "text": text}))
+            for call in delta.get("tool_calls") or ():
+                out += self._tool_call(call)
+            if choice.get("finish_reason"):
+                self._stop = STOP_REASONS.get(choice["finish_reason"], "end_turn")
+        return out
+
+    def _tool_call(self, call: dict[str, Any]) -> list[bytes]:
+        out: list[bytes] = []
+        position = call.get("index", len(self._tools))
+        function = call.get("function") or {}
+        if position not in self._tools:
+            block = {
+                "type": "tool_use",
+                "id": call.get("id") or "toolu_" + secrets.token_hex(12),
+                "name": function.get("name", ""),
+                "input": {},
+            }
+            out += self._block("tool_use", block)
+            self._tools[position] = self._index
+        arguments = function.get("arguments")
+        if isinstance(arguments, str) and arguments:
+            delta = {"type": "input_json_delta", "partial_json": arguments}
+            out.append(self._delta(delta, self._tools[position]))
+        return out
+
+    def finish(self) -> list[bytes]:
+        for chunk in self._inner.finish():
+            self.translate(chunk)
+        self.usage = self._inner.usage
+        out = [*self._start(), *self._close()]
+        usage = anthropic_usage(self.usage or Usage())
+        if self.usage is None:
+            usage["input_tokens"] = self._estimated_input
+        delta = {"stop_reason": self._stop, "stop_sequence": None}
+        out.append(event("message_delta", {"delta": delta, "usage": usage}))
+        out.append(event("message_stop", {}))
+        return out

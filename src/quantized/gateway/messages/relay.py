@@ -1,0 +1,47 @@
+"""An Anthropic upstream's Messages stream, relayed event by event.
+
+Every event goes to the client as the upstream wrote it — thinking and its
+signatures, citations, server tool results, events the gateway has never heard
+of — so a client sees exactly what Anthropic sent. Only ``message_start`` and
+``message_delta`` are read, for billing: the usage of each field is the last
+value reported (``message_delta``'s usage is cumulative and may add or correct
+the input and cache counts of ``message_start``), as Anthropic's own SDK does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quantized.gateway.providers.anthropic import USAGE_FIELDS, anthropic_usage_of
+from quantized.gateway.streams import StreamTranslator, event_data, json_event
+
+_READ = (b'"message_start"', b'"message_delta"')
+
+
+class MessagesRelay(StreamTranslator):
+    def __init__(self) -> None:
+        super().__init__()
+        self._reported: dict[str, Any] = {}
+
+    def translate(self, event: bytes) -> list[bytes]:
+        if b"content_block_delta" in event:
+            self.chunks += 1
+        elif any(kind in event for kind in _READ):
+            payload = event_data(event)
+            if payload is not None:
+                data = json_event(payload)
+                if data.get("type") == "message_start":
+                    self._report((data.get("message") or {}).get("usage"))
+                elif data.get("type") == "message_delta":
+                    self._report(data.get("usage"))
+        return [event + b"\n\n"]
+
+    def _report(self, usage: Any) -> None:
+        if isinstance(usage, dict):
+            for name in USAGE_FIELDS:
+                if usage.get(name) is not None:
+                    self._reported[name] = usage[name]
+            self.usage = anthropic_usage_of(self._reported)
+
+    def finish(self) -> list[bytes]:
+        return []
