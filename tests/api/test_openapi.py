@@ -104,9 +104,7 @@ def served_operations() -> set[tuple[str, str]]:
     for route in app.router.routes:
         assert isinstance(route, DeclaredRoute), f"{route} serves without a declaration"
         served |= {(route.path_format, m) for m in route.operations if m != "HEAD"}
-    raw = {
-        (d.path, d.method) for d in (*models.OPERATIONS, *chat.OPERATIONS, *messages.OPERATIONS)
-    }
+    raw = {(d.path, d.method) for d in (*models.OPERATIONS, *chat.OPERATIONS, *messages.OPERATIONS)}
     assert {path for path, _ in raw} == {
         "/v1/models",
         "/v1/models/{author}/{slug}",

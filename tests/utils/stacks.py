@@ -21,6 +21,7 @@ FULL = {
     "supported_features": ["tool_calls", "structured_output"],
     "cost": PRICES,
 }
+THINKING = {**FULL, "supported_features": ["tool_calls", "structured_output", "reasoning"]}
 
 
 def upstream(
@@ -61,6 +62,9 @@ def catalog(url: str, dead: str) -> list[dict[str, Any]]:
         entry("fake/garbage", upstreams=[upstream(url, "garbage"), upstream(url, "echo")], **FULL),
         entry("fake/truncated", upstreams=[upstream(url, "truncated")], **FULL),
         entry("fake/noisy", upstreams=[upstream(url, "noisy-100-40-20")], **FULL),
+        entry("fake/claude-think", upstreams=[upstream(url, "think", "anthropic")], **THINKING),
+        entry("fake/gpt-think", upstreams=[upstream(url, "think")], **THINKING),
+        entry("fake/claude-break", upstreams=[upstream(url, "break-2", "anthropic")], **FULL),
         entry(
             "fake/claude-late",
             upstreams=[upstream(url, "late-1000-300-200-50", "anthropic")],

@@ -17,7 +17,14 @@ each upstream does:
   chunk (as some servers do), whatever the client asked;
 - ``late-P-C-W-O`` (Anthropic): ``message_start`` reports no input tokens; the final
   ``message_delta``'s cumulative usage brings P input, C cache-read, W cache-write and O
-  output tokens.
+  output tokens;
+- ``think``: like echo, with reasoning first: an Anthropic ``thinking`` block signed
+  ``SIGNATURE`` (streamed as ``thinking_delta`` then ``signature_delta``), or OpenAI's
+  ``reasoning_content``.
+
+Like Anthropic's API, the Anthropic side refuses (400) a request that sends back a
+``thinking`` block whose signature it did not make, and answers
+``POST /v1/messages/count_tokens`` with a count of its own (``COUNTED``).
 
 Every request is kept (path, headers, JSON body) for assertions.
 """
@@ -32,6 +39,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.utils.processes import free_port
+
+COUNTED = 4242
+SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxDKbAoDj8Bu2N8zwMiMLeSZaA"
 
 
 @dataclass
@@ -107,7 +117,15 @@ class FakeUpstream:
                     Seen(self.path, dict(self.headers.items()), body, self.client_address[1])
                 )
                 behaviour = Behaviour.parse(str(body.get("model", "")))
-                anthropic = self.path.endswith("/v1/messages")
+                path = self.path.partition("?")[0]
+                if path.endswith("/v1/messages/count_tokens"):
+                    self._json(200, {"input_tokens": COUNTED})
+                    return
+                anthropic = path.endswith("/v1/messages")
+                if anthropic and not _signatures_valid(body):
+                    error = {"type": "invalid_request_error", "message": "Invalid `signature`"}
+                    self._json(400, {"type": "error", "error": error})
+                    return
                 if behaviour.name == "slow":
                     time.sleep(behaviour.arg)
                 if behaviour.name == "drop":
@@ -213,10 +231,25 @@ def _answer(body: dict[str, Any]) -> str:
     return f"{text} (saw {images} images)" if images else text
 
 
+def _signatures_valid(body: dict[str, Any]) -> bool:
+    return all(
+        block.get("signature") == SIGNATURE
+        for message in body.get("messages", [])
+        if isinstance(message.get("content"), list)
+        for block in message["content"]
+        if isinstance(block, dict) and block.get("type") == "thinking"
+    )
+
+
 def _openai_completion(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": _answer(body)}
+    if b.name == "think":
+        message["reasoning_content"] = "Let me think."
     finish = "stop"
-    if body.get("tools"):
+    last = (body.get("messages") or [{}])[-1]
+    if last.get("role") == "tool":
+        message["content"] = f"the tool said: {last.get('content')}"
+    elif body.get("tools"):
         name = body["tools"][0]["function"]["name"]
         message = {
             "role": "assistant",
@@ -277,11 +310,31 @@ def _openai_events(body: dict[str, Any], b: Behaviour) -> list[str]:
         else None
     )
     events = [_chunk(body, {"role": "assistant", "content": ""}, usage=usage_now)]
-    events += [
-        _chunk(body, {"content": word + ("" if word.endswith(" ") else " ")}, usage=usage_now)
-        for word in words
-    ]
-    events.append(_chunk(body, {}, "stop", usage=usage_now))
+    if b.name == "think":
+        events += [_chunk(body, {"reasoning_content": w}) for w in ("Let me ", "think.")]
+    whole = _openai_completion(body, b)["choices"][0]["message"]
+    finish = "stop"
+    if whole.get("tool_calls"):
+        call = whole["tool_calls"][0]
+        start = {
+            **call,
+            "index": 0,
+            "function": {"name": call["function"]["name"], "arguments": ""},
+        }
+        events.append(_chunk(body, {"tool_calls": [start]}))
+        arguments = call["function"]["arguments"]
+        for piece in (arguments[:5], arguments[5:]):
+            events.append(
+                _chunk(body, {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+            )
+        finish = "tool_calls"
+    else:
+        words = words if b.name in ("chunks", "break") else whole["content"].split(" ")
+        events += [
+            _chunk(body, {"content": word + ("" if word.endswith(" ") else " ")}, usage=usage_now)
+            for word in words
+        ]
+    events.append(_chunk(body, {}, finish, usage=usage_now))
     if noisy:
         events.append("data: [DONE]\n\n")
         return events
@@ -318,12 +371,24 @@ def _anthropic_message(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
     content: list[dict[str, Any]] = [{"type": "text", "text": _answer_anthropic(body)}]
     stop = "end_turn"
     tools = body.get("tools") or []
-    if tools:
+    results = [
+        block
+        for block in body["messages"][-1]["content"]
+        if isinstance(block, dict) and block.get("type") == "tool_result"
+    ]
+    if results:
+        said = results[0].get("content")
+        said = said if isinstance(said, str) else json.dumps(said)
+        error = " (an error)" if results[0].get("is_error") else ""
+        content = [{"type": "text", "text": f"the tool said{error}: {said}"}]
+    elif tools:
         tool = tools[0]
         forced = (body.get("tool_choice") or {}).get("name") == tool["name"]
         arguments = {"ok": True} if forced else {"city": "Paris"}
         content = [{"type": "tool_use", "id": "toolu_1", "name": tool["name"], "input": arguments}]
         stop = "tool_use"
+    if b.name == "think":
+        content.insert(0, {"type": "thinking", "thinking": "Let me think.", "signature": SIGNATURE})
     return {
         "id": "msg_fake",
         "type": "message",
@@ -381,7 +446,16 @@ def _anthropic_events(body: dict[str, Any], b: Behaviour) -> list[str]:
     ]
     events.append(_sse("ping", {}))
     for index, block in enumerate(message["content"]):
-        if block["type"] == "text":
+        if block["type"] == "thinking":
+            start = {"type": "thinking", "thinking": "", "signature": ""}
+            events.append(_sse("content_block_start", {"index": index, "content_block": start}))
+            for delta in (
+                {"type": "thinking_delta", "thinking": "Let me "},
+                {"type": "thinking_delta", "thinking": "think."},
+                {"type": "signature_delta", "signature": SIGNATURE},
+            ):
+                events.append(_sse("content_block_delta", {"index": index, "delta": delta}))
+        elif block["type"] == "text":
             events.append(
                 _sse(
                     "content_block_start",

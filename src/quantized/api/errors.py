@@ -229,14 +229,30 @@ def internal_reply(shape: ErrorShape = OPENAI, *, request_id: bytes | None = Non
     return 500, headers, body
 
 
+def shape_of_path(path: bytes) -> ErrorShape:
+    """The error shape of the API a raw request path belongs to, for answers made before
+    any route runs: Anthropic's under ``/v1/messages``, OpenAI's everywhere else."""
+    return ANTHROPIC if path.startswith(b"/v1/messages") else OPENAI
+
+
 def protocol_reply(
-    status: int, message: str, code: str, *, request_id: bytes | None = None
+    status: int,
+    message: str,
+    code: str,
+    *,
+    request_id: bytes | None = None,
+    shape: ErrorShape = OPENAI,
 ) -> Reply:
-    """A rejection made by the HTTP protocol itself, before any route is known (OpenAI shape):
-    malformed HTTP (400), a body or head over the limits (413, 414, 431), no capacity (503)."""
-    error_type = "server_error" if status >= 500 else "invalid_request_error"
-    body = orjson.dumps(OPENAI.body(message, error_type, None, code))
+    """A rejection made by the HTTP protocol itself, before any route runs: malformed HTTP
+    (400), a body or head over the limits (413, 414, 431), no capacity (503) — in OpenAI's
+    shape unless the request's path is known to belong to another API."""
+    if shape is OPENAI:
+        error_type = "server_error" if status >= 500 else "invalid_request_error"
+        error = OPENAI.body(message, error_type, None, code)
+    else:
+        error = shape.error(QuantizedError(message, code=code), status)
+    body = orjson.dumps(error)
     headers: Headers = [_JSON, (b"content-length", b"%d" % len(body))]
     if request_id is not None:
-        headers.append((b"x-request-id", request_id))
+        headers += request_id_headers(shape, request_id)
     return status, headers, body

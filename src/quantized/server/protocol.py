@@ -30,7 +30,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from quantized.api.boundary import RequestIds
-from quantized.api.errors import protocol_reply
+from quantized.api.errors import protocol_reply, shape_of_path
 from quantized.server.internals import missing_internals
 from quantized.server.limits import MAX_HEAD_BYTES, MAX_HEADERS, MAX_URL_BYTES
 from quantized.server.replies import ReplyWriter
@@ -204,8 +204,12 @@ class QuantizedProtocol(HttpToolsProtocol):
         self.deadline = None
         codes = {408: "request_timeout", 413: "payload_too_large", 503: "server_busy"}
         code = codes.get(status, "request_too_large" if status in (414, 431) else "invalid_http")
-        reply = protocol_reply(status, message, code)
-        self._writer.write(self.transport, reply, self._ids(), close=True)
+        shape = shape_of_path(getattr(self, "url", b"") or b"")
+        request_id = self._ids()
+        status, headers, body = protocol_reply(status, message, code, shape=shape)
+        if shape.request_id_header is not None:  # the writer adds x-request-id
+            headers = [*headers, (shape.request_id_header, request_id)]
+        self._writer.write(self.transport, (status, headers, body), request_id, close=True)
         self.transport.close()
 
     def _declared_too_large(self) -> bool:

@@ -1,0 +1,17 @@
+"""The Messages API gateway: a stack of fake Anthropic and OpenAI upstreams (SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.utils.stacks import Stack, start_stack
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = start_stack(tmp_path_factory.mktemp("messages"))
+    yield running
+    running.gateway.stop()
+    running.upstream.stop()
