@@ -66,6 +66,9 @@ def catalog(url: str, dead: str) -> list[dict[str, Any]]:
         entry("fake/gpt-think", upstreams=[upstream(url, "think")], **THINKING),
         entry("fake/claude-break", upstreams=[upstream(url, "break-2", "anthropic")], **FULL),
         entry(
+            "fake/claude-overloaded", upstreams=[upstream(url, "overloaded", "anthropic")], **FULL
+        ),
+        entry(
             "fake/claude-late",
             upstreams=[upstream(url, "late-1000-300-200-50", "anthropic")],
             **FULL,

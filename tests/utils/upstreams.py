@@ -18,6 +18,7 @@ each upstream does:
 - ``late-P-C-W-O`` (Anthropic): ``message_start`` reports no input tokens; the final
   ``message_delta``'s cumulative usage brings P input, C cache-read, W cache-write and O
   output tokens;
+- ``overloaded`` (Anthropic streams): ``message_start``, then an ``overloaded_error`` event;
 - ``think``: like echo, with reasoning first: an Anthropic ``thinking`` block signed
   ``SIGNATURE`` (streamed as ``thinking_delta`` then ``signature_delta``), or OpenAI's
   ``reasoning_content``.
@@ -190,6 +191,9 @@ class FakeUpstream:
                 self.send_header("transfer-encoding", "chunked")
                 self.end_headers()
                 events = (_anthropic_events if anthropic else _openai_events)(body, behaviour)
+                if behaviour.name == "overloaded":
+                    error = {"type": "overloaded_error", "message": "Overloaded"}
+                    events = [*events[:2], _sse("error", {"error": error})]
                 try:
                     for index, event in enumerate(events):
                         if behaviour.name == "break" and index >= behaviour.arg + 1:

@@ -228,6 +228,7 @@ class Streamed:
                     yield b"".join(events)
             tail = translated(translator.finish)
             ended = True
+            outcome.error_code = translator.error_code
             yield b"".join(tail)
         except (UpstreamError, UpstreamFailure) as exc:
             ended = True

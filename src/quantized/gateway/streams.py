@@ -103,6 +103,8 @@ class StreamTranslator(ABC):
         self.usage: Usage | None = None
         self.chunks = 0
         """Content-bearing chunks sent so far: an estimate of completion tokens."""
+        self.error_code: str | None = None
+        """Set when the upstream ended the stream with an error event the client was sent."""
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[bytes]:

@@ -134,3 +134,21 @@ def test_refusals_are_ledger_rows(stack: Stack) -> None:
     assert_anthropic_error(response, 429, "rate_limit_error")
     row = stack.row(response.headers["request-id"])
     assert (row["model"], row["status"]) == ("fake/limited", 429)
+
+
+def test_an_upstream_error_event_is_relayed_and_noted(stack: Stack) -> None:
+    response = post_stream(
+        stack, {"model": "fake/claude-overloaded", "max_tokens": 10, "messages": HI}
+    )
+    (_, start), (_, _ping), (name, error) = sse_events(response.text)
+    assert start["message"]["usage"]["input_tokens"] == 10
+    assert (name, error["error"]["type"]) == ("error", "overloaded_error")
+    with pytest.raises(anthropic.APIStatusError, match="Overloaded"):
+        with sdk(stack).messages.stream(
+            model="fake/claude-overloaded",
+            max_tokens=10,
+            messages=HI,  # type: ignore[arg-type]
+        ) as stream:
+            stream.get_final_message()
+    row = stack.row(response.headers["request-id"])
+    assert (row["status"], row["error_code"], row["prompt_tokens"]) == (200, "upstream_error", 10)

@@ -15,7 +15,7 @@ from typing import Any
 from quantized.gateway.providers.anthropic import USAGE_FIELDS, anthropic_usage_of
 from quantized.gateway.streams import StreamTranslator, event_data, json_event
 
-_READ = (b'"message_start"', b'"message_delta"')
+_READ = (b'"message_start"', b'"message_delta"', b'"error"')
 
 
 class MessagesRelay(StreamTranslator):
@@ -34,6 +34,8 @@ class MessagesRelay(StreamTranslator):
                     self._report((data.get("message") or {}).get("usage"))
                 elif data.get("type") == "message_delta":
                     self._report(data.get("usage"))
+                elif data.get("type") == "error":  # relayed as sent; the ledger notes it
+                    self.error_code = "upstream_error"
         return [event + b"\n\n"]
 
     def _report(self, usage: Any) -> None:
