@@ -25,6 +25,6 @@ def check_capabilities(request: ModelRequest, model: Model) -> None:
     if request.wants_json_schema and "structured_output" not in model.supported_features:
         raise InvalidRequestError(
             f"The model '{model.id}' does not support structured output (json_schema).",
-            param="response_format",
+            param=request.json_schema_param,
             code="unsupported_feature",
         )

@@ -51,6 +51,10 @@ class MessagesRequest:
         return self.output_format is not None
 
     @property
+    def json_schema_param(self) -> str:
+        return "output_config.format"
+
+    @property
     def output_format(self) -> dict[str, Any] | None:
         """``output_config.format`` (or the older top-level ``output_format``) asking for JSON."""
         config = self.body.get("output_config")

@@ -129,6 +129,8 @@ def _assistant(content: Any) -> dict[str, Any]:
                 }
             )
     message: dict[str, Any] = {"role": "assistant", "content": "".join(text) or None}
+    if not calls and message["content"] is None:  # only thinking: OpenAI wants some content
+        message["content"] = ""
     if calls:
         message["tool_calls"] = calls
     return message

@@ -38,6 +38,10 @@ class ModelRequest(Protocol):
     @property
     def wants_json_schema(self) -> bool: ...
 
+    @property
+    def json_schema_param(self) -> str:
+        """Where the request asks for structured output, to name it in a refusal."""
+
 
 R = TypeVar("R", bound=ModelRequest)
 

@@ -55,6 +55,10 @@ class ChatRequest:
         return isinstance(response_format, dict) and response_format.get("type") == "json_schema"
 
     @property
+    def json_schema_param(self) -> str:
+        return "response_format"
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
         return self.body["messages"]  # type: ignore[no-any-return]
 
