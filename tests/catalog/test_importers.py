@@ -48,6 +48,7 @@ def test_openrouter() -> None:
     assert [(s.name, s.reason) for s in result["skipped"]] == [  # type: ignore[attr-defined]
         ("openrouter/auto", "variable pricing (negative prices)")
     ]
+    assert all(m.aliases == () for m in models.values())  # OpenRouter's ids are the names
 
 
 def test_litellm() -> None:
@@ -80,6 +81,9 @@ def test_litellm() -> None:
     together = models["meta-llama/llama-3.3-70b-instruct-turbo"]
     assert together.upstreams[0].model == "meta-llama/Llama-3.3-70B-Instruct-Turbo"
     assert together.price_source is not None and together.price_source.checked == "2026-11-18"
+    assert together.aliases == ()  # Together's name is mixed case: not an alias
+    assert models["anthropic/claude-haiku-4-5"].aliases == ("claude-haiku-4-5",)
+    assert groq.aliases == ("llama-3.3-70b-versatile",)
     reasons = {s.name: s.reason for s in result["skipped"]}  # type: ignore[attr-defined]
     assert reasons == {
         "gpt-4o-mini-tts": "mode 'audio_speech' is not a chat model",

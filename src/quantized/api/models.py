@@ -34,7 +34,7 @@ from quantized.auth.refresh import RefreshRequired
 from quantized.catalog.filters import AUTHOR, ListingFilter, parse_filters
 from quantized.catalog.listing import Body
 from quantized.catalog.model import FEATURES, MODALITIES
-from quantized.catalog.schema import Author, Slug
+from quantized.catalog.schema import Author, Slug, SlugAlias
 from quantized.errors import InvalidRequestError, MethodNotAllowedError, QuantizedError
 from quantized.runtime.state import LiveState
 
@@ -276,6 +276,12 @@ class ModelItem(PathParameters):
     slug: Slug
 
 
+class ModelAlias(PathParameters):
+    """An alias without a slash (``claude-sonnet-4-6``); one with a slash fits the path above."""
+
+    alias: SlugAlias
+
+
 _SDK = Header("X-Stainless-Lang", "Sent by official OpenAI SDKs: selects the SDK envelope")
 _NOT_MODIFIED = Answer("Not modified (If-None-Match matched the ETag)")
 OPERATIONS = (
@@ -317,6 +323,25 @@ OPERATIONS = (
             },
             security="caller",
             path=ModelItem,
+            headers=(_SDK,),
+            errors=(410,),
+        ),
+    ),
+    Declared(
+        ITEM_PREFIX + "{alias}",
+        "GET",
+        Operation(
+            "Retrieve one model by an alias",
+            ("models",),
+            {
+                200: Answer(
+                    "The model the alias names, exactly as by its id (the id is the model's)",
+                    {"oneOf": [schemas.SdkModel, schemas.PublicModel]},
+                ),
+                304: _NOT_MODIFIED,
+            },
+            security="caller",
+            path=ModelAlias,
             headers=(_SDK,),
             errors=(410,),
         ),

@@ -117,6 +117,7 @@ class AdminModel(_Out):
 
     id: str
     name: str
+    aliases: list[str] = Field(description="Other names requests may use for this model")
     description: str | None
     created: int
     status: Literal["active", "deprecated", "disabled"]
@@ -152,6 +153,9 @@ class ImportResult(_Out):
     updated: int
     models: list[str]
     skipped: list[SkippedEntry]
+    aliases_skipped: list[SkippedEntry] = Field(
+        description="Aliases the source suggested that another model already has"
+    )
 
 
 class ApiKey(_Out):

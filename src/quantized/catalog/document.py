@@ -6,6 +6,7 @@ A catalog document is YAML (JSON is accepted too, being YAML)::
     models:
       - id: openai/gpt-4.1-nano            # author/slug
         name: GPT-4.1 Nano
+        aliases: [gpt-4.1-nano, gpt-4.1-nano-2025-04-14]   # optional: other names requests use
         description: ...                   # optional
         created: 2025-04-14                # optional: date, datetime or unix seconds
         status: active                     # optional: active | deprecated | disabled
@@ -30,6 +31,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from quantized.catalog.aliases import clashes
 from quantized.catalog.model import Model
 from quantized.catalog.schema import CatalogEntry
 from quantized.errors import CatalogFormatError, ConfigurationError
@@ -64,7 +66,13 @@ def parse_catalog(data: Any, *, now: int) -> list[Model]:
                 param=f"models[{index}].id",
             )
         seen.add(entry.id)
-    return [entry.to_model(now) for entry in document.models]
+    models = [entry.to_model(now) for entry in document.models]
+    found = clashes(models)
+    if found:
+        index = next(i for i, m in enumerate(models) if m.id == found[0].model)
+        where = f"models[{index}].aliases"
+        raise CatalogFormatError(f"invalid catalog: {where}: {found[0].describe()}", param=where)
+    return models
 
 
 def _entry_id(data: Any, loc: tuple[int | str, ...]) -> str | None:
@@ -118,6 +126,8 @@ def _created(created: int) -> dt.date | dt.datetime:
 def model_to_entry(model: Model) -> dict[str, Any]:
     """The catalog-format mapping of one model (the inverse of ``CatalogEntry.to_model``)."""
     entry: dict[str, Any] = {"id": model.id, "name": model.name}
+    if model.aliases:
+        entry["aliases"] = list(model.aliases)
     if model.description is not None:
         entry["description"] = model.description
     entry["created"] = _created(model.created)
@@ -164,6 +174,7 @@ def model_json(model: Model) -> dict[str, Any]:
     return {
         "id": model.id,
         "name": model.name,
+        "aliases": list(model.aliases),
         "description": model.description,
         "created": model.created,
         "status": model.status,

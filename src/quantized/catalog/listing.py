@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from quantized.catalog.access import ModelAccess
+from quantized.catalog.aliases import names
 from quantized.catalog.filters import ListingFilter
 from quantized.catalog.model import MODALITIES, Model
 from quantized.errors import GoneError, NotFoundError, PermissionDeniedError
@@ -86,10 +87,12 @@ class Rendered:
 class Catalog:
     """An immutable view of the stored catalog, with memoised renderings."""
 
-    __slots__ = ("_all", "_active", "_items", "_listings", "_cached_bytes", "everything")
+    __slots__ = ("_all", "_names", "_active", "_items", "_listings", "_cached_bytes", "everything")
 
     def __init__(self, models: Iterable[Model], previous: Catalog | None = None) -> None:
         self._all: dict[str, Model] = {m.id: m for m in sorted(models, key=lambda m: m.id)}
+        self._names: dict[str, Model] = names(self._all.values())
+        """Ids and aliases: resolving either is one dict lookup."""
         self._active: tuple[Model, ...] = tuple(m for m in self._all.values() if m.is_active)
         reuse = previous._items if previous is not None else {}
         old = previous._all if previous is not None else {}
@@ -125,19 +128,23 @@ class Catalog:
     def active(self) -> tuple[Model, ...]:
         return self._active
 
-    def get(self, model_id: str) -> Model | None:
-        return self._all.get(model_id)
+    def get(self, name: str) -> Model | None:
+        """The model a caller's name means: its id, or one of its aliases."""
+        return self._names.get(name)
 
     def usable(self, model_id: str, access: ModelAccess, *, say_forbidden: bool = False) -> Model:
         """The model if the caller may use it: the one rule for listing, retrieval and requests.
+
+        ``model_id`` may be an alias; access rules apply to the model's id, as in the
+        listing, so a name cannot open a model its id does not.
 
         Raises :class:`NotFoundError` for unknown and disabled models, and for forbidden
         ones too unless ``say_forbidden`` (then :class:`PermissionDeniedError`: requests
         say why, the listing and retrieval do not reveal what a caller cannot see), and
         :class:`GoneError` for deprecated ones.
         """
-        model = self._all.get(model_id)
-        allowed = access.allows(model_id)
+        model = self._names.get(model_id)
+        allowed = model is not None and access.allows(model.id)
         if model is None or model.status == "disabled" or not (allowed or say_forbidden):
             raise NotFoundError(
                 f"The model '{model_id[:200]}' does not exist or you do not have access to it.",

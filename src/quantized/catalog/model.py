@@ -66,7 +66,8 @@ class PriceSource:
 
 @dataclass(frozen=True, slots=True)
 class Model:
-    """One catalog entry."""
+    """One catalog entry. ``aliases`` are other names callers may use for it (see
+    :mod:`quantized.catalog.aliases`); the id is the one it is listed and billed under."""
 
     id: str
     name: str
@@ -80,6 +81,7 @@ class Model:
     context_length: int | None = None
     upstreams: tuple[Upstream, ...] = ()
     price_source: PriceSource | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def author(self) -> str:

@@ -21,9 +21,12 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
 )
 
+from quantized.catalog.aliases import ALIAS_PATTERN, MAX_ALIAS_LENGTH, MAX_ALIASES
 from quantized.catalog.model import Cost, Model, PriceSource, Upstream
 from quantized.errors import CatalogFormatError
 from quantized.validation import INTEGRAL, describe, first_problem
@@ -132,11 +135,32 @@ MAX_ID_LENGTH = 200
 ModelId = Annotated[str, Field(pattern=MODEL_ID_PATTERN, max_length=MAX_ID_LENGTH)]
 Author = Annotated[str, Field(pattern=AUTHOR_PATTERN, max_length=200, description="author")]
 Slug = Annotated[str, Field(pattern=SLUG_PATTERN, max_length=200, description="The id's slug")]
+Alias = Annotated[str, Field(pattern=ALIAS_PATTERN, max_length=MAX_ALIAS_LENGTH)]
+SlugAlias = Annotated[
+    str, Field(pattern=SLUG_PATTERN, max_length=MAX_ALIAS_LENGTH, description="A model alias")
+]
+Aliases = Annotated[
+    list[Alias],
+    AfterValidator(_no_repeats),
+    Field(
+        max_length=MAX_ALIASES,
+        description="Other names requests may use for this model (a provider's own, such "
+        "as claude-sonnet-4-6): unique in the catalog, never listed as models",
+        json_schema_extra={"uniqueItems": True},
+    ),
+]
+
+
+def _not_own_id(aliases: list[str], info: ValidationInfo) -> list[str]:
+    if info.data.get("id") in aliases:
+        raise ValueError("a model's own id is not an alias")
+    return aliases
 
 
 class CatalogEntry(_Strict):
     id: ModelId
     name: Line
+    aliases: Aliases = Field(default_factory=list)
     description: Text | None = None
     created: Created | None = None
     status: Literal["active", "deprecated", "disabled"] = "active"
@@ -147,6 +171,8 @@ class CatalogEntry(_Strict):
     cost: CostEntry
     price_source: PriceSourceEntry | None = None
     upstreams: list[UpstreamEntry] = Field(default_factory=list)
+
+    _aliases = field_validator("aliases")(_not_own_id)
 
     def to_model(self, now: int) -> Model:
         cost = self.cost
@@ -173,6 +199,7 @@ class CatalogEntry(_Strict):
                 else None
             ),
             upstreams=tuple(Upstream(**u.model_dump()) for u in self.upstreams),
+            aliases=tuple(self.aliases),
         )
 
 

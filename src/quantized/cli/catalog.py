@@ -65,9 +65,13 @@ def import_(file: Path, format_: str) -> None:
         raise Failure(f"{file}: {exc.message}") from None
     for skipped in parsed.skipped:
         click.echo(f"skipped {skipped.name}: {skipped.reason}", err=True)
+    foreign = format_ != "quantized"
     result = with_database(
-        lambda engine: import_models(engine, cli_actor(), parsed.models), writes=True
+        lambda engine: import_models(engine, cli_actor(), parsed.models, drop_clashing=foreign),
+        writes=True,
     )
+    for clash in (*parsed.dropped_aliases, *result.dropped_aliases):
+        click.echo(f"skipped alias: {clash.describe()}", err=True)
     click.echo(
         f"Imported {len(parsed.models)} models from {file}: {result.inserted} new, "
         f"{result.updated} updated, {len(parsed.skipped)} skipped."

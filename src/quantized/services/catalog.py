@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from quantized.catalog.aliases import Clash, clashes, without_clashes
 from quantized.catalog.document import model_json
 from quantized.catalog.model import Model
 from quantized.catalog.schema import parse_entry
@@ -30,11 +31,42 @@ SHIPPED_CATALOG = Path(__file__).resolve().parent.parent / "data" / "catalog.yam
 class ImportResult:
     inserted: int
     updated: int
+    dropped_aliases: tuple[Clash, ...] = ()
+    """Aliases left out because another model has that name (``drop_clashing`` imports)."""
 
 
 def _not_found(model_id: str) -> NotFoundError:
     return NotFoundError(
         f"no model '{model_id}' in the catalog", param="id", code="model_not_found"
+    )
+
+
+async def settle_aliases(
+    conn: AsyncConnection, entries: Sequence[Model], *, drop: bool = False, document: bool = False
+) -> tuple[list[Model], list[Clash]]:
+    """``entries`` checked against every other stored model, so that a name means one model.
+
+    A clash is a :class:`ConflictError` naming both models. With ``drop`` (imports from
+    foreign catalogs, whose aliases are suggestions) a clashing alias is left out instead
+    and returned; an entry whose id is another model's alias is still refused.
+    ``document``: the entries are a document's ``models`` (``param`` then says which).
+    """
+    written = {m.id: i for i, m in enumerate(entries)}
+    kept = {m.id: m for m in await model_store.all_models(conn) if m.id not in written}
+    models, dropped = without_clashes(entries, kept) if drop else (list(entries), [])
+    found = clashes([*kept.values(), *models], involving=written)
+    if not found:
+        return models, dropped
+    clash = found[0]
+    index, field = (
+        (written[clash.model], "aliases")
+        if clash.model in written
+        else (written[clash.other], "id")
+    )
+    raise ConflictError(
+        f"{clash.describe()}; a name may stand for one model only",
+        param=f"models[{index}].{field}" if document else field,
+        code="alias_conflict",
     )
 
 
@@ -61,11 +93,13 @@ async def write_models(
 
 
 async def import_models(
-    engine: AsyncEngine, actor: Actor, entries: Sequence[Model]
+    engine: AsyncEngine, actor: Actor, entries: Sequence[Model], *, drop_clashing: bool = False
 ) -> ImportResult:
-    """Upsert models in one transaction: all of them or none."""
+    """Upsert models in one transaction: all of them or none (see :func:`settle_aliases`)."""
     async with transaction(engine) as conn:
-        return await write_models(conn, actor, "model.update", entries)
+        models, dropped = await settle_aliases(conn, entries, drop=drop_clashing, document=True)
+        result = await write_models(conn, actor, "model.update", models)
+    return ImportResult(result.inserted, result.updated, tuple(dropped))
 
 
 async def stored_models(engine: AsyncEngine) -> list[Model]:
@@ -87,6 +121,7 @@ async def create_model(engine: AsyncEngine, actor: Actor, model: Model) -> Model
             raise ConflictError(
                 f"model '{model.id}' already exists", param="id", code="model_exists"
             )
+        await settle_aliases(conn, [model])
         await write_models(conn, actor, "model.create", [model])
     return model
 
@@ -94,6 +129,7 @@ async def create_model(engine: AsyncEngine, actor: Actor, model: Model) -> Model
 async def replace_model(engine: AsyncEngine, actor: Actor, model: Model) -> bool:
     """Create or replace; return whether it was created."""
     async with transaction(engine) as conn:
+        await settle_aliases(conn, [model])
         result = await write_models(conn, actor, "model.replace", [model])
     return result.inserted == 1
 
@@ -125,6 +161,7 @@ async def patch_model(
                 "a model's id cannot be changed; create a new model", param="id"
             )
         model = parse_entry(merged, now=int(time.time()))
+        await settle_aliases(conn, [model])
         await write_models(conn, actor, "model.update", [model])
     return model
 

@@ -44,6 +44,7 @@ def _row(model: Model, now: float) -> dict[str, Any]:
             if source
             else None
         ),
+        "aliases": list(model.aliases),
         "updated_at": now,
     }
 
@@ -62,6 +63,7 @@ def _model(row: Any) -> Model:
         created=row.created,
         upstreams=tuple(Upstream(**u) for u in row.upstreams),
         price_source=PriceSource(**row.price_source) if row.price_source else None,
+        aliases=tuple(row.aliases),
     )
 
 

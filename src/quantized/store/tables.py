@@ -42,6 +42,7 @@ models = Table(
     Column("upstreams", JSON, nullable=False),
     Column("price_source", JSON, nullable=True),
     Column("updated_at", Double, nullable=False),
+    Column("aliases", JSON, nullable=False, default=list),
 )
 
 api_keys = Table(

@@ -18,6 +18,7 @@ from quantized.catalog.document import model_json
 from quantized.catalog.importers import parse_foreign
 from quantized.catalog.schema import (
     MAX_ID_LENGTH,
+    Aliases,
     Author,
     CatalogEntry,
     ContextLength,
@@ -86,6 +87,7 @@ class ModelPatch(_Patch):
     """
 
     name: Line = optional()
+    aliases: Aliases | None = None
     description: Text | None = None
     created: Created | None = None
     status: Literal["active", "deprecated", "disabled"] | None = None
@@ -177,6 +179,7 @@ async def replace_model(request: Request) -> Response:
     body=ModelPatch,
     body_media=MERGE_PATCH,
     responses={200: Answer("The changed model", schemas.AdminModel)},
+    errors=(409,),
 )
 async def patch_model(request: Request) -> Response:
     patch = body(request, ModelPatch).model_dump(mode="json", exclude_unset=True)
@@ -204,7 +207,9 @@ async def delete_model(request: Request) -> Response:
 
 @operation(
     "Insert or update many models at once: all of them or none",
-    description="The body is a document in the format the `format` parameter names.",
+    description="The body is a document in the format the `format` parameter names. An "
+    "alias a foreign catalog suggests that another model already has is left out and "
+    "reported in `aliases_skipped`; in our format such a clash is a 409.",
     tags=TAGS,
     query=ImportQuery,
     body={
@@ -213,6 +218,7 @@ async def delete_model(request: Request) -> Response:
     },
     body_media=IMPORT_TYPES,
     responses={200: Answer("Imported", schemas.ImportResult)},
+    errors=(409,),
 )
 async def import_models(request: Request) -> Response:
     """Bulk upsert from our format, OpenRouter's or LiteLLM's: all entries or none."""
@@ -220,7 +226,9 @@ async def import_models(request: Request) -> Response:
     text = await body_bytes(request, allowed=IMPORT_TYPES)
     parsed = parse_foreign(name, bytes(text), now=int(time.time()))
     app = runtime(request)
-    result = await catalog.import_models(app.engine, actor_of(principal(request)), parsed.models)
+    result = await catalog.import_models(
+        app.engine, actor_of(principal(request)), parsed.models, drop_clashing=name != "quantized"
+    )
     await app.refresh()
     return json_response(
         {
@@ -230,6 +238,10 @@ async def import_models(request: Request) -> Response:
             "updated": result.updated,
             "models": [m.id for m in parsed.models],
             "skipped": [{"name": s.name, "reason": s.reason} for s in parsed.skipped],
+            "aliases_skipped": [
+                {"name": c.alias, "reason": c.describe()}
+                for c in (*parsed.dropped_aliases, *result.dropped_aliases)
+            ],
         }
     )
 

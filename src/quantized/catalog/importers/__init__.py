@@ -2,7 +2,9 @@
 
 Every importer returns models in our terms plus the entries it skipped, with the
 reason; it never half-imports: a malformed document is an error naming the entry,
-and the caller writes the models in one transaction.
+and the caller writes the models in one transaction. Aliases a foreign catalog
+suggests (a provider's own name for a model) are conveniences: one that clashes
+with another model's name is left out and reported, never a reason to fail.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 
 import orjson
 
+from quantized.catalog.aliases import Clash, without_clashes
 from quantized.catalog.document import load_catalog_text
 from quantized.catalog.model import Model
 from quantized.catalog.schema import parse_entry
@@ -30,6 +33,7 @@ class Skipped:
 class Imported:
     models: list[Model]
     skipped: list[Skipped] = field(default_factory=list)
+    dropped_aliases: list[Clash] = field(default_factory=list)
 
 
 def checked_date(now: int) -> str:
@@ -40,8 +44,9 @@ def checked_date(now: int) -> str:
 def collect(entries: Iterable[tuple[str, dict[str, Any] | Skipped]], *, now: int) -> Imported:
     """Validate translated entries, given as ``(label, entry-or-Skipped)`` pairs.
 
-    The first entry with an id wins; later ones are skipped. A translated entry our
-    schema rejects fails the whole import, naming ``label``.
+    The first entry with an id wins; later ones are skipped, and so is an alias some
+    earlier entry already has. A translated entry our schema rejects fails the whole
+    import, naming ``label``.
     """
     models: list[Model] = []
     skipped: list[Skipped] = []
@@ -60,7 +65,8 @@ def collect(entries: Iterable[tuple[str, dict[str, Any] | Skipped]], *, now: int
             raise CatalogFormatError(
                 f"invalid catalog: entry '{label[:200]}' ({exc.message})", param=exc.param
             ) from None
-    return Imported(models, skipped)
+    kept, dropped = without_clashes(models)
+    return Imported(kept, skipped, dropped)
 
 
 def _quantized(text: bytes, now: int) -> Imported:

@@ -19,7 +19,10 @@ Mapped: ``input_cost_per_token`` / ``output_cost_per_token`` /
 → input modalities; ``supported_output_modalities`` / ``supports_audio_output``
 → output modalities; ``max_input_tokens`` → ``context_length``; ``source`` →
 the price source. The name is the slug (LiteLLM has no display names). Providers
-with an OpenAI-compatible or Anthropic API get an upstream.
+with an OpenAI-compatible or Anthropic API get an upstream. The key without its
+provider prefix is the provider's own name for the model (``claude-sonnet-4-5-20250929``,
+``gpt-4o``): it becomes an alias when it fits the alias rules (lowercase) and no
+other model has that name.
 
 Dropped: every other price (batch, flex, priority, above-N-tokens tiers, cache
 writes, per-image/audio/second), ``max_output_tokens`` and the remaining
@@ -32,6 +35,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from quantized.catalog.aliases import ALIAS_PATTERN, MAX_ALIAS_LENGTH
 from quantized.catalog.importers import Imported, Skipped, checked_date, collect
 from quantized.catalog.importers.openrouter import canonical, per_million
 from quantized.errors import CatalogFormatError
@@ -106,6 +110,7 @@ _UPSTREAMS = {
     ),
 }
 _UNSAFE = re.compile(r"[^a-z0-9._:-]+")
+_ALIAS = re.compile(ALIAS_PATTERN)
 
 
 def _author(provider: str, name: str) -> str:
@@ -167,9 +172,11 @@ def _entry(key: str, entry: dict[str, Any], today: str) -> dict[str, Any] | Skip
     if not slug:
         return Skipped(key, "no usable model name")
     inputs, outputs = _modalities(entry)
+    model_id = f"{_author(provider, native)}/{slug}"
     data: dict[str, Any] = {
-        "id": f"{_author(provider, native)}/{slug}",
+        "id": model_id,
         "name": native.split("/")[-1],
+        "aliases": [native] if _is_alias(native, model_id) else [],
         "input_modalities": inputs,
         "output_modalities": outputs,
         "supported_features": _features(entry),
@@ -189,6 +196,10 @@ def _entry(key: str, entry: dict[str, Any], today: str) -> dict[str, Any] | Skip
             {"provider": protocol, "base_url": base_url, "model": native, "api_key_env": env}
         ]
     return data
+
+
+def _is_alias(name: str, model_id: str) -> bool:
+    return name != model_id and len(name) <= MAX_ALIAS_LENGTH and _ALIAS.match(name) is not None
 
 
 def parse(document: Any, *, now: int) -> Imported:

@@ -10,6 +10,10 @@ modalities (``file`` is dropped); ``supported_parameters`` gives ``tool_calls``
 cache-read price gives ``prompt_caching``. Every model gets one upstream:
 OpenRouter's OpenAI-compatible API with ``OPENROUTER_API_KEY``.
 
+No aliases: ``canonical_slug`` is OpenRouter's dated name, not the provider's, and
+``hugging_face_id`` names a weights repository (in mixed case), not a model callers
+request; the id callers send to OpenRouter is kept as the id.
+
 Dropped: ``canonical_slug``, ``hugging_face_id``, ``top_provider``,
 ``per_request_limits``, the other prices (image, request, web search, internal
 reasoning, cache write). Skipped, with the reason: entries with variable pricing
