@@ -46,6 +46,35 @@ def test_import_list_export(env: dict[str, str], tmp_path: Path) -> None:
     assert run_cli("models", "export", env=env, check=True).stdout == exported
 
 
+def test_aliases_round_trip_and_clashes(env: dict[str, str], tmp_path: Path) -> None:
+    first = write_catalog(tmp_path / "a.yaml", [entry("acme/a", aliases=["a", "a-2026"])])
+    run_cli("models", "import", str(first), env=env, check=True)
+    exported = run_cli("models", "export", env=env, check=True).stdout
+    assert "aliases: [a, a-2026]" in exported
+    assert yaml.safe_load(exported)["models"][0]["aliases"] == ["a", "a-2026"]
+
+    clash = write_catalog(tmp_path / "b.yaml", [entry("acme/b", aliases=["a-2026"])])
+    result = run_cli("models", "import", str(clash), env=env)
+    assert result.returncode == 1
+    assert "alias 'a-2026' of 'acme/b' is already an alias of 'acme/a'" in result.stderr
+    assert "acme/b" not in run_cli("models", "list", env=env, check=True).stdout
+
+    litellm = tmp_path / "litellm.json"  # a foreign catalog's clashing alias is left out
+    litellm.write_text(
+        '{"a-2026": {"litellm_provider": "openai", "mode": "chat",'
+        ' "input_cost_per_token": 1e-6, "output_cost_per_token": 2e-6}}'
+    )
+    result = run_cli("models", "import", "--format", "litellm", str(litellm), env=env, check=True)
+    assert "skipped alias: alias 'a-2026' of 'openai/a-2026' is already an alias of 'acme/a'" in (
+        result.stderr
+    )
+    document = yaml.safe_load(run_cli("models", "export", env=env, check=True).stdout)
+    assert {m["id"]: m.get("aliases") for m in document["models"]} == {
+        "acme/a": ["a", "a-2026"],
+        "openai/a-2026": None,
+    }
+
+
 def test_import_is_all_or_nothing(env: dict[str, str], tmp_path: Path) -> None:
     bad = write_catalog(
         tmp_path / "bad.yaml",

@@ -54,6 +54,12 @@ def corpus(key: str) -> list[bytes]:
             "/v1/models/openai/no-such-model",
             "/v1/models/openai/gpt-4.1-nano?x=1",
             "/v1/models/%00",
+            "/v1/models/gpt-4.1-nano",  # aliases: answered as the model's id
+            "/v1/models/claude-haiku-4-5-20251001",
+            "/v1/models/meta-llama/llama-4-scout-17b-16e-instruct",
+            "/v1/models/meta-llama%2Fllama-4-scout-17b-16e-instruct",
+            "/v1/models/no-such-alias",
+            "/v1/models/gpt-4.1-nano?x=1",
         ):
             out.append(request(method, path, bearer))
             out.append(request(method, path, bearer, *sdk))
@@ -98,6 +104,16 @@ def test_the_fast_path_answers_exactly_as_the_asgi_path(pair: Pair) -> None:
         assert fast.header("x-request-id") and asgi.header("x-request-id")
         statuses.add(fast.status)
     assert {200, 400, 401, 404, 405} <= statuses
+
+
+def test_an_alias_gets_the_ids_answer(pair: Pair) -> None:
+    bearer = f"Authorization: Bearer {pair.key}"
+    for gateway in (pair.fast, pair.asgi):
+        canonical = one(gateway, request("GET", "/v1/models/openai/gpt-4.1-nano", bearer))
+        alias = one(gateway, request("GET", "/v1/models/gpt-4.1-nano-2025-04-14", bearer))
+        assert alias.status == canonical.status == 200
+        assert comparable(alias) == comparable(canonical)
+        assert b'"id":"openai/gpt-4.1-nano"' in alias.body
 
 
 def test_conditional_requests_match_too(pair: Pair) -> None:

@@ -33,8 +33,18 @@ def upstream(
 
 def catalog(url: str, dead: str) -> list[dict[str, Any]]:
     return [
-        entry("fake/gpt", upstreams=[upstream(url, "usage-100-40-20")], **FULL),
-        entry("fake/claude", upstreams=[upstream(url, "usage-100-40-20", "anthropic")], **FULL),
+        entry(
+            "fake/gpt",
+            aliases=["fake-gpt-alias", "fake-gpt-2026-01-01"],
+            upstreams=[upstream(url, "usage-100-40-20")],
+            **FULL,
+        ),
+        entry(
+            "fake/claude",
+            aliases=["fake-claude-alias"],
+            upstreams=[upstream(url, "usage-100-40-20", "anthropic")],
+            **FULL,
+        ),
         entry(
             "fake/text-only",
             input_modalities=["text"],
@@ -57,7 +67,13 @@ def catalog(url: str, dead: str) -> list[dict[str, Any]]:
         entry("fake/chunks", upstreams=[upstream(url, "chunks-60")], **FULL),
         entry("fake/claude-chunks", upstreams=[upstream(url, "chunks-60", "anthropic")], **FULL),
         entry("fake/break", upstreams=[upstream(url, "break-3")], **FULL),
-        entry("fake/old", status="deprecated", upstreams=[upstream(url, "echo")], **FULL),
+        entry(
+            "fake/old",
+            status="deprecated",
+            aliases=["fake-old-alias"],
+            upstreams=[upstream(url, "echo")],
+            **FULL,
+        ),
         entry("fake/slowish", upstreams=[upstream(url, "slow-0.4")], **FULL),
         entry("fake/garbage", upstreams=[upstream(url, "garbage"), upstream(url, "echo")], **FULL),
         entry("fake/truncated", upstreams=[upstream(url, "truncated")], **FULL),

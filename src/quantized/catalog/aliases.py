@@ -79,6 +79,14 @@ def clashes(models: Iterable[Model], involving: Iterable[str] | None = None) -> 
     return [c for c in found if c.model in wanted or c.other in wanted]
 
 
+def merged(model: Model, previous: Model | None) -> Model:
+    """``model`` keeping the aliases ``previous`` (its stored version) has, then its own."""
+    if previous is None or not previous.aliases:
+        return model
+    aliases = tuple(dict.fromkeys((*previous.aliases, *model.aliases)))[:MAX_ALIASES]
+    return dataclasses.replace(model, aliases=aliases)
+
+
 def without_clashes(
     models: Iterable[Model], kept: Mapping[str, Model] | None = None
 ) -> tuple[list[Model], list[Clash]]:

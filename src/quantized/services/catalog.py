@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from quantized.catalog.aliases import Clash, clashes, without_clashes
+from quantized.catalog.aliases import Clash, clashes, merged, without_clashes
 from quantized.catalog.document import model_json
 from quantized.catalog.model import Model
 from quantized.catalog.schema import parse_entry
@@ -47,17 +47,21 @@ async def settle_aliases(
     """``entries`` checked against every other stored model, so that a name means one model.
 
     A clash is a :class:`ConflictError` naming both models. With ``drop`` (imports from
-    foreign catalogs, whose aliases are suggestions) a clashing alias is left out instead
-    and returned; an entry whose id is another model's alias is still refused.
-    ``document``: the entries are a document's ``models`` (``param`` then says which).
+    foreign catalogs, whose aliases are suggestions) a model keeps the aliases it has and
+    gains the suggested ones, and a clashing alias is left out and returned; an entry
+    whose id is another model's alias is still refused. ``document``: the entries are a
+    document's ``models`` (``param`` then says which).
     """
     written = {m.id: i for i, m in enumerate(entries)}
-    kept = {m.id: m for m in await model_store.all_models(conn) if m.id not in written}
-    models, dropped = without_clashes(entries, kept) if drop else (list(entries), [])
+    stored = {m.id: m for m in await model_store.all_models(conn)}
+    kept = {i: m for i, m in stored.items() if i not in written}
+    models, dropped = list(entries), list[Clash]()
+    if drop:
+        models, dropped = without_clashes([merged(m, stored.get(m.id)) for m in entries], kept)
     found = clashes([*kept.values(), *models], involving=written)
     if not found:
         return models, dropped
-    clash = found[0]
+    clash = min(found, key=lambda c: c.model not in written)  # the written model's view
     index, field = (
         (written[clash.model], "aliases")
         if clash.model in written
