@@ -68,6 +68,29 @@ def test_load_then_apply_changes_made_elsewhere(database_url: str) -> None:
     run(work)
 
 
+def test_alias_changes_reach_other_processes(database_url: str) -> None:
+    async def work() -> None:
+        engine = create_engine(database_url)
+        try:
+            await prepare(engine)
+            state = LiveState()
+            sync = Synchroniser(engine, state, interval=0.05)
+            await sync.load()
+            assert state.catalog.get("claude-haiku-4-5-20251001").id == "anthropic/claude-haiku-4.5"  # type: ignore[union-attr]
+            model = Model(id="acme/aka", name="Aka", cost=Cost(1.0, 2.0, 1.0), aliases=("aka",))
+            await catalog.create_model(engine, cli_actor(), model)
+            assert await sync.poll() == 1
+            assert state.catalog.get("aka") == model
+            await catalog.patch_model(engine, cli_actor(), "acme/aka", {"aliases": ["aka-2"]})
+            assert await sync.poll() == 1
+            assert state.catalog.get("aka") is None
+            assert state.catalog.get("aka-2").id == "acme/aka"  # type: ignore[union-attr]
+        finally:
+            await engine.dispose()
+
+    run(work)
+
+
 def test_a_database_that_goes_away_and_comes_back() -> None:
     url = create_postgres_database()
     port = int(POSTGRES_ADMIN_URL.rsplit(":", 1)[1].split("/")[0])
