@@ -11,6 +11,7 @@ import httpx
 import pytest
 from openai import OpenAI
 
+from tests.utils.anthropic_clients import sdk
 from tests.utils.keys import create_key, key_works
 from tests.utils.processes import wait_until
 from tests.utils.stacks import Stack
@@ -64,6 +65,24 @@ def test_the_sdk_works_by_alias(stack: Stack) -> None:
     )
     assert reply.usage is not None and reply.usage.prompt_tokens == 100
     assert client.models.retrieve("fake-gpt-alias").id == "fake/gpt"
+
+
+@pytest.mark.parametrize(
+    ("alias", "model_id"), [("claude-alias", "fake/claude"), ("gpt-alias", "fake/gpt")]
+)
+def test_the_messages_api_takes_aliases_too(stack: Stack, alias: str, model_id: str) -> None:
+    """As Claude Code sends Anthropic's names: passed through to an Anthropic upstream,
+    translated for another, always under the upstream's name and billed as the model."""
+    marker = secrets.token_hex(8)
+    raw = sdk(stack).messages.with_raw_response.create(
+        model=f"fake-{alias}",
+        max_tokens=64,
+        messages=[{"role": "user", "content": f"hello {marker}"}],
+    )
+    assert raw.parse().usage.output_tokens == 20
+    assert upstream_model(stack, marker) == "usage-100-40-20"
+    row = stack.row(raw.headers["request-id"])
+    assert (row["model"], row["status"]) == (model_id, 200)
 
 
 def test_retrieval_by_alias_is_retrieval_by_id_and_listings_show_no_alias(stack: Stack) -> None:
