@@ -171,10 +171,10 @@ def test_schemathesis_finds_no_disagreement(fuzzed_gateway: Gateway, tmp_path: P
     ``POST /admin/v1/models/import``, whose body format is chosen by its ``format``
     query parameter: OpenAPI cannot tie a body schema to a query value, so a valid
     document in another format than the one named is rightly refused; and
-    ``not_a_server_error`` accepts 503 from ``POST /v1/chat/completions``: this gateway
-    has no provider keys, so a request naming a real model (by its id or an alias) is
-    refused so, as documented. (Each block selects its operation by path alone: a
-    block's include filters select what matches any of them.)
+    ``not_a_server_error`` accepts 503 from the model routes (chat completions,
+    messages, count_tokens): this gateway has no provider keys, so a request naming a
+    real model (by its id or an alias) is refused so, as documented. (Each block selects
+    its operations by path alone: a block's include filters select what matches any.)
     ``object_level_authorization`` runs but has nothing to compare: it needs a second
     identity's credentials, and no resource here belongs to one caller except
     ``/v1/usage``, which always answers with the caller's own data.

@@ -79,7 +79,7 @@ def clashes(models: Iterable[Model], involving: Iterable[str] | None = None) -> 
     return [c for c in found if c.model in wanted or c.other in wanted]
 
 
-def merged(model: Model, previous: Model | None) -> Model:
+def keeping_aliases(model: Model, previous: Model | None) -> Model:
     """``model`` keeping the aliases ``previous`` (its stored version) has, then its own."""
     if previous is None or not previous.aliases:
         return model

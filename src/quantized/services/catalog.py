@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from quantized.catalog.aliases import Clash, clashes, merged, without_clashes
+from quantized.catalog.aliases import Clash, clashes, keeping_aliases, without_clashes
 from quantized.catalog.document import model_json
 from quantized.catalog.model import Model
 from quantized.catalog.schema import parse_entry
@@ -55,18 +55,20 @@ async def settle_aliases(
     written = {m.id: i for i, m in enumerate(entries)}
     stored = {m.id: m for m in await model_store.all_models(conn)}
     kept = {i: m for i, m in stored.items() if i not in written}
-    models, dropped = list(entries), list[Clash]()
+    models = list(entries)
+    dropped: list[Clash] = []
     if drop:
-        models, dropped = without_clashes([merged(m, stored.get(m.id)) for m in entries], kept)
+        models, dropped = without_clashes(
+            [keeping_aliases(m, stored.get(m.id)) for m in entries], kept
+        )
     found = clashes([*kept.values(), *models], involving=written)
     if not found:
         return models, dropped
     clash = min(found, key=lambda c: c.model not in written)  # the written model's view
-    index, field = (
-        (written[clash.model], "aliases")
-        if clash.model in written
-        else (written[clash.other], "id")
-    )
+    if clash.model in written:  # the written model's alias is taken
+        index, field = written[clash.model], "aliases"
+    else:  # the written model's id is another model's alias
+        index, field = written[clash.other], "id"
     raise ConflictError(
         f"{clash.describe()}; a name may stand for one model only",
         param=f"models[{index}].{field}" if document else field,
