@@ -285,6 +285,7 @@ class UsageRow(_Out):
     requests: int
     prompt_tokens: int
     cached_tokens: int
+    cache_write_tokens: int
     completion_tokens: int
     cost_usd: float
 
