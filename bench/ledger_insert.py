@@ -37,10 +37,10 @@ ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 NAMES = [f.name for f in fields(UsageRecord)]
 ROW = operator.attrgetter(*NAMES)
 TYPES = ["text", "float8", "text", "text", "text", "text", "text", "int4", "bool"]
-TYPES += ["int8", "int8", "int8", "int8", "float8", "bool", "text"]
+TYPES += ["int8", "int8", "int8", "int8", "int8", "float8", "bool", "text"]
 COLUMNS = ", ".join(NAMES)
 TAIL = " ON CONFLICT (request_id) DO NOTHING"
-MARKS = ", ".join(f"${i + 1}" for i in range(16))
+MARKS = ", ".join(f"${i + 1}" for i in range(len(NAMES)))
 EXECUTEMANY = f"INSERT INTO usage ({COLUMNS}) VALUES ({MARKS})"  # noqa: S608 - constants
 ARRAYS = ", ".join(f"${i + 1}::{kind}[]" for i, kind in enumerate(TYPES))
 UNNEST = f"INSERT INTO usage ({COLUMNS}) SELECT * FROM unnest({ARRAYS})"  # noqa: S608
@@ -67,6 +67,7 @@ def batch(size: int) -> list[UsageRecord]:
             200,
             False,
             12,
+            0,
             0,
             9,
             42_000_000,

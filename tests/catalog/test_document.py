@@ -58,6 +58,20 @@ def test_defaults() -> None:
     assert model.created == NOW
     assert model.input_modalities == ("text",)
     assert model.cost.input_cache_read == 2  # no discount unless stated
+    assert model.cost.input_cache_write is None  # writes cost the prompt price
+
+
+def test_a_cache_write_price_is_kept_and_written_back() -> None:
+    cost = {"prompt": 3, "completion": 15, "input_cache_read": 0.3, "input_cache_write": 3.75}
+    (model,) = parse([{"id": "a/b", "name": "B", "cost": cost}])
+    assert model.cost.input_cache_write == 3.75
+    exported = dump_catalog([model])
+    assert "cost: {prompt: 3, completion: 15, input_cache_read: 0.3, input_cache_write: 3.75}" in (
+        exported
+    )
+    assert load_catalog_text(exported, now=NOW) == [model]
+    (plain,) = parse([{"id": "a/b", "name": "B", "cost": {"prompt": 3, "completion": 15}}])
+    assert "input_cache_write" not in dump_catalog([plain])
 
 
 @pytest.mark.parametrize(
@@ -67,6 +81,10 @@ def test_defaults() -> None:
         ({"id": "Upper/Case"}, "models[0].id"),
         ({"cost": {"prompt": -1, "completion": 1}}, "models[0].cost.prompt"),
         ({"cost": {"prompt": "1", "completion": 1}}, "models[0].cost.prompt"),
+        (
+            {"cost": {"prompt": 1, "completion": 1, "input_cache_write": -0.5}},
+            "models[0].cost.input_cache_write",
+        ),
         ({"input_modalities": ["text", "smell"]}, "models[0].input_modalities[1]"),
         ({"supported_features": ["vision"]}, "models[0].supported_features[0]"),
         ({"supported_features": ["tool_calls", "tool_calls"]}, "models[0].supported_features"),
@@ -152,6 +170,11 @@ class TestShippedCatalog:
             dt.date.fromisoformat(model.price_source.checked)
             assert model.upstreams, model.id
             assert 0 <= model.cost.input_cache_read <= model.cost.prompt, model.id
+            write = model.cost.input_cache_write
+            if model.author == "anthropic":  # 5-minute cache writes: 1.25x input
+                assert write == model.cost.prompt * 1.25, model.id
+            else:
+                assert write is None, model.id
             assert model.cost.prompt > 0 and model.cost.completion > 0, model.id
             assert set(model.input_modalities) <= set(MODALITIES)
             assert "text" in model.output_modalities, model.id

@@ -39,6 +39,8 @@ def test_openrouter() -> None:
     sonnet = models["anthropic/claude-sonnet-4.5"]
     assert "reasoning" in sonnet.supported_features
     assert sonnet.cost.input_cache_read == 0.3
+    assert sonnet.cost.input_cache_write == 3.75  # "0.00000375" per token
+    assert nano.cost.input_cache_write is None  # no write price: billed as prompt tokens
     llama = models["meta-llama/llama-3.3-70b-instruct"]
     assert llama.cost.input_cache_read == llama.cost.prompt == 0.13  # no cache price: no discount
     assert "prompt_caching" not in llama.supported_features
@@ -73,8 +75,11 @@ def test_litellm() -> None:
     flash = models["google/gemini-2.5-flash"]
     assert flash.input_modalities == ("text", "image", "audio", "video")
     assert flash.upstreams == ()  # Vertex AI needs Google credentials: no upstream
+    assert models["anthropic/claude-haiku-4-5"].cost.input_cache_write == 1.25  # 1.25e-06
     deepseek = models["deepseek/deepseek-v4-pro"]
     assert deepseek.cost.input_cache_read == 0.003625
+    assert deepseek.cost.input_cache_write is None  # LiteLLM's 0.0: writes are not billed apart
+    assert nano.cost.input_cache_write is None
     groq = models["meta-llama/llama-3.3-70b-versatile"]
     assert groq.upstreams[0].base_url == "https://api.groq.com/openai/v1"
     assert groq.upstreams[0].model == "llama-3.3-70b-versatile"

@@ -23,7 +23,10 @@ def test_import_list_export(env: dict[str, str], tmp_path: Path) -> None:
 
     second = write_catalog(
         tmp_path / "b.yaml",
-        [entry("openai/a", cost={"prompt": 9, "completion": 9}), entry("qwen/c")],
+        [
+            entry("openai/a", cost={"prompt": 9, "completion": 9}),
+            entry("qwen/c", cost={"prompt": 2, "completion": 8, "input_cache_write": 2.5}),
+        ],
     )
     result = run_cli("models", "import", str(second), env=env, check=True)
     assert "1 new, 1 updated" in result.stdout
@@ -33,11 +36,20 @@ def test_import_list_export(env: dict[str, str], tmp_path: Path) -> None:
     rows = {line.split()[0]: line for line in table[1:]}
     assert set(rows) == {"openai/a", "mistralai/b", "qwen/c"}
     assert " 9 " in rows["openai/a"]
+    header = table[0]
+    assert rows["qwen/c"][header.index("CACHE WRITE") :].split()[0] == "2.5"
+    assert rows["openai/a"][header.index("CACHE WRITE") :].split()[0] == "-"
 
     exported = run_cli("models", "export", env=env, check=True).stdout
     document = yaml.safe_load(exported)
     assert [m["id"] for m in document["models"]] == ["mistralai/b", "openai/a", "qwen/c"]
     assert document["models"][1]["cost"] == {"prompt": 9, "completion": 9, "input_cache_read": 9}
+    assert document["models"][2]["cost"] == {
+        "prompt": 2,
+        "completion": 8,
+        "input_cache_read": 2,
+        "input_cache_write": 2.5,
+    }
 
     out = tmp_path / "out.yaml"
     run_cli("models", "export", "-o", str(out), env=env, check=True)

@@ -98,6 +98,17 @@ def test_an_unreadable_completion_is_a_502(body: bytes) -> None:
     assert caught.value.code == "upstream_invalid_response"
 
 
+def test_completion_with_cache_writes_as_openrouter_reports_them() -> None:
+    details = {"cached_tokens": 30, "cache_write_tokens": 100, "audio_tokens": 0}
+    usage = {"prompt_tokens": 194, "completion_tokens": 2, "prompt_tokens_details": details}
+    body = orjson.dumps({"usage": usage})
+    assert PROVIDER.completion(chat(), body)[1] == Usage(
+        prompt_tokens=194, cached_tokens=30, completion_tokens=2, cache_write_tokens=100
+    )
+    details["cache_write_tokens"] = -5
+    assert PROVIDER.completion(chat(), orjson.dumps({"usage": usage}))[1].cache_write_tokens == 0
+
+
 def test_completion_without_cache_details() -> None:
     body = b'{"usage": {"prompt_tokens": 5, "completion_tokens": 2, "prompt_tokens_details": null}}'
     assert PROVIDER.completion(chat(), body)[1] == Usage(5, 0, 2)

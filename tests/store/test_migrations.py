@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from alembic import command
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import Connection, inspect, text
 
 from quantized.services.bootstrap import prepare
 from quantized.store import migrate
@@ -50,3 +51,56 @@ def test_concurrent_first_starts_prepare_once(database_url: str) -> None:
 
     keys = asyncio.run(scenario())
     assert sum(k is not None for k in keys) == 1
+
+
+USAGE_ROW = (
+    "INSERT INTO usage (at, day, caller_kind, caller_id, model, status, stream, prompt_tokens,"
+    " cached_tokens, completion_tokens, cost_pusd, latency_ms, estimated, request_id)"
+    " VALUES (1, '2026-11-30', 'key', '1', 'a/b', 200, false, 10, 0, 5, 7, 1, false, :id)"
+)
+MODEL_ROW = (
+    "INSERT INTO models (id, name, status, input_modalities, output_modalities,"
+    " supported_features, cost_prompt, cost_completion, cost_input_cache_read, created,"
+    " upstreams, updated_at) VALUES ('a/b', 'B', 'active', '[]', '[]', '[]', 3, 15, 0.3, 0,"
+    " '[]', 0)"
+)
+
+
+def _migrate(connection: Connection, step: str, revision: str) -> None:
+    """``alembic upgrade|downgrade <revision>`` on this connection."""
+    getattr(command, step)(migrate.alembic_config(connection), revision)
+
+
+def test_cache_writes_migration_keeps_existing_rows(database_url: str) -> None:
+    """Rows written before 0005 read as no cache writes and no cache-write price; rows
+    written without the column (an older instance still running) get 0 too."""
+
+    async def scenario() -> tuple[list[tuple[object, ...]], list[tuple[object, ...]], set[str]]:
+        engine = create_engine(database_url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(_migrate, "upgrade", "0004")
+                await conn.execute(text(USAGE_ROW), {"id": "old"})
+                await conn.execute(text(MODEL_ROW))
+                await conn.run_sync(_migrate, "upgrade", "head")
+                await conn.execute(text(USAGE_ROW), {"id": "new"})
+                usage = (
+                    await conn.execute(
+                        text("SELECT request_id, cache_write_tokens FROM usage ORDER BY id")
+                    )
+                ).all()
+                models = (
+                    await conn.execute(text("SELECT cost_input_cache_write FROM models"))
+                ).all()
+                await conn.run_sync(_migrate, "downgrade", "0004")
+                columns = await conn.run_sync(
+                    lambda c: {col["name"] for col in inspect(c).get_columns("usage")}
+                )
+            return [tuple(r) for r in usage], [tuple(r) for r in models], columns
+        finally:
+            await engine.dispose()
+
+    usage, models, columns = asyncio.run(scenario())
+    assert usage == [("old", 0), ("new", 0)]
+    assert models == [(None,)]
+    assert "cache_write_tokens" not in columns and "cached_tokens" in columns

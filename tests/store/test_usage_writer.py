@@ -40,6 +40,7 @@ def records(prefix: str, count: int) -> list[UsageRecord]:
             stream=bool(n % 2),
             prompt_tokens=n * 1000,
             cached_tokens=n,
+            cache_write_tokens=n * 2,
             completion_tokens=n * 3,
             cost_pusd=9_000_000_000_000_000_000 + n,  # near the top of BIGINT
             latency_ms=0.1 + n / 3,

@@ -55,6 +55,48 @@ def test_negative_tokens_count_as_zero(
     assert cost_usd(GPT, prompt, cached, completion) == expected
 
 
+CLAUDE = Cost(prompt=3, completion=15, input_cache_read=0.3, input_cache_write=3.75)
+
+
+def test_cache_writes_at_their_own_price() -> None:
+    # 500 x 3 + 300 cached x 0.3 + 200 written x 3.75 + 50 x 15, per million
+    cost = cost_usd(CLAUDE, 1000, 300, 50, 200)
+    assert cost == (Decimal(1500) + Decimal(90) + Decimal(750) + Decimal(750)) / 10**6
+    assert cost == Decimal("0.00309")
+    assert to_pico(cost) == 3_090_000_000
+    assert cost_usd(CLAUDE, 7, 0, 0, 7) == Decimal("0.00002625")  # every input token written
+
+
+def test_cache_writes_without_a_write_price_cost_the_prompt_price() -> None:
+    # 500 x 2.5 + 300 x 1.25 + 200 x 2.5 + 50 x 10, per million
+    assert cost_usd(GPT, 1000, 300, 50, 200) == Decimal("0.002625")
+    assert cost_usd(GPT, 1000, 300, 50, 200) == cost_usd(GPT, 1000, 300, 50)
+
+
+def test_decimal_write_prices_are_exact() -> None:
+    odd = Cost(prompt=0.1, completion=0.4, input_cache_read=0.01, input_cache_write=0.125)
+    assert cost_usd(odd, 3, 1, 0, 1) == Decimal("0.000000235")  # (0.1 + 0.01 + 0.125) per M
+    assert to_pico(cost_usd(odd, 3, 1, 0, 1)) == 235_000
+
+
+@pytest.mark.parametrize(
+    ("prompt", "cached", "written", "expected"),
+    [
+        (100, 0, 250, Decimal("0.000375")),  # writes beyond the prompt: all 100 written
+        (100, 60, 60, Decimal("0.000168")),  # reads first, then 40 writes: 60 x 0.3 + 40 x 3.75
+        (100, 150, 50, Decimal("0.00003")),  # reads fill the prompt: nothing left to write
+        (100, 0, -20, Decimal("0.0003")),  # negative writes count as none
+        (-100, 0, 50, Decimal(0)),  # no prompt: no reads, no writes
+    ],
+)
+def test_cache_reads_and_writes_never_exceed_the_prompt(
+    prompt: int, cached: int, written: int, expected: Decimal
+) -> None:
+    cost = cost_usd(CLAUDE, prompt, cached, 0, written)
+    assert cost == expected
+    assert cost >= 0
+
+
 def test_picodollars() -> None:
     assert to_pico(Decimal("1")) == 10**12
     assert to_pico(Decimal("0.000000000001")) == 1

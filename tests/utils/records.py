@@ -21,6 +21,7 @@ def usage_record(**overrides: Any) -> UsageRecord:
         "stream": False,
         "prompt_tokens": 10,
         "cached_tokens": 0,
+        "cache_write_tokens": 0,
         "completion_tokens": 5,
         "cost_pusd": 0,
         "latency_ms": 1.0,

@@ -15,7 +15,7 @@ from tests.utils.processes import Gateway, free_port, quantized_env, start_gatew
 from tests.utils.upstreams import FakeUpstream
 
 PROVIDER_KEY = "sk-upstream-provider-secret-1234567890"
-PRICES = {"prompt": 2.5, "completion": 10, "input_cache_read": 1.25}
+PRICES = {"prompt": 2.5, "completion": 10, "input_cache_read": 1.25, "input_cache_write": 3.125}
 FULL = {
     "input_modalities": ["text", "image"],
     "supported_features": ["tool_calls", "structured_output"],
@@ -89,6 +89,7 @@ def catalog(url: str, dead: str) -> list[dict[str, Any]]:
             upstreams=[upstream(url, "late-1000-300-200-50", "anthropic")],
             **FULL,
         ),
+        entry("fake/router", upstreams=[upstream(url, "usage-1000-300-50-200")], **FULL),
     ]
 
 

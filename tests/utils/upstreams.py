@@ -6,7 +6,8 @@ each upstream does:
 - ``echo``: answers ``echo: <last user text>``; with tools, calls the first tool;
   with a json_schema response format, answers ``{"ok": true}``;
 - ``usage-P-C-O``: like echo, reporting P prompt tokens (C of them cached) and O
-  completion tokens;
+  completion tokens; ``usage-P-C-O-W``: W of the prompt tokens written to a cache too
+  (OpenAI protocol: OpenRouter's ``prompt_tokens_details.cache_write_tokens``);
 - ``fail-500`` / ``fail-429`` / ``fail-400`` / ``fail-401``: answer that status;
 - ``slow-S``: wait S seconds first; ``drop``: close the connection without answering;
 - ``chunks-N``: stream N content chunks (slowly: 50 ms apart);
@@ -65,9 +66,10 @@ class Behaviour:
     @classmethod
     def parse(cls, model: str) -> Behaviour:
         parts = model.split("-")
-        if parts[0] in ("usage", "noisy") and len(parts) == 4:
+        if parts[0] in ("usage", "noisy") and len(parts) in (4, 5):
             name = "echo" if parts[0] == "usage" else "noisy"
-            return cls(name, int(parts[1]), int(parts[2]), int(parts[3]))
+            written = int(parts[4]) if len(parts) == 5 else 0
+            return cls(name, int(parts[1]), int(parts[2]), int(parts[3]), written=written)
         if parts[0] == "late" and len(parts) == 5:
             prompt, cached, written, completion = (int(p) for p in parts[1:])
             return cls("late", prompt, cached, completion, written=written)
@@ -277,9 +279,16 @@ def _openai_completion(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
             "prompt_tokens": b.prompt,
             "completion_tokens": b.completion,
             "total_tokens": b.prompt + b.completion,
-            "prompt_tokens_details": {"cached_tokens": b.cached},
+            "prompt_tokens_details": _details(b),
         },
     }
+
+
+def _details(b: Behaviour) -> dict[str, int]:
+    details = {"cached_tokens": b.cached}
+    if b.written:
+        details["cache_write_tokens"] = b.written
+    return details
 
 
 def _chunk(
@@ -308,7 +317,7 @@ def _openai_events(body: dict[str, Any], b: Behaviour) -> list[str]:
             "prompt_tokens": b.prompt,
             "completion_tokens": b.completion,
             "total_tokens": b.prompt + b.completion,
-            "prompt_tokens_details": {"cached_tokens": b.cached},
+            "prompt_tokens_details": _details(b),
         }
         if noisy
         else None
@@ -347,7 +356,7 @@ def _openai_events(body: dict[str, Any], b: Behaviour) -> list[str]:
             "prompt_tokens": b.prompt,
             "completion_tokens": b.completion,
             "total_tokens": b.prompt + b.completion,
-            "prompt_tokens_details": {"cached_tokens": b.cached},
+            "prompt_tokens_details": _details(b),
         }
         payload = {
             "id": "chatcmpl-fake",

@@ -55,6 +55,14 @@ class Cost(_Out):
     input_cache_read: float
 
 
+class CatalogCost(Cost):
+    """USD per million tokens, as the catalog holds them."""
+
+    input_cache_write: float | None = Field(
+        description="cache writes, where billed apart; null: at the prompt price"
+    )
+
+
 class PublicModel(_Out):
     """One model as ``GET /v1/models`` documents it."""
 
@@ -125,7 +133,7 @@ class AdminModel(_Out):
     output_modalities: list[str]
     supported_features: list[str]
     context_length: int | None
-    cost: Cost
+    cost: CatalogCost
     price_source: PriceSourceOut | None
     upstreams: list[UpstreamOut]
 
@@ -281,6 +289,7 @@ class UsageRow(_Out):
     requests: int
     prompt_tokens: int
     cached_tokens: int
+    cache_write_tokens: int
     completion_tokens: int
     cost_usd: float
 

@@ -14,7 +14,8 @@ A catalog document is YAML (JSON is accepted too, being YAML)::
         output_modalities: [text]
         supported_features: [tool_calls]   # see quantized.catalog.model.FEATURES
         context_length: 1047576            # optional
-        cost: {prompt: 0.1, completion: 0.4, input_cache_read: 0.025}   # USD per 1M tokens
+        cost: {prompt: 0.1, completion: 0.4, input_cache_read: 0.025}   # USD per 1M tokens;
+                                           # optional input_cache_write (default: prompt)
         price_source: {url: ..., checked: 2026-07-24, via: ..., note: ...}  # optional
         upstreams:                          # optional; never listed on /v1/models
           - {provider: openai, base_url: https://api.openai.com/v1,
@@ -138,7 +139,7 @@ def model_to_entry(model: Model) -> dict[str, Any]:
     entry["supported_features"] = list(model.supported_features)
     if model.context_length is not None:
         entry["context_length"] = model.context_length
-    entry["cost"] = model.cost.as_numbers()
+    entry["cost"] = {k: v for k, v in model.cost.all_numbers().items() if v is not None}
     if model.price_source is not None:
         source = model.price_source
         entry["price_source"] = {
@@ -182,7 +183,7 @@ def model_json(model: Model) -> dict[str, Any]:
         "output_modalities": list(model.output_modalities),
         "supported_features": list(model.supported_features),
         "context_length": model.context_length,
-        "cost": model.cost.as_numbers(),
+        "cost": model.cost.all_numbers(),
         "price_source": (
             {"url": source.url, "checked": source.checked, "via": source.via, "note": source.note}
             if source is not None
@@ -200,6 +201,9 @@ def model_json(model: Model) -> dict[str, Any]:
     }
 
 
+_PRICES = {"prompt", "completion", "input_cache_read", "input_cache_write"}
+
+
 class _Dumper(yaml.SafeDumper):
     """Block style for the structure, flow style for short scalar lists and prices."""
 
@@ -210,7 +214,7 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 
 
 def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
-    flow = set(data) == {"prompt", "completion", "input_cache_read"}
+    flow = {"prompt", "completion", "input_cache_read"} <= set(data) <= _PRICES
     return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
 
 

@@ -25,19 +25,30 @@ PROVIDERS: tuple[str, ...] = ("openai", "anthropic")
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """List prices in USD per million tokens."""
+    """List prices in USD per million tokens.
+
+    ``input_cache_write`` is what a token written to a prompt cache costs where the
+    provider bills writes apart (Anthropic: 1.25x input for 5-minute writes); ``None``
+    bills them as ordinary prompt tokens.
+    """
 
     prompt: float
     completion: float
     input_cache_read: float
+    input_cache_write: float | None = None
 
     def as_numbers(self) -> dict[str, int | float]:
-        """The three prices as JSON numbers, integral ones without a fraction (``1``, ``0.25``)."""
+        """The three documented prices (the listing's), as JSON numbers (``1``, ``0.25``)."""
         return {
             "prompt": _number(self.prompt),
             "completion": _number(self.completion),
             "input_cache_read": _number(self.input_cache_read),
         }
+
+    def all_numbers(self) -> dict[str, int | float | None]:
+        """Every price, as the catalog format and the admin API give them (unset: ``None``)."""
+        write = self.input_cache_write
+        return {**self.as_numbers(), "input_cache_write": None if write is None else _number(write)}
 
 
 def _number(value: float) -> int | float:

@@ -110,6 +110,7 @@ class CostEntry(_Strict):
     prompt: Price
     completion: Price
     input_cache_read: Price | None = None
+    input_cache_write: Price | None = None
 
 
 class UpstreamEntry(_Strict):
@@ -192,6 +193,7 @@ class CatalogEntry(_Strict):
                 input_cache_read=(
                     cost.prompt if cost.input_cache_read is None else cost.input_cache_read
                 ),
+                input_cache_write=cost.input_cache_write,
             ),
             price_source=(
                 PriceSource(**self.price_source.model_dump(mode="json"))

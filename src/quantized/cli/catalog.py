@@ -26,7 +26,7 @@ def list_() -> None:
     """List every stored model with its status and prices (USD per 1M tokens)."""
     found = with_database(stored_models)
     echo_table(
-        ("ID", "NAME", "STATUS", "PROMPT", "COMPLETION", "CACHE READ", "FEATURES"),
+        ("ID", "NAME", "STATUS", "PROMPT", "COMPLETION", "CACHE READ", "CACHE WRITE", "FEATURES"),
         [
             (
                 m.id,
@@ -35,6 +35,7 @@ def list_() -> None:
                 f"{m.cost.prompt:g}",
                 f"{m.cost.completion:g}",
                 f"{m.cost.input_cache_read:g}",
+                "-" if m.cost.input_cache_write is None else f"{m.cost.input_cache_write:g}",
                 ",".join(m.supported_features) or "-",
             )
             for m in found

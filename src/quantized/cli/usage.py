@@ -37,7 +37,17 @@ def usage(
         click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         return
     echo_table(
-        ("DAY", "CALLER", "MODEL", "REQUESTS", "PROMPT", "CACHED", "COMPLETION", "COST USD"),
+        (
+            "DAY",
+            "CALLER",
+            "MODEL",
+            "REQUESTS",
+            "PROMPT",
+            "CACHED",
+            "CACHE WRITE",
+            "COMPLETION",
+            "COST USD",
+        ),
         [
             (
                 row["day"],
@@ -46,6 +56,7 @@ def usage(
                 str(row["requests"]),
                 str(row["prompt_tokens"]),
                 str(row["cached_tokens"]),
+                str(row["cache_write_tokens"]),
                 str(row["completion_tokens"]),
                 f"{row['cost_usd']:.6f}",
             )

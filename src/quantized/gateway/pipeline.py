@@ -166,7 +166,11 @@ class Exchange:
         if model is not None and (usage.prompt_tokens or usage.completion_tokens):
             cost = to_pico(
                 cost_usd(
-                    model.cost, usage.prompt_tokens, usage.cached_tokens, usage.completion_tokens
+                    model.cost,
+                    usage.prompt_tokens,
+                    usage.cached_tokens,
+                    usage.completion_tokens,
+                    usage.cache_write_tokens,
                 )
             )
         pipeline.record(
@@ -182,6 +186,7 @@ class Exchange:
                 stream=outcome.stream,
                 prompt_tokens=usage.prompt_tokens,
                 cached_tokens=usage.cached_tokens,
+                cache_write_tokens=usage.cache_write_tokens,
                 completion_tokens=usage.completion_tokens,
                 cost_pusd=cost,
                 latency_ms=(time.perf_counter() - self._clock) * 1000,

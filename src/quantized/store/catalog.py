@@ -28,6 +28,7 @@ def _row(model: Model, now: float) -> dict[str, Any]:
         "cost_prompt": model.cost.prompt,
         "cost_completion": model.cost.completion,
         "cost_input_cache_read": model.cost.input_cache_read,
+        "cost_input_cache_write": model.cost.input_cache_write,
         "context_length": model.context_length,
         "created": model.created,
         "upstreams": [
@@ -58,7 +59,12 @@ def _model(row: Any) -> Model:
         input_modalities=tuple(row.input_modalities),
         output_modalities=tuple(row.output_modalities),
         supported_features=tuple(row.supported_features),
-        cost=Cost(row.cost_prompt, row.cost_completion, row.cost_input_cache_read),
+        cost=Cost(
+            row.cost_prompt,
+            row.cost_completion,
+            row.cost_input_cache_read,
+            row.cost_input_cache_write,
+        ),
         context_length=row.context_length,
         created=row.created,
         upstreams=tuple(Upstream(**u) for u in row.upstreams),

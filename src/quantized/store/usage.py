@@ -98,6 +98,7 @@ async def summary(
             func.count().label("requests"),
             func.sum(usage.c.prompt_tokens).label("prompt_tokens"),
             func.sum(usage.c.cached_tokens).label("cached_tokens"),
+            func.sum(usage.c.cache_write_tokens).label("cache_write_tokens"),
             func.sum(usage.c.completion_tokens).label("completion_tokens"),
             func.sum(usage.c.cost_pusd).label("cost_pusd"),
         )
@@ -120,6 +121,7 @@ async def summary(
             "requests": int(row.requests),
             "prompt_tokens": int(row.prompt_tokens or 0),
             "cached_tokens": int(row.cached_tokens or 0),
+            "cache_write_tokens": int(row.cache_write_tokens or 0),
             "completion_tokens": int(row.completion_tokens or 0),
             "cost_pusd": int(row.cost_pusd or 0),
         }

@@ -1,7 +1,12 @@
 """Cost in USD, exactly: decimal arithmetic on the catalog's prices.
 
-    cost = ((prompt - cached) x prompt_price + cached x cache_read_price
-            + completion x completion_price) / 1,000,000
+    cost = ((prompt - cached - written) x prompt_price + cached x cache_read_price
+            + written x cache_write_price + completion x completion_price) / 1,000,000
+
+``prompt`` counts every input token, cache reads (``cached``) and cache writes
+(``written``) included; writes cost the prompt price where the catalog sets no
+cache-write price. Counts are clamped (negatives are zero, reads and writes never
+exceed the prompt), so no upstream report can make a cost negative.
 
 Prices are USD per million tokens. Amounts are stored as integer picodollars
 (10^-12 USD): exact for every price with up to six decimals.
@@ -23,13 +28,20 @@ def price(value: float) -> Decimal:
 
 
 def cost_usd(
-    prices: Cost, prompt_tokens: int, cached_tokens: int, completion_tokens: int
+    prices: Cost,
+    prompt_tokens: int,
+    cached_tokens: int,
+    completion_tokens: int,
+    cache_write_tokens: int = 0,
 ) -> Decimal:
-    cached = min(max(cached_tokens, 0), max(prompt_tokens, 0))
-    uncached = max(prompt_tokens, 0) - cached
+    prompt = max(prompt_tokens, 0)
+    cached = min(max(cached_tokens, 0), prompt)
+    written = min(max(cache_write_tokens, 0), prompt - cached)
+    write_price = prices.prompt if prices.input_cache_write is None else prices.input_cache_write
     total = (
-        uncached * price(prices.prompt)
+        (prompt - cached - written) * price(prices.prompt)
         + cached * price(prices.input_cache_read)
+        + written * price(write_price)
         + max(completion_tokens, 0) * price(prices.completion)
     )
     return total / MILLION

@@ -48,6 +48,7 @@ class UsageRecord:
     stream: bool
     prompt_tokens: int
     cached_tokens: int
+    cache_write_tokens: int
     completion_tokens: int
     cost_pusd: int
     latency_ms: float

@@ -26,7 +26,12 @@ def test_create_get_list_and_listing(callers: Callers) -> None:
         assert created.status_code == 201, created.text
         model = created.json()
         assert model["id"] == "acme/rocket-1" and model["status"] == "active"
-        assert model["cost"] == {"prompt": 1.5, "completion": 6, "input_cache_read": 1.5}
+        assert model["cost"] == {
+            "prompt": 1.5,
+            "completion": 6,
+            "input_cache_read": 1.5,
+            "input_cache_write": None,
+        }
         assert model["upstreams"][0]["api_key_env"] == "EXAMPLE_API_KEY"
         assert client.get("/admin/v1/models/acme/rocket-1").json() == model
         everything = {m["id"] for m in client.get("/admin/v1/models").json()["data"]}
@@ -34,6 +39,41 @@ def test_create_get_list_and_listing(callers: Callers) -> None:
     public = listed(callers)["acme/rocket-1"]  # visible at once: this process applied it
     assert public["cost"]["prompt"] == 1.5
     assert "upstreams" not in public
+
+
+PUBLIC_COST = {"prompt", "completion", "input_cache_read"}
+
+
+def test_a_cache_write_price_is_administered_but_never_listed(callers: Callers) -> None:
+    cost = {"prompt": 3, "completion": 15, "input_cache_read": 0.3, "input_cache_write": 3.75}
+    with callers.admin as client:
+        created = client.post("/admin/v1/models", json=entry("acme/writer", cost=cost))
+        assert created.status_code == 201, created.text
+        assert created.json()["cost"] == cost
+        assert client.get("/admin/v1/models/acme/writer").json()["cost"] == cost
+        shipped = client.get("/admin/v1/models/anthropic/claude-haiku-4.5").json()
+        assert shipped["cost"]["input_cache_write"] == 1.25
+        patch = {"cost": {"prompt": 4, "input_cache_write": 5}}
+        patched = client.patch("/admin/v1/models/acme/writer", json=patch)
+        assert patched.json()["cost"] == {**cost, "prompt": 4, "input_cache_write": 5}
+        bad = {"cost": {"input_cache_write": -0.01}}
+        assert_error(
+            client.patch("/admin/v1/models/acme/writer", json=bad), 400, "cost.input_cache_write"
+        )
+    sdk = {"X-Stainless-Lang": "python", "User-Agent": "OpenAI/Python 1.0"}
+    with callers.client(callers.user_key) as user:
+        for model_id in ("acme/writer", "anthropic/claude-haiku-4.5"):
+            assert set(listed(callers)[model_id]["cost"]) == PUBLIC_COST
+            one = user.get(f"/v1/models/{model_id}").json()
+            assert set(one["cost"]) == PUBLIC_COST
+            enveloped = {m["id"]: m for m in user.get("/v1/models", headers=sdk).json()["data"]}
+            assert set(enveloped[model_id]["cost"]) == PUBLIC_COST
+    with callers.admin as client:
+        removed = client.patch(
+            "/admin/v1/models/acme/writer", json={"cost": {"input_cache_write": None}}
+        )
+        assert removed.json()["cost"]["input_cache_write"] is None
+        assert removed.json()["cost"]["prompt"] == 4
 
 
 def test_create_conflict(callers: Callers) -> None:
@@ -50,6 +90,14 @@ def test_create_conflict(callers: Callers) -> None:
         ({"name": 42}, "name"),
         ({"cost": {"prompt": "1", "completion": 1}}, "cost.prompt"),
         ({"cost": {"prompt": -1, "completion": 1}}, "cost.prompt"),
+        (
+            {"cost": {"prompt": 1, "completion": 1, "input_cache_write": -1}},
+            "cost.input_cache_write",
+        ),
+        (
+            {"cost": {"prompt": 1, "completion": 1, "input_cache_write": "2"}},
+            "cost.input_cache_write",
+        ),
         ({"id": "not-an-author-slug"}, "id"),
         ({"id": "Acme/Upper"}, "id"),
         ({"input_modalities": ["text", "smell"]}, "input_modalities[1]"),
@@ -123,7 +171,12 @@ def test_patch_price_and_status(callers: Callers) -> None:
         client.post("/admin/v1/models", json=entry("acme/patchy"))
         patched = client.patch("/admin/v1/models/acme/patchy", json={"cost": {"prompt": 7}})
         assert patched.status_code == 200
-        assert patched.json()["cost"] == {"prompt": 7, "completion": 4, "input_cache_read": 0.25}
+        assert patched.json()["cost"] == {
+            "prompt": 7,
+            "completion": 4,
+            "input_cache_read": 0.25,
+            "input_cache_write": None,
+        }
         assert listed(callers)["acme/patchy"]["cost"]["prompt"] == 7
 
         removed = client.patch("/admin/v1/models/acme/patchy", json={"description": None})

@@ -4,12 +4,14 @@ ask for, refused requests that keep their model, answers the gateway cannot read
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
 from openai import OpenAI
 
-from tests.utils.keys import create_key
+from tests.utils.keys import create_key, key_works
+from tests.utils.processes import run_cli, wait_until
 from tests.utils.stacks import Stack
 
 USER = {"role": "user", "content": "hi"}
@@ -30,9 +32,53 @@ def test_anthropic_usage_in_the_final_message_delta_is_billed(stack: Stack, stre
     assert response.status_code == 200, response.text
     row = stack.row(response.headers["x-request-id"])
     assert (row["prompt_tokens"], row["cached_tokens"], row["completion_tokens"]) == (1000, 300, 50)
-    # (700 x 2.5 + 300 x 1.25 + 50 x 10) / 1e6 USD = 0.002625 USD
-    assert row["cost_pusd"] == 2_625_000_000
+    assert row["cache_write_tokens"] == 200
+    # (500 x 2.5 + 300 x 1.25 + 200 x 3.125 + 50 x 10) / 1e6 USD = 0.00275 USD
+    assert row["cost_pusd"] == 2_750_000_000
     assert row["estimated"] == 0
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_cache_writes_an_openai_compatible_upstream_reports_are_billed(
+    stack: Stack, stream: bool
+) -> None:
+    """OpenRouter's ``prompt_tokens_details.cache_write_tokens``: the same tokens, the same
+    cost as Anthropic's ``cache_creation_input_tokens``."""
+    response = chat(stack, "fake/router", stream=stream)
+    assert response.status_code == 200, response.text
+    row = stack.row(response.headers["x-request-id"])
+    counts = ("prompt_tokens", "cached_tokens", "cache_write_tokens", "completion_tokens")
+    assert tuple(row[c] for c in counts) == (1000, 300, 200, 50)
+    assert row["cost_pusd"] == 2_750_000_000
+
+
+def test_usage_summaries_report_cache_writes_beside_cache_reads(stack: Stack) -> None:
+    key = create_key(stack.gateway.env, "--name", "cache-writer", "--models", "fake/*")
+    wait_until(lambda: key_works(stack.gateway, key), timeout=5)
+    for stream in (False, True):
+        assert chat(stack, "fake/claude-late", key, stream=stream).status_code == 200
+
+    def mine() -> dict[str, Any] | None:
+        with stack.client(key) as client:
+            body: dict[str, Any] = client.get("/v1/usage").json()
+        return body if sum(r["requests"] for r in body["data"]) == 2 else None
+
+    (row,) = wait_until(mine, timeout=5)["data"]
+    assert (row["prompt_tokens"], row["cached_tokens"], row["cache_write_tokens"]) == (
+        2000,
+        600,
+        400,
+    )
+    assert row["cost_usd"] == 0.0055  # 2 x 0.00275
+    with stack.client(stack.admin_key) as admin:
+        keys = admin.get("/admin/v1/keys").json()["data"]
+        caller = f"key:{next(k['id'] for k in keys if k['name'] == 'cache-writer')}"
+        (everyone,) = admin.get("/admin/v1/usage", params={"caller": caller}).json()["data"]
+    assert everyone == {**row, "caller": {"kind": "key", "id": caller[4:]}}
+    table = run_cli("usage", "--caller", caller, env=stack.gateway.env, check=True).stdout
+    header, line = table.splitlines()[:2]
+    assert line[header.index("CACHED") :].split()[0] == "600"
+    assert line[header.index("CACHE WRITE") :].split()[0] == "400"
 
 
 def test_a_stream_without_include_usage_gets_no_usage_even_on_content_chunks(

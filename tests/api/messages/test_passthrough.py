@@ -189,3 +189,5 @@ def test_usage_reported_late_is_billed(stack: Stack) -> None:
     row = stack.row(response.headers["request-id"])
     assert (row["prompt_tokens"], row["cached_tokens"], row["completion_tokens"]) == (1000, 300, 50)
     assert row["stream"] == 1 and row["estimated"] == 0
+    # 200 cache writes at input_cache_write: (500 x 2.5 + 300 x 1.25 + 200 x 3.125 + 50 x 10) / 1e6
+    assert (row["cache_write_tokens"], row["cost_pusd"]) == (200, 2_750_000_000)

@@ -77,6 +77,24 @@ def test_a_stream_in_anthropics_exact_sequence(stack: Stack) -> None:
     assert (row["prompt_tokens"], row["cached_tokens"], row["completion_tokens"]) == (100, 40, 20)
 
 
+def test_cache_writes_come_back_as_anthropic_reports_them_and_are_billed(stack: Stack) -> None:
+    """The upstream reports OpenRouter's ``cache_write_tokens``: the caller sees
+    ``cache_creation_input_tokens``; the ledger bills them at ``input_cache_write``."""
+    raw = sdk(stack).messages.with_raw_response.create(
+        model="fake/router", max_tokens=50, messages=[{"role": "user", "content": "hello"}]
+    )
+    usage = raw.parse().usage
+    assert (usage.input_tokens, usage.cache_read_input_tokens) == (500, 300)
+    assert (usage.cache_creation_input_tokens, usage.output_tokens) == (200, 50)
+    row = stack.row(raw.headers["request-id"])
+    assert (row["prompt_tokens"], row["cached_tokens"], row["cache_write_tokens"]) == (
+        1000,
+        300,
+        200,
+    )
+    assert row["cost_pusd"] == 2_750_000_000
+
+
 def test_the_sdk_accumulates_the_exact_usage(stack: Stack) -> None:
     with sdk(stack).messages.stream(
         model="fake/gpt", max_tokens=50, messages=[{"role": "user", "content": "hello"}]

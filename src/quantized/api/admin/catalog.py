@@ -76,6 +76,7 @@ class CostPatch(_Patch):
     prompt: Price = optional()
     completion: Price = optional()
     input_cache_read: Price | None = None
+    input_cache_write: Price | None = None
 
 
 class ModelPatch(_Patch):

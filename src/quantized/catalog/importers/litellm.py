@@ -11,7 +11,9 @@ bedrock, azure, …), from the model's family name (llama → meta-llama, qwen �
 claude → anthropic, …), else the provider's name.
 
 Mapped: ``input_cost_per_token`` / ``output_cost_per_token`` /
-``cache_read_input_token_cost`` (USD per token) → USD per million tokens;
+``cache_read_input_token_cost`` / ``cache_creation_input_token_cost`` (USD per
+token) → USD per million tokens (a cache-write price of 0, which LiteLLM gives
+providers that bill no writes, is left unset: writes then cost the input price);
 ``supports_function_calling`` → ``tool_calls``; ``supports_response_schema`` →
 ``structured_output``; ``supports_reasoning``, ``supports_prompt_caching``,
 ``supports_web_search`` → the features of those names; ``supports_vision``,
@@ -24,8 +26,8 @@ provider prefix is the provider's own name for the model (``claude-sonnet-4-5-20
 ``gpt-4o``): it becomes an alias when it fits the alias rules (lowercase) and no
 other model has that name.
 
-Dropped: every other price (batch, flex, priority, above-N-tokens tiers, cache
-writes, per-image/audio/second), ``max_output_tokens`` and the remaining
+Dropped: every other price (batch, flex, priority, above-N-tokens tiers, 1-hour
+cache writes, per-image/audio/second), ``max_output_tokens`` and the remaining
 ``supports_*`` flags.
 """
 
@@ -167,6 +169,9 @@ def _entry(key: str, entry: dict[str, Any], today: str) -> dict[str, Any] | Skip
     cache_read = per_million(
         entry.get("cache_read_input_token_cost"), "cache_read_input_token_cost", key
     )
+    write = per_million(
+        entry.get("cache_creation_input_token_cost"), "cache_creation_input_token_cost", key
+    )
     native = _provider_model(key, provider)
     slug = _UNSAFE.sub("-", native.split("/")[-1].lower()).strip("-._:")
     if not slug:
@@ -190,6 +195,8 @@ def _entry(key: str, entry: dict[str, Any], today: str) -> dict[str, Any] | Skip
     }
     if cache_read is not None:
         data["cost"]["input_cache_read"] = cache_read
+    if write:
+        data["cost"]["input_cache_write"] = write
     if provider in _UPSTREAMS:
         protocol, base_url, env = _UPSTREAMS[provider]
         data["upstreams"] = [

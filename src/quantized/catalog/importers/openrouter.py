@@ -1,8 +1,8 @@
 """OpenRouter's ``GET /api/v1/models`` response, as catalog models.
 
 Mapped: ``id`` (already ``author/slug``), ``name``, ``description``, ``created``,
-``context_length``; ``pricing.prompt`` / ``completion`` / ``input_cache_read``
-(USD per token, as strings) become USD per million tokens;
+``context_length``; ``pricing.prompt`` / ``completion`` / ``input_cache_read`` /
+``input_cache_write`` (USD per token, as strings) become USD per million tokens;
 ``architecture.input_modalities`` / ``output_modalities`` become the four
 modalities (``file`` is dropped); ``supported_parameters`` gives ``tool_calls``
 (``tools``), ``structured_output`` (``structured_outputs`` or
@@ -16,7 +16,7 @@ request; the id callers send to OpenRouter is kept as the id.
 
 Dropped: ``canonical_slug``, ``hugging_face_id``, ``top_provider``,
 ``per_request_limits``, the other prices (image, request, web search, internal
-reasoning, cache write). Skipped, with the reason: entries with variable pricing
+reasoning). Skipped, with the reason: entries with variable pricing
 (OpenRouter marks them with negative prices, e.g. ``openrouter/auto``).
 """
 
@@ -77,9 +77,10 @@ def _entry(item: dict[str, Any], today: str) -> dict[str, Any] | Skipped:
     prompt = per_million(pricing.get("prompt"), "pricing.prompt", model_id)
     completion = per_million(pricing.get("completion"), "pricing.completion", model_id)
     cache_read = per_million(pricing.get("input_cache_read"), "pricing.input_cache_read", model_id)
+    write = per_million(pricing.get("input_cache_write"), "pricing.input_cache_write", model_id)
     if prompt is None or completion is None:
         return Skipped(model_id, "no prompt or completion price")
-    if prompt < 0 or completion < 0 or (cache_read is not None and cache_read < 0):
+    if min(prompt, completion, cache_read or 0, write or 0) < 0:
         return Skipped(model_id, "variable pricing (negative prices)")
     architecture = item.get("architecture") or {}
     inputs = canonical(architecture.get("input_modalities"))
@@ -94,7 +95,12 @@ def _entry(item: dict[str, Any], today: str) -> dict[str, Any] | Skipped:
         "output_modalities": outputs,
         "supported_features": _features(parameters, cache_read),
         "context_length": item.get("context_length") or None,
-        "cost": {"prompt": prompt, "completion": completion, "input_cache_read": cache_read},
+        "cost": {
+            "prompt": prompt,
+            "completion": completion,
+            "input_cache_read": cache_read,
+            "input_cache_write": write,
+        },
         "price_source": {"url": SOURCE, "checked": today, "via": "OpenRouter models API"},
         "upstreams": [
             {
@@ -122,6 +128,5 @@ def _entries(items: list[Any], today: str) -> Iterator[tuple[str, Any]]:
         if isinstance(entry, Skipped):
             yield entry.name, entry
             continue
-        if entry["cost"]["input_cache_read"] is None:
-            del entry["cost"]["input_cache_read"]
+        entry["cost"] = {k: v for k, v in entry["cost"].items() if v is not None}
         yield entry["id"], entry

@@ -42,15 +42,19 @@ def token_count(value: Any) -> int:
 
 
 def read_usage(data: dict[str, Any]) -> Usage | None:
+    """The answer's usage; cache writes as OpenRouter reports them, beside cache reads
+    (``prompt_tokens_details.cache_write_tokens``, part of ``prompt_tokens``)."""
     usage = data.get("usage")
     if not isinstance(usage, dict):
         return None
     details = usage.get("prompt_tokens_details")
-    cached = details.get("cached_tokens") if isinstance(details, dict) else None
+    if not isinstance(details, dict):
+        details = {}
     return Usage(
         prompt_tokens=token_count(usage.get("prompt_tokens")),
-        cached_tokens=token_count(cached),
+        cached_tokens=token_count(details.get("cached_tokens")),
         completion_tokens=token_count(usage.get("completion_tokens")),
+        cache_write_tokens=token_count(details.get("cache_write_tokens")),
     )
 
 

@@ -1,11 +1,9 @@
 """Model aliases: the other names a model answers to.
 
 Revision ID: 0006
-Revises: 0004
+Revises: 0005
 Create Date: 2026-11-30
 
-(Numbered 0006 so as not to collide with the cache-writes revision 0005 developed
-alongside; when both are merged, this one revises 0005.)
 """
 
 from __future__ import annotations
@@ -14,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
