@@ -13,6 +13,7 @@ import httpx
 import pytest
 from anthropic import Anthropic
 
+from quantized.api import schemas
 from tests.utils.keys import Keys
 from tests.utils.processes import Gateway
 
@@ -161,6 +162,8 @@ def test_the_shape_raw(gateway: Gateway, keys: Keys) -> None:
         assert RFC3339_UTC.match(model["created_at"]), model
     one = get(gateway, keys.plain, f"/v1/models/{found['first_id']}")
     assert one.status_code == 200 and one.json() == found["data"][0]
+    schemas.AnthropicModelList.model_validate(found)  # what the OpenAPI document says
+    schemas.AnthropicModel.model_validate(one.json())
     head = httpx.head(
         f"{gateway.url}/v1/models?limit=3",
         headers={"x-api-key": keys.plain, "anthropic-version": VERSION},
