@@ -357,7 +357,7 @@ _ANTHROPIC = (
     "With an `anthropic-version` header (any value; Anthropic's SDKs always send one) the "
     "answer is in Anthropic's shape: {what}. Its errors are Anthropic's too: "
     '`{{"type": "error", "error": {{"type", "message"}}}}`, with a `request-id` header. '
-    "The key may also come as `x-api-key: <key>` (what Anthropic's SDKs send for `api_key=`)."
+    "The key may also come as `x-api-key: <key>`, the header Anthropic's API takes keys in."
 )
 _PAGED = (
     '`{"data": [{"type": "model", "id", "display_name", "created_at"}], "has_more", '
