@@ -148,6 +148,8 @@ def test_document_basics(document: dict[str, Any], fuzzed_gateway: Gateway) -> N
     shapes = listing["content"]["application/json"]["schema"]["oneOf"]
     assert {"type": "array", "items": {"$ref": "#/components/schemas/PublicModel"}} in shapes
     assert {"$ref": "#/components/schemas/SdkModelList"} in shapes
+    assert {"$ref": "#/components/schemas/AnthropicModelList"} in shapes
+    assert "anthropic-version" in document["paths"]["/v1/models"]["get"]["description"]
     assert "X-Stainless-Lang" in document["info"]["description"]
     health = document["paths"]["/healthz"]["get"]
     assert set(health["responses"]) == {"200", "400", "503"} and health["security"] == []

@@ -13,7 +13,21 @@ import pytest
 from tests.utils.processes import Gateway, quantized_env, start_gateway
 from tests.utils.raw import RawResponse, exchange, parse, parse_head, request
 
-VOLATILE = {"date", "x-request-id"}
+VOLATILE = {"date", "x-request-id", "request-id"}
+ANTHROPIC = "anthropic-version: 2023-06-01"
+ANTHROPIC_QUERIES = (
+    "/v1/models?limit=2",
+    "/v1/models?limit=2&after_id=openai/gpt-4.1-nano",
+    "/v1/models?before_id=openai%2Fgpt-4.1-nano&limit=3",
+    "/v1/models?limit=1000&author=openai",
+    "/v1/models?limit=0",
+    "/v1/models?limit=1001",
+    "/v1/models?limit=two",
+    "/v1/models?limit=1&limit=2",
+    "/v1/models?after_id=openai/no-such-model",
+    "/v1/models?after_id=openai/gpt-4.1-nano&before_id=openai/gpt-4.1",
+    "/v1/models?page=2",
+)
 
 
 @dataclass
@@ -65,6 +79,12 @@ def corpus(key: str) -> list[bytes]:
             out.append(request(method, path, bearer, *sdk))
             out.append(request(method, path, bearer, "Accept-Encoding: gzip, deflate"))
             out.append(request(method, path, bearer, "Accept-Encoding: gzip;q=0"))
+            out.append(request(method, path, bearer, ANTHROPIC, *sdk))
+            out.append(
+                request(method, path, f"x-api-key: {key}", ANTHROPIC, "Accept-Encoding: gzip")
+            )
+        for path in ANTHROPIC_QUERIES:
+            out.append(request(method, path, f"x-api-key: {key}", ANTHROPIC))
     for header in (
         None,
         "Authorization: Basic abc",
@@ -74,8 +94,16 @@ def corpus(key: str) -> list[bytes]:
         "Authorization: Bearer " + "y" * 9000,
     ):
         out.append(request("GET", "/v1/models", *([header] if header else [])))
+        out.append(request("GET", "/v1/models", *([header] if header else []), ANTHROPIC))
+    for api_key in (key, "sk-quantized-" + "x" * 43, ""):
+        out.append(request("GET", "/v1/models", f"x-api-key: {api_key}"))
+        out.append(request("GET", "/v1/models/openai/gpt-4.1-nano", f"x-api-key: {api_key}"))
+        out.append(request("GET", "/v1/models", f"x-api-key: {api_key}", ANTHROPIC))
+    out.append(request("GET", "/v1/models", bearer, "x-api-key: wrong"))  # Authorization wins
+    out.append(request("GET", "/v1/models", "Authorization: Bearer wrong", f"x-api-key: {key}"))
     out.append(request("POST", "/v1/models", bearer))
     out.append(request("DELETE", "/v1/models/openai/gpt-4.1-nano", bearer))
+    out.append(request("POST", "/v1/models", bearer, ANTHROPIC))
     return out
 
 
@@ -102,6 +130,9 @@ def test_the_fast_path_answers_exactly_as_the_asgi_path(pair: Pair) -> None:
         fast, asgi = one(pair.fast, data), one(pair.asgi, data)
         assert comparable(fast) == comparable(asgi), data.split(b"\r\n")[0]
         assert fast.header("x-request-id") and asgi.header("x-request-id")
+        if b"\r\nanthropic-version:" in data:  # the id Anthropic's SDKs read, too
+            assert fast.header("request-id") == fast.header("x-request-id")
+            assert asgi.header("request-id") == asgi.header("x-request-id")
         statuses.add(fast.status)
     assert {200, 400, 401, 404, 405} <= statuses
 
@@ -118,7 +149,12 @@ def test_an_alias_gets_the_ids_answer(pair: Pair) -> None:
 
 def test_conditional_requests_match_too(pair: Pair) -> None:
     bearer = f"Authorization: Bearer {pair.key}"
-    for extra in ((), ("Accept-Encoding: gzip",)):
+    for extra in (
+        (),
+        ("Accept-Encoding: gzip",),
+        (ANTHROPIC,),
+        (ANTHROPIC, "Accept-Encoding: gzip"),
+    ):
         tag = one(pair.fast, request("GET", "/v1/models", bearer, *extra)).header("etag")
         data = request("GET", "/v1/models", bearer, *extra, f"If-None-Match: {tag}")
         fast, asgi = one(pair.fast, data), one(pair.asgi, data)

@@ -3,6 +3,7 @@ every byte not yet answered), and that a key revoked a moment ago is refused at 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import httpx
@@ -40,6 +41,29 @@ def test_requests_it_does_not_answer_go_on_in_order(server: Gateway) -> None:
     assert [r.status for r in responses] == [200, 200, 200, 200, 405, 200]
     assert responses[0].body == responses[1].body == responses[5].body
     assert responses[5].header("connection") == "close"
+
+
+def test_anthropic_requests_share_a_connection_with_the_others(server: Gateway) -> None:
+    """Anthropic's shape is answered on this protocol too: pipelined with plain requests, every
+    answer comes in order, each in its own shape, the credential from either header."""
+    anthropic, api_key = "anthropic-version: 2023-06-01", f"x-api-key: {server.admin_key}"
+    requests = b"".join(
+        [
+            request("GET", "/v1/models?limit=2", api_key, anthropic),
+            request("GET", "/v1/models", bearer(server)),
+            request("GET", "/v1/models/openai/no-such-model", api_key, anthropic),
+            request("GET", "/v1/models/openai/gpt-4.1-nano", api_key),
+            request("GET", "/v1/models?limit=2", bearer(server), "Connection: close"),
+        ]
+    )
+    responses = parse(exchange(server.port, requests))
+    assert [r.status for r in responses] == [200, 200, 404, 200, 400]
+    assert len(json.loads(responses[0].body)["data"]) == 2
+    assert isinstance(json.loads(responses[1].body), list)
+    assert json.loads(responses[2].body)["error"]["type"] == "not_found_error"
+    assert responses[2].header("request-id") == responses[2].header("x-request-id")
+    assert json.loads(responses[3].body)["id"] == "openai/gpt-4.1-nano"
+    assert json.loads(responses[4].body)["error"]["param"] == "limit"  # no header: as before
 
 
 @pytest.mark.parametrize(

@@ -120,9 +120,14 @@ def credential(headers: list[tuple[bytes, bytes]]) -> bytes | None:
             found = value
         elif name == b"x-api-key":
             api_key = value
-    if found is None and api_key is not None:
+    return choose_credential(found, api_key)
+
+
+def choose_credential(authorization: bytes | None, api_key: bytes | None) -> bytes | None:
+    """The rule of :func:`credential`, for a caller that read the two headers itself."""
+    if authorization is None and api_key is not None:
         return b"Bearer " + api_key
-    return found
+    return authorization
 
 
 async def _disconnected(receive: Receive) -> None:

@@ -9,9 +9,14 @@ task, and any ASGI server can still run the same logic through ``__call__``.
 
 Official OpenAI SDKs (``X-Stainless-Lang``, ``User-Agent: OpenAI/…``) get the
 ``{"object": "list", "data": [...]}`` envelope their parsers need; every other
-client gets the documented bare array. Every answer carries an ``ETag`` (a
-matching ``If-None-Match`` gets 304) and ``Cache-Control: private``; bodies over
-1 KiB are sent gzip-compressed to clients that accept it.
+client gets the documented bare array. A request with an ``anthropic-version``
+header (Anthropic's SDKs always send one) gets Anthropic's shape instead, paged
+by cursor (``quantized.catalog.pages``), and its errors in Anthropic's shape: the
+same access rule, rendered per request, still without I/O. ``x-api-key`` is read
+as the credential when there is no ``Authorization``, as on every model route.
+Every answer carries an ``ETag`` (a matching ``If-None-Match`` gets 304) and
+``Cache-Control: private``; bodies over 1 KiB are sent gzip-compressed to
+clients that accept it.
 """
 
 from __future__ import annotations
@@ -26,14 +31,18 @@ from pydantic import Field
 from quantized.api import schemas
 from quantized.api.asgi import Receive, Scope, Send, send_reply
 from quantized.api.bodies import ClientGone, discard_body
-from quantized.api.errors import Reply, error_reply
+from quantized.api.boundary import REQUEST_ID
+from quantized.api.errors import ANTHROPIC, OPENAI, ErrorShape, Reply, error_reply
+from quantized.api.model_route import choose_credential
 from quantized.api.requests import Parameters, PathParameters
 from quantized.api.routing import Answer, Declared, Header, Operation
 from quantized.auth.principal import Principal
 from quantized.auth.refresh import RefreshRequired
+from quantized.catalog.access import ModelAccess
 from quantized.catalog.filters import AUTHOR, ListingFilter, parse_filters
-from quantized.catalog.listing import Body
+from quantized.catalog.listing import Body, Catalog
 from quantized.catalog.model import FEATURES, MODALITIES
+from quantized.catalog.pages import MAX_LIMIT, parse_page, render_model, render_page
 from quantized.catalog.schema import Author, Slug, SlugAlias
 from quantized.errors import InvalidRequestError, MethodNotAllowedError, QuantizedError
 from quantized.runtime.state import LiveState
@@ -43,7 +52,10 @@ ITEM_PREFIX = "/v1/models/"
 GZIP_MIN_BYTES = 1024
 _ALLOW = ("GET", "HEAD")
 _JSON = (b"content-type", b"application/json")
-_VARY = (b"vary", b"Authorization, X-Stainless-Lang, User-Agent, Accept-Encoding")
+_VARY = (
+    b"vary",
+    b"Authorization, X-Api-Key, Anthropic-Version, X-Stainless-Lang, User-Agent, Accept-Encoding",
+)
 _GZIP = (b"content-encoding", b"gzip")
 _SDK_AGENT = b"OpenAI/"
 _FILTER_CACHE = 1024
@@ -121,16 +133,19 @@ class ModelsEndpoint:
         *,
         may_refresh: bool = True,
         caller: Callable[[bytes | None], Principal] | None = None,
+        request_id: bytes | None = None,
     ) -> Reply:
         """The complete response, computed without I/O.
 
         Raises :class:`RefreshRequired` (only if ``may_refresh``) when a JWT names signing
         keys that must be fetched first; :meth:`__call__` does that and asks again.
-        ``caller`` authenticates the ``Authorization`` header instead of the authenticator
-        itself (the fast protocol remembers the caller of its connection's last request).
+        ``caller`` authenticates the credential instead of the authenticator itself (the
+        fast protocol remembers the caller of its connection's last request). Anthropic's
+        answers carry ``request_id`` as ``request-id`` too (``x-request-id`` is added by
+        whoever sends the reply).
         """
-        authorization = accept_encoding = if_none_match = None
-        sdk = False
+        authorization = api_key = accept_encoding = if_none_match = None
+        sdk = anthropic = False
         for name, value in headers:
             if name == b"authorization":
                 authorization = value
@@ -142,6 +157,12 @@ class ModelsEndpoint:
                 name == b"user-agent" and value.startswith(_SDK_AGENT)
             ):
                 sdk = True
+            elif name == b"anthropic-version":
+                anthropic = True
+            elif name == b"x-api-key":
+                api_key = value
+        if api_key is not None:
+            authorization = choose_credential(authorization, api_key)
         try:
             if method != "GET" and method != "HEAD":
                 raise MethodNotAllowedError(
@@ -153,6 +174,9 @@ class ModelsEndpoint:
                 if caller is not None
                 else state.auth.authenticate(authorization, time.time(), may_refresh=may_refresh)
             )
+            if anthropic:
+                data = anthropic_body(state.catalog, path, query, principal.access)
+                return self._once(data, method, accept_encoding, if_none_match, request_id)
             if len(path) == len(LIST_PATH):
                 where = self._filter(query) if query else None
                 rendered = state.catalog.listing(principal.access, where)
@@ -161,7 +185,8 @@ class ModelsEndpoint:
                     raise InvalidRequestError("GET /v1/models/{id} takes no query parameters")
                 rendered = state.catalog.item(path[len(ITEM_PREFIX) :], principal.access)
         except QuantizedError as exc:
-            status, headers, body = error_reply(exc)
+            shape = ANTHROPIC if anthropic else OPENAI
+            status, headers, body = error_reply(exc, shape, extra=own_id(shape, request_id))
             return status, headers, b"" if method == "HEAD" else body
         return self._reply(
             rendered.sdk if sdk else rendered.plain, method, accept_encoding, if_none_match
@@ -182,13 +207,37 @@ class ModelsEndpoint:
             return 304, answer.not_modified, b""
         return 200, answer.headers, b"" if method == "HEAD" else answer.data
 
-    def _answer(self, body: Body, compress: bool) -> _Answer:
-        """The answer for a body, made once: its headers do not change while it lives."""
+    def _once(
+        self,
+        data: bytes,
+        method: str,
+        accept_encoding: bytes | None,
+        if_none_match: bytes | None,
+        request_id: bytes | None,
+    ) -> Reply:
+        """A reply for a body rendered for this request only: made, not remembered."""
+        body = Body(data)
+        compress = (
+            accept_encoding is not None
+            and len(data) > GZIP_MIN_BYTES
+            and accepts_gzip(accept_encoding)
+        )
+        answer = self._make(body, compress)
+        extra = own_id(ANTHROPIC, request_id)
+        if if_none_match is not None and matches(if_none_match, answer.tag):
+            return 304, answer.not_modified + extra, b""
+        return 200, answer.headers + extra, b"" if method == "HEAD" else answer.data
+
+    def _make(self, body: Body, compress: bool) -> _Answer:
         tag = body.gzip_tag if compress else body.tag
         data = body.gzipped if compress else body.data
         not_modified = ((b"etag", tag), self._cache_control, _VARY)
         headers = (*not_modified, _JSON, (b"content-length", b"%d" % len(data)))
-        answer = _Answer(body, tag, data, headers + ((_GZIP,) if compress else ()), not_modified)
+        return _Answer(body, tag, data, headers + ((_GZIP,) if compress else ()), not_modified)
+
+    def _answer(self, body: Body, compress: bool) -> _Answer:
+        """The answer for a body, made once: its headers do not change while it lives."""
+        answer = self._make(body, compress)
         if len(self._answers) >= _ANSWERS:
             self._answers.clear()
             self._blocks.clear()
@@ -209,19 +258,42 @@ class ModelsEndpoint:
         to it): the same answers, after reading any body within the size limit."""
         method, path = scope["method"], scope["path"]
         query, headers = scope["query_string"], scope["headers"]
+        request_id = scope.get(REQUEST_ID)
         try:
             await discard_body(receive, self._max_body)
         except ClientGone:
             return
         except QuantizedError as exc:
-            await send_reply(send, error_reply(exc))
+            anthropic = any(name == b"anthropic-version" for name, _ in headers)
+            shape = ANTHROPIC if anthropic else OPENAI
+            await send_reply(send, error_reply(exc, shape, extra=own_id(shape, request_id)))
             return
         try:
-            reply = self.respond(method, path, query, headers)
+            reply = self.respond(method, path, query, headers, request_id=request_id)
         except RefreshRequired as pending:
             await pending.source.refetch()
-            reply = self.respond(method, path, query, headers, may_refresh=False)
+            reply = self.respond(
+                method, path, query, headers, may_refresh=False, request_id=request_id
+            )
         await send_reply(send, reply)
+
+
+def anthropic_body(catalog: Catalog, path: str, query: bytes, access: ModelAccess) -> bytes:
+    """Anthropic's shape: a page of the listing, or one model (the same errors as the plain
+    shape's: a model the caller may not use is not found)."""
+    if len(path) == len(LIST_PATH):
+        page = parse_page(query.decode("latin-1"))
+        return render_page(catalog.visible(access, page.where), page)
+    if query:
+        raise InvalidRequestError("GET /v1/models/{id} takes no query parameters")
+    return render_model(catalog.usable(path[len(ITEM_PREFIX) :], access))
+
+
+def own_id(shape: ErrorShape, request_id: bytes | None) -> tuple[tuple[bytes, bytes], ...]:
+    """The API's own request-id header, if it has one (Anthropic's SDKs read ``request-id``)."""
+    if request_id is None or shape.request_id_header is None:
+        return ()
+    return ((shape.request_id_header, request_id),)
 
 
 # The declarations of these routes, for the OpenAPI document. The fast path above checks
@@ -284,6 +356,21 @@ class ModelAlias(PathParameters):
 
 _SDK = Header("X-Stainless-Lang", "Sent by official OpenAI SDKs: selects the SDK envelope")
 _NOT_MODIFIED = Answer("Not modified (If-None-Match matched the ETag)")
+# Anthropic's shape is documented as an alternative answer and in prose, not as a declared
+# ``anthropic-version`` header: OpenAPI cannot tie the paging parameters or the error shape to
+# a header's presence, so a declared header would document answers the server never gives.
+_ANTHROPIC = (
+    "With an `anthropic-version` header (any value; Anthropic's SDKs always send one) the "
+    "answer is in Anthropic's shape: {what}. Its errors are Anthropic's too: "
+    '`{{"type": "error", "error": {{"type", "message"}}}}`, with a `request-id` header. '
+    "The key may also come as `x-api-key: <key>`, the header Anthropic's API takes keys in."
+)
+_PAGED = (
+    '`{"data": [{"type": "model", "id", "display_name", "created_at"}], "has_more", '
+    '"first_id", "last_id"}`, paged by the query parameters `limit` (1 to '
+    f"{MAX_LIMIT}, default 20) and `after_id` or `before_id` (the `last_id` or `first_id` "
+    "of a page: an id the listing holds, else a 400); the filters apply too"
+)
 OPERATIONS = (
     Declared(
         LIST_PATH,
@@ -293,11 +380,12 @@ OPERATIONS = (
             ("models",),
             {
                 200: Answer(
-                    "The documented array, or the SDK envelope",
+                    "The documented array, the SDK envelope, or Anthropic's page",
                     {
                         "oneOf": [
                             {"type": "array", "items": schemas.PublicModel},
                             schemas.SdkModelList,
+                            schemas.AnthropicModelList,
                         ]
                     },
                 ),
@@ -306,6 +394,7 @@ OPERATIONS = (
             security="caller",
             query=ListingQuery,
             headers=(_SDK,),
+            description=_ANTHROPIC.format(what=_PAGED),
         ),
     ),
     Declared(
@@ -316,8 +405,8 @@ OPERATIONS = (
             ("models",),
             {
                 200: Answer(
-                    "The model (SDK requests get the SDK fields too)",
-                    {"oneOf": [schemas.SdkModel, schemas.PublicModel]},
+                    "The model (SDK requests get the SDK fields too; Anthropic's, its shape)",
+                    {"oneOf": [schemas.SdkModel, schemas.PublicModel, schemas.AnthropicModel]},
                 ),
                 304: _NOT_MODIFIED,
             },
@@ -325,6 +414,9 @@ OPERATIONS = (
             path=ModelItem,
             headers=(_SDK,),
             errors=(410,),
+            description=_ANTHROPIC.format(
+                what='`{"type": "model", "id", "display_name", "created_at"}`'
+            ),
         ),
     ),
     Declared(
@@ -336,7 +428,7 @@ OPERATIONS = (
             {
                 200: Answer(
                     "The model the alias names, exactly as by its id (the id is the model's)",
-                    {"oneOf": [schemas.SdkModel, schemas.PublicModel]},
+                    {"oneOf": [schemas.SdkModel, schemas.PublicModel, schemas.AnthropicModel]},
                 ),
                 304: _NOT_MODIFIED,
             },
@@ -344,6 +436,9 @@ OPERATIONS = (
             path=ModelAlias,
             headers=(_SDK,),
             errors=(410,),
+            description=_ANTHROPIC.format(
+                what='`{"type": "model", "id", "display_name", "created_at"}`'
+            ),
         ),
     ),
 )

@@ -42,11 +42,13 @@ Quantized is an OpenAI-compatible LLM API gateway.
 **Authentication**: `Authorization: Bearer <api-key-or-jwt>`. API keys look like
 `sk-quantized-…`; a JWT from a trusted issuer is accepted in the same header.
 
-**Two listing shapes**: `GET /v1/models` answers with the documented JSON array of
+**Three listing shapes**: `GET /v1/models` answers with the documented JSON array of
 models. Requests from official OpenAI SDKs (they send `X-Stainless-Lang`, or a
 `User-Agent` starting with `OpenAI/`) get `{"object": "list", "data": [...]}`
 instead, each model also carrying `object`, `created` and `owned_by`, because the
-SDKs cannot parse a bare array.
+SDKs cannot parse a bare array. Requests with an `anthropic-version` header get
+Anthropic's shape, paged by cursor, with its errors (see the operation); the models
+routes also take the key as `x-api-key: <key>`.
 
 **Errors** use OpenAI's shape: `{"error": {"message", "type", "param", "code"}}`.
 An unknown query parameter is a 400 naming it. Besides the statuses each operation

@@ -6,6 +6,7 @@ these classes describe that JSON exactly, and tests check the two agree.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
@@ -90,6 +91,24 @@ class SdkModelList(_Out):
 
     object: Literal["list"]
     data: list[SdkModel]
+
+
+class AnthropicModel(_Out):
+    """One model in Anthropic's shape (requests with an ``anthropic-version`` header)."""
+
+    type: Literal["model"]
+    id: str
+    display_name: str
+    created_at: datetime = Field(description="RFC 3339, UTC (1970-01-01T00:00:00Z if unknown)")
+
+
+class AnthropicModelList(_Out):
+    """A page of the listing in Anthropic's shape; ``first_id``/``last_id`` are its cursors."""
+
+    data: list[AnthropicModel]
+    has_more: bool = Field(description="More models lie in the direction this page was asked in")
+    first_id: str | None
+    last_id: str | None
 
 
 class Health(_Out):

@@ -17,7 +17,7 @@ from quantized.errors import InvalidRequestError
 
 AUTHOR = "[a-z0-9][a-z0-9._-]*"
 _AUTHOR = re.compile(f"^{AUTHOR}$")
-_NAMES = ("author", "input_modality", "output_modality", "supported_features")
+FILTERS = ("author", "input_modality", "output_modality", "supported_features")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,19 +64,28 @@ def _values(name: str, raw: str, allowed: tuple[str, ...] | None) -> frozenset[s
     return frozenset(values)
 
 
+def query_pairs(query: str) -> list[tuple[str, str]]:
+    """A ``/v1/models`` query string as name-value pairs (at most 20)."""
+    try:
+        return parse_qsl(query, keep_blank_values=True, max_num_fields=20)
+    except ValueError:
+        raise InvalidRequestError("too many query parameters") from None
+
+
 def parse_filters(query: str) -> ListingFilter | None:
     """The filters of a ``/v1/models`` query string; ``None`` when there are none."""
     if not query:
         return None
+    return filter_of(query_pairs(query))
+
+
+def filter_of(pairs: list[tuple[str, str]]) -> ListingFilter | None:
+    """The filters these pairs name; an unknown name is an error naming it."""
     found: dict[str, frozenset[str]] = {}
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=20)
-    except ValueError:
-        raise InvalidRequestError("too many query parameters") from None
     for name, raw in pairs:
-        if name not in _NAMES:
+        if name not in FILTERS:
             raise InvalidRequestError(
-                f"unknown query parameter '{name[:50]}'; filters are {', '.join(_NAMES)}",
+                f"unknown query parameter '{name[:50]}'; filters are {', '.join(FILTERS)}",
                 param=name[:50],
             )
         allowed = {

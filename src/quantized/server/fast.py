@@ -190,7 +190,9 @@ class FastProtocol(asyncio.Protocol):
         method = "GET" if line[0] == 71 else "HEAD"  # b"G"
         request_id = self._ids()
         try:
-            reply = self._endpoint.respond(method, path, query, self._headers, caller=self._caller)
+            reply = self._endpoint.respond(
+                method, path, query, self._headers, caller=self._caller, request_id=request_id
+            )
         except RefreshRequired:  # needs I/O first: the ASGI path awaits it
             self._hand_off(head + rest)
             return False

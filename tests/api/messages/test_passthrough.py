@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from decimal import Decimal
 
+import anthropic
 import httpx
 import pytest
 
@@ -158,7 +159,10 @@ def test_a_tool_round_trip(stack: Stack, failed: bool) -> None:
 
 def test_the_async_client_and_the_stream_helpers(stack: Stack) -> None:
     async def run() -> tuple[str, str]:
-        client = async_sdk(stack)
+        async with async_sdk(stack) as client:
+            return await stream_and_create(client)
+
+    async def stream_and_create(client: anthropic.AsyncAnthropic) -> tuple[str, str]:
         async with client.messages.stream(
             model="fake/claude-chunks",
             max_tokens=100,
