@@ -6,7 +6,8 @@ size limit and the process's body budget, see ``quantized.api.bodies``), runs
 the pipeline with its endpoint's surface, and sends the answer — whole, or as
 server-sent events while watching for the client to leave. Errors are written
 in the endpoint's error shape; the exchange records every request of an
-authenticated caller, whatever happened.
+authenticated caller, whatever happened — a whole answer's before it is sent, so
+the spend of one request counts before the caller can send the next.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class ModelRoute:
                 await self._stream(answer, exchange, receive, send)
             else:
                 headers = [_JSON, (b"content-length", b"%d" % len(answer.body)), *answer.headers]
+                exchange.finish()  # spend counted before the caller can send the next request
                 await send_reply(
                     send, (200, headers + rate_limit_headers(exchange.decision), answer.body)
                 )
@@ -76,6 +78,7 @@ class ModelRoute:
         except QuantizedError as exc:
             exchange.failed(status_of(exc), exc.code)
             extra = rate_limit_headers(exchange.decision)
+            exchange.finish()
             await send_reply(send, error_reply(exc, self.errors, extra=extra))
         finally:
             exchange.finish()
