@@ -1,6 +1,9 @@
-"""An OpenAI-compatible upstream that answers instantly (for bench/chat.py).
+"""An upstream that answers instantly (for bench/chat.py, bench/messages.py and others).
 
-A plain ASGI app, run with uvicorn (httptools, uvloop):
+``POST /v1/messages`` gets a fixed Anthropic ``message`` (or event stream), any
+other path a fixed OpenAI chat completion (or chunk stream); a body holding
+``"stream":true`` gets the stream. A plain ASGI app, run with uvicorn
+(httptools, uvloop):
 
     python -m uvicorn fake_upstream:app --app-dir bench --port 18501 --no-access-log
 """
@@ -32,7 +35,42 @@ STREAM = (
     b'"model":"bench","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":6,'
     b'"total_tokens":18}}\n\ndata: [DONE]\n\n'
 )
+MESSAGE = (
+    b'{"id":"msg_bench","type":"message","role":"assistant","model":"bench-claude",'
+    b'"content":[{"type":"text","text":"Hello! How can I help you today?"}],'
+    b'"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,'
+    b'"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":9}}'
+)
+
+
+def _event(name: bytes, data: bytes = b"") -> bytes:
+    fields = b"," + data if data else b""
+    return b'event: %s\ndata: {"type":"%s"%s}\n\n' % (name, name, fields)
+
+
+_DELTA = b'"index":0,"delta":{"type":"text_delta","text":"%s"}'
+MESSAGE_STREAM = (
+    _event(
+        b"message_start",
+        b'"message":{"id":"msg_bench","type":"message","role":"assistant","model":"bench-claude",'
+        b'"content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":12,'
+        b'"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}',
+    )
+    + _event(b"ping")
+    + _event(b"content_block_start", b'"index":0,"content_block":{"type":"text","text":""}')
+    + b"".join(
+        _event(b"content_block_delta", _DELTA % word)
+        for word in (b"Hello", b"!", b" How", b" can", b" I", b" help?")
+    )
+    + _event(b"content_block_stop", b'"index":0')
+    + _event(
+        b"message_delta",
+        b'"delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":6}',
+    )
+    + _event(b"message_stop")
+)
 JSON = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(COMPLETION))]
+MESSAGE_JSON = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(MESSAGE))]
 SSE = [(b"content-type", b"text/event-stream")]
 
 
@@ -45,12 +83,14 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
+    anthropic = scope["path"].endswith("/messages")
     if b'"stream":true' in body or b'"stream": true' in body:
         await send({"type": "http.response.start", "status": 200, "headers": SSE})
-        await send({"type": "http.response.body", "body": STREAM})
+        await send({"type": "http.response.body", "body": MESSAGE_STREAM if anthropic else STREAM})
         return
-    await send({"type": "http.response.start", "status": 200, "headers": JSON})
-    await send({"type": "http.response.body", "body": COMPLETION})
+    headers = MESSAGE_JSON if anthropic else JSON
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": MESSAGE if anthropic else COMPLETION})
 
 
 def start(port: int, core: str = "0") -> subprocess.Popen[bytes]:
@@ -67,19 +107,29 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(10)
 
 
-def write_catalog(path: Path, port: int) -> Path:
-    """A one-model catalog whose upstream is this app on ``port``."""
+def write_catalog(path: Path, port: int, *, anthropic: bool = False) -> Path:
+    """A catalog whose upstream is this app on ``port``: ``bench/model`` (OpenAI-compatible);
+    with ``anthropic`` also ``bench/claude`` (an Anthropic upstream: no ``/v1`` in its URL),
+    both with tool calls (a Claude Code request offers tools)."""
+    openai = _model("bench/model", "openai", f"http://127.0.0.1:{port}/v1", "bench")
+    models = [openai]
+    if anthropic:
+        claude = _model("bench/claude", "anthropic", f"http://127.0.0.1:{port}", "bench-claude")
+        models = [{**m, "supported_features": ["tool_calls"]} for m in (openai, claude)]
+    path.write_text(json.dumps({"models": models}))
+    return path
+
+
+def _model(model_id: str, provider: str, base_url: str, name: str) -> dict[str, Any]:
     upstream = {
-        "provider": "openai",
-        "base_url": f"http://127.0.0.1:{port}/v1",
-        "model": "bench",
+        "provider": provider,
+        "base_url": base_url,
+        "model": name,
         "api_key_env": "BENCH_UPSTREAM_KEY",
     }
-    model = {
-        "id": "bench/model",
-        "name": "Bench",
+    return {
+        "id": model_id,
+        "name": name.title(),
         "cost": {"prompt": 1, "completion": 2},
         "upstreams": [upstream],
     }
-    path.write_text(json.dumps({"models": [model]}))
-    return path
