@@ -99,9 +99,18 @@ def test_bad_requests_are_400(
     assert len(stack.upstream.seen) == before  # no upstream call
 
 
-@pytest.mark.parametrize("content", [b"{not json", b"[]", b"", b'{"model": "a\\u0000"}'])
+@pytest.mark.parametrize("content", [b"{not json", b"[]", b""])
 def test_malformed_json_is_400(stack: Stack, content: bytes) -> None:
     assert error_of(post(stack, content), 400)["code"] == "invalid_json"
+
+
+def test_a_nul_character_is_relayed_not_stored(stack: Stack) -> None:
+    """Model requests are never stored: a NUL goes upstream; a NUL model id is unknown."""
+    body = b'{"model": "fake/gpt", "messages": [{"role": "user", "content": "a\\u0000b"}]}'
+    assert post(stack, body).status_code == 200
+    assert stack.upstream.seen[-1].body["messages"][0]["content"] == "a\x00b"
+    unknown = b'{"model": "a\\u0000", "messages": [{"role": "user", "content": "x"}]}'
+    assert error_of(post(stack, unknown), 404)["param"] == "model"
 
 
 def test_oversized_body_is_413(stack: Stack) -> None:

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 from quantized.errors import InvalidRequestError
 from quantized.payloads import load_object
 
@@ -74,7 +76,7 @@ class MessagesRequest:
         for message in self.messages:
             chars += len(_text_of(message.get("content")))
         for tool in self.body.get("tools") or ():
-            chars += len(str(tool))
+            chars += len(orjson.dumps(tool))
         return max(1, chars // 4)
 
 
@@ -141,7 +143,7 @@ def parse_messages_request(
     data: bytes | bytearray, headers: Headers, *, counting: bool = False
 ) -> MessagesRequest:
     """The request in ``data``; ``counting`` for ``count_tokens`` (no ``max_tokens``, no stream)."""
-    body = load_object(data)
+    body = load_object(data, stored=False)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise invalid("model: Field required (a model id from GET /v1/models)", "model")

@@ -78,7 +78,7 @@ def _content_modalities(content: Any, param: str, found: dict[str, str]) -> None
 
 
 def parse_chat_request(data: bytes | bytearray) -> ChatRequest:
-    body = load_object(data)
+    body = load_object(data, stored=False)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise _invalid("model is required: a model id from GET /v1/models", "model")
