@@ -8,8 +8,9 @@ Anthropic's, where ``input_tokens`` excludes cache reads and writes.
 Streams are generated in Anthropic's exact sequence: ``message_start``, ``ping``,
 then per block ``content_block_start`` / ``content_block_delta`` (``thinking_delta``
 then ``signature_delta``, ``text_delta``, ``input_json_delta``) /
-``content_block_stop``, then ``message_delta`` with the stop reason and the
-cumulative usage, and ``message_stop``. An OpenAI-compatible upstream reports
+``content_block_stop`` — thinking and text as they come, tool calls whole at the
+end — then ``message_delta`` with the stop reason and the cumulative usage, and
+``message_stop``. An OpenAI-compatible upstream reports
 usage only at the end, so ``message_start`` carries the gateway's estimate of
 the input tokens, and ``message_delta`` the upstream's exact counts (Anthropic's
 SDK takes the last value reported for each field).
@@ -22,6 +23,8 @@ from typing import Any
 
 import orjson
 
+from quantized.errors import BadGatewayError
+from quantized.gateway.messages.tool_calls import ToolCalls
 from quantized.gateway.providers.base import json_answer
 from quantized.gateway.streams import StreamTranslator, Usage, event_data, json_event
 
@@ -32,6 +35,19 @@ STOP_REASONS = {
     "function_call": "tool_use",
     "content_filter": "refusal",
 }
+
+
+def stop_reason(finish: str | None, called_tools: bool) -> str:
+    """Anthropic's stop reason; ``tool_use`` whenever tools were called (Ollama and some
+    vLLM parsers say ``stop`` then), unless the answer was cut at ``max_tokens``."""
+    reason = STOP_REASONS.get(finish or "stop", "end_turn")
+    return "tool_use" if called_tools and reason != "max_tokens" else reason
+
+
+def upstream_error(error: Any) -> BadGatewayError:
+    """An error an upstream reported inside its stream."""
+    message = error.get("message") if isinstance(error, dict) else error
+    return BadGatewayError(f"The upstream reported an error: {str(message)[:1000]}")
 
 
 def message_id() -> str:
@@ -92,7 +108,7 @@ def whole_message(body: bytes, usage: Usage, model: str) -> bytes:
         "role": "assistant",
         "model": model,
         "content": content,
-        "stop_reason": STOP_REASONS.get(choice.get("finish_reason") or "stop", "end_turn"),
+        "stop_reason": stop_reason(choice.get("finish_reason"), bool(message.get("tool_calls"))),
         "stop_sequence": None,
         "usage": anthropic_usage(usage),
     }
@@ -104,7 +120,14 @@ def event(name: str, payload: dict[str, Any]) -> bytes:
 
 
 class MessagesFromChat(StreamTranslator):
-    """Anthropic events from the OpenAI chunks an ``inner`` provider translator produces."""
+    """Anthropic events from the OpenAI chunks an ``inner`` provider translator produces.
+
+    Thinking and text stream as they come; tool calls are gathered and sent whole at
+    the end (see ``tool_calls``). An upstream that reports an error inside its stream
+    (vLLM's ``{"error": …}`` chunk, OpenRouter's ``finish_reason: "error"``) or whose
+    stream ends without a finish reason ends the client's stream with an error event,
+    never with an ``end_turn`` that would pass a cut-off answer for a whole one.
+    """
 
     def __init__(self, inner: StreamTranslator, model: str, estimated_input: int) -> None:
         super().__init__()
@@ -114,10 +137,9 @@ class MessagesFromChat(StreamTranslator):
         self._started = False
         self._index = -1
         self._open: str | None = None
-        """The kind of the content block being streamed (``thinking``, ``text``, ``tool_use``)."""
-        self._tools: dict[int, int] = {}
-        """OpenAI tool-call index → Anthropic content-block index."""
-        self._stop = "end_turn"
+        """The kind of the content block being streamed (``thinking`` or ``text``)."""
+        self._tools = ToolCalls()
+        self._finish: str | None = None
 
     def feed(self, data: bytes) -> list[bytes]:
         out: list[bytes] = []
@@ -160,10 +182,9 @@ class MessagesFromChat(StreamTranslator):
         start = {"index": self._index, "content_block": block}
         return [*out, event("content_block_start", start)]
 
-    def _delta(self, delta: dict[str, Any], index: int | None = None) -> bytes:
+    def _delta(self, delta: dict[str, Any]) -> bytes:
         self.chunks += 1
-        where = self._index if index is None else index
-        return event("content_block_delta", {"index": where, "delta": delta})
+        return event("content_block_delta", {"index": self._index, "delta": delta})
 
     def translate(self, event_bytes: bytes) -> list[bytes]:
         payload = event_data(event_bytes)
@@ -171,6 +192,8 @@ class MessagesFromChat(StreamTranslator):
             return []
         out = self._start()
         data = json_event(payload)
+        if data.get("error"):
+            raise upstream_error(data["error"])
         for choice in data.get("choices") or ():
             delta = choice.get("delta") or {}
             reasoning = _reasoning(delta)
@@ -185,39 +208,38 @@ class MessagesFromChat(StreamTranslator):
                     out += self._block("text", {"type": "text", "text": ""})
                 out.append(self._delta({"type": "text_delta", "text": text}))
             for call in delta.get("tool_calls") or ():
-                out += self._tool_call(call)
-            if choice.get("finish_reason"):
-                self._stop = STOP_REASONS.get(choice["finish_reason"], "end_turn")
+                if isinstance(call, dict):
+                    self._tools.add(call)
+            reason = choice.get("finish_reason")
+            if reason == "error":
+                raise upstream_error(choice.get("error") or "the stream ended with an error")
+            if reason:
+                self._finish = reason
         return out
 
-    def _tool_call(self, call: dict[str, Any]) -> list[bytes]:
+    def _tool_blocks(self) -> list[bytes]:
         out: list[bytes] = []
-        position = call.get("index", len(self._tools))
-        function = call.get("function") or {}
-        if position not in self._tools:
-            block = {
-                "type": "tool_use",
-                "id": call.get("id") or "toolu_" + secrets.token_hex(12),
-                "name": function.get("name", ""),
-                "input": {},
-            }
+        for call in self._tools.calls:
+            block = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
             out += self._block("tool_use", block)
-            self._tools[position] = self._index
-        arguments = function.get("arguments")
-        if isinstance(arguments, str) and arguments:
-            delta = {"type": "input_json_delta", "partial_json": arguments}
-            out.append(self._delta(delta, self._tools[position]))
+            if call.arguments:
+                partial = "".join(call.arguments)
+                out.append(self._delta({"type": "input_json_delta", "partial_json": partial}))
         return out
 
     def finish(self) -> list[bytes]:
         for chunk in self._inner.finish():
             self.translate(chunk)
+        if self._finish is None:
+            raise BadGatewayError("The upstream's stream ended before its answer did.")
         self.usage = self._inner.usage
-        out = [*self._start(), *self._close()]
-        usage = anthropic_usage(self.usage or Usage())
+        out = [*self._start(), *self._tool_blocks(), *self._close()]
         if self.usage is None:
-            usage["input_tokens"] = self._estimated_input
-        delta = {"stop_reason": self._stop, "stop_sequence": None}
+            usage = {"input_tokens": self._estimated_input, "output_tokens": self.chunks}
+        else:
+            usage = anthropic_usage(self.usage)
+        stop = stop_reason(self._finish, bool(self._tools))
+        delta = {"stop_reason": stop, "stop_sequence": None}
         out.append(event("message_delta", {"delta": delta, "usage": usage}))
         out.append(event("message_stop", {}))
         return out
