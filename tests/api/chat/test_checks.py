@@ -84,6 +84,8 @@ TOOLS = [{"type": "function", "function": {"name": "f", "parameters": {"type": "
         ),
         ({"model": "fake/gpt", "messages": [USER], "stream": "yes"}, "stream", None),
         ({"model": "fake/gpt", "messages": [USER], "max_tokens": -1}, "max_tokens", None),
+        ({"model": "fake/gpt", "messages": [USER], "max_tokens": 1e308}, "max_tokens", None),
+        ({"model": "fake/gpt", "messages": [USER], "n": 10**30}, "n", None),
         ({"model": "fake/gpt", "messages": [USER], "tools": {"a": 1}}, "tools", None),
         ({"model": 7, "messages": [USER]}, "model", None),
     ],

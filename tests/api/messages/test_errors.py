@@ -35,6 +35,8 @@ def assert_anthropic_error(response: httpx.Response, status: int, kind: str) -> 
         ({"max_tokens": 10, "messages": HI}, "model"),
         ({"model": "fake/gpt", "messages": HI}, "max_tokens"),
         ({"model": "fake/gpt", "max_tokens": 0, "messages": HI}, "max_tokens"),
+        ({"model": "fake/claude", "max_tokens": 1e308, "messages": HI}, "max_tokens"),
+        ({"model": "fake/gpt", "max_tokens": 10**30, "messages": HI}, "max_tokens"),
         ({"model": "fake/gpt", "max_tokens": 10, "messages": []}, "messages"),
         (
             {"model": "fake/gpt", "max_tokens": 10, "messages": [{"role": "bot", "content": "x"}]},

@@ -195,3 +195,29 @@ def test_usage_reported_late_is_billed(stack: Stack) -> None:
     assert row["stream"] == 1 and row["estimated"] == 0
     # 200 cache writes at input_cache_write: (500 x 2.5 + 300 x 1.25 + 200 x 3.125 + 50 x 10) / 1e6
     assert (row["cache_write_tokens"], row["cost_pusd"]) == (200, 2_750_000_000)
+
+
+def test_thinking_another_provider_left_unsigned_is_not_sent_to_anthropic(stack: Stack) -> None:
+    """A conversation that moved from a translated model to an Anthropic one."""
+    client = sdk(stack)
+    earlier = client.messages.create(
+        model="fake/gpt-think",
+        max_tokens=2000,
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        messages=[{"role": "user", "content": "first"}],
+    )
+    assert earlier.content[0].type == "thinking" and earlier.content[0].signature == ""
+    later = client.messages.create(
+        model="fake/claude-think",
+        max_tokens=2000,
+        thinking={"type": "enabled", "budget_tokens": 1024},
+        messages=[
+            {"role": "user", "content": "first"},
+            {"role": "assistant", "content": [b.model_dump() for b in earlier.content]},
+            {"role": "user", "content": "second"},
+        ],
+    )
+    assert later.content[-1].type == "text"
+    sent = stack.upstream.seen[-1].body
+    assert [b["type"] for b in sent["messages"][1]["content"]] == ["text"]
+    assert "thinking" not in sent  # the last assistant turn has no signed thinking to open it

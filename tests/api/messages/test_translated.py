@@ -235,3 +235,50 @@ def test_images_documents_and_structured_output(stack: Stack) -> None:
         "json_schema": {"name": "output", "schema": schema},
     }
     assert message.content[0].type == "text" and message.content[0].text == '{"ok": true}'
+
+
+def test_a_system_message_between_tool_calls_and_results_moves_after_them(stack: Stack) -> None:
+    calls = [
+        {"type": "tool_use", "id": "t1", "name": "get_weather", "input": {"city": "A"}},
+        {"type": "tool_use", "id": "t2", "name": "get_weather", "input": {"city": "B"}},
+    ]
+    results = [
+        {"type": "tool_result", "tool_use_id": "t2", "content": "2C"},
+        {"type": "tool_result", "tool_use_id": "t1", "content": "1C"},
+        {"type": "text", "text": "thanks"},
+    ]
+    sdk(stack).messages.create(
+        model="fake/gpt",
+        max_tokens=100,
+        tools=[WEATHER],  # type: ignore[list-item]
+        tool_choice={"type": "tool", "name": "web_search"},
+        messages=[
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": calls},  # type: ignore[typeddict-item]
+            {"role": "system", "content": "<system-reminder>"},  # type: ignore[typeddict-item]
+            {"role": "user", "content": results},  # type: ignore[typeddict-item]
+        ],
+    )
+    sent = stack.upstream.seen[-1].body
+    assert [m["role"] for m in sent["messages"]] == [
+        "user",
+        "assistant",
+        "tool",
+        "tool",
+        "system",
+        "user",
+    ]
+    assert sent["tool_choice"] == "auto"  # web_search is Anthropic's own tool, dropped
+
+
+def test_a_text_document_is_text_for_a_text_only_model(stack: Stack) -> None:
+    document = {
+        "type": "document",
+        "source": {"type": "text", "media_type": "text/plain", "data": "x"},
+    }
+    message = sdk(stack).messages.create(
+        model="fake/text-only",
+        max_tokens=100,
+        messages=[{"role": "user", "content": [document, {"type": "text", "text": "sum up"}]}],  # type: ignore[list-item]
+    )
+    assert message.content[0].type == "text"

@@ -21,11 +21,14 @@ from quantized.errors import InvalidRequestError
 from quantized.payloads import load_object
 
 Headers = list[tuple[bytes, bytes]]
+MAX_COUNT = 2**63 - 1
+"""The largest count the gateway passes on (JSON encoders stop at 64 bits)."""
 ROLES = frozenset({"user", "assistant", "system"})
 FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
 """The client's headers an Anthropic upstream receives unchanged."""
-_BLOCK_MODALITY = {"image": "image", "document": "image"}
-"""A document (PDF) is read as pages of images by the providers that accept it."""
+_SOURCE_MODALITY = {"base64": "image", "url": "image", "file": "image"}
+"""An image block, or a PDF document (read as pages of images by the providers that
+take one); a plain-text document (``source.type`` ``text`` or ``content``) is text."""
 
 
 def invalid(message: str, param: str) -> InvalidRequestError:
@@ -111,9 +114,12 @@ def _check_content(content: Any, param: str, found: dict[str, str]) -> None:
         where = f"{param}.{index}"
         if not isinstance(block, dict) or not isinstance(block.get("type"), str):
             raise invalid(f"{where}: each content block must be an object with a type", where)
-        modality = _BLOCK_MODALITY.get(block["type"])
-        if modality is not None:
-            found.setdefault(modality, where)
+        if block["type"] in ("image", "document"):
+            source = block.get("source")
+            kind = source.get("type") if isinstance(source, dict) else None
+            modality = _SOURCE_MODALITY.get(kind) if isinstance(kind, str) else "image"
+            if modality is not None:
+                found.setdefault(modality, where)
         if block["type"] == "tool_result" and isinstance(block.get("content"), list):
             _check_content(block["content"], f"{where}.content", found)
 
@@ -134,9 +140,9 @@ def _positive_int(body: dict[str, Any], name: str, required: bool) -> None:
         value = body[name] = int(value)
     if value is None and not required:
         return
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT:
         what = "is required: " if value is None else "must be "
-        raise invalid(f"{name}: {what}a positive integer", name)
+        raise invalid(f"{name}: {what}a positive integer (at most {MAX_COUNT})", name)
 
 
 def parse_messages_request(

@@ -149,7 +149,32 @@ def chat_messages(request: MessagesRequest) -> list[dict[str, Any]]:
             out.append(_assistant(content))
         else:
             out += _user(content)
-    return out
+    return _answers_first(out)
+
+
+def _answers_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Move a system message that falls between tool calls and their results after the
+    results: OpenAI refuses a ``tool`` message that does not follow its call."""
+    out: list[dict[str, Any]] = []
+    waiting: set[str] = set()
+    held: list[dict[str, Any]] = []
+    for message in messages:
+        role = message["role"]
+        if role == "system" and waiting:
+            held.append(message)
+            continue
+        if role == "tool" and message["tool_call_id"] in waiting:
+            waiting.discard(message["tool_call_id"])
+            out.append(message)
+            if not waiting:
+                out += held
+                held = []
+            continue
+        out += held
+        held = []
+        waiting = {call["id"] for call in message.get("tool_calls") or ()}
+        out.append(message)
+    return out + held
 
 
 def _schema(schema: Any) -> Any:
@@ -216,6 +241,9 @@ def chat_request(request: MessagesRequest, model: Model) -> ChatRequest:
     if tools:
         out["tools"] = tools
         if isinstance(choice, dict):
+            named = {tool["function"]["name"] for tool in tools}
+            if choice.get("type") == "tool" and choice.get("name") not in named:
+                choice = {**choice, "type": "auto"}  # a server tool, dropped above
             out["tool_choice"] = _tool_choice(choice)
             if choice.get("disable_parallel_tool_use") is True:
                 out["parallel_tool_calls"] = False

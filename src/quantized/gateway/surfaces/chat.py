@@ -20,6 +20,8 @@ from quantized.payloads import load_object
 if TYPE_CHECKING:
     from quantized.gateway.router import Route
 
+MAX_COUNT = 2**63 - 1
+"""The largest count the gateway passes on (JSON encoders stop at 64 bits)."""
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _PART_MODALITY = {
     "image_url": "image",
@@ -106,9 +108,9 @@ def parse_chat_request(data: bytes | bytearray) -> ChatRequest:
         if isinstance(value, float) and value.is_integer():  # JSON's 5.0 is the number 5
             value = body[name] = int(value)
         if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or value < 1
+            not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT
         ):
-            raise _invalid(f"{name} must be a positive integer", name)
+            raise _invalid(f"{name} must be a positive integer (at most {MAX_COUNT})", name)
     options = body.get("stream_options") or {}
     include_usage = stream and options.get("include_usage") is True
     return ChatRequest(body, model, stream, include_usage, modalities)

@@ -17,7 +17,7 @@ says which (``upstream`` or ``estimate``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -40,7 +40,7 @@ _IDENTITY = (b"accept-encoding", b"identity")
 
 def passthrough(request: MessagesRequest, route: Route, path: str) -> UpstreamCall:
     """The client's request for an Anthropic upstream: its body and headers, but the model."""
-    body = dict(request.body)
+    body = without_unsigned_thinking(request.body)
     body["model"] = route.upstream.model
     headers = [_JSON, _IDENTITY, *request.headers]
     if not any(name == b"anthropic-version" for name, _ in request.headers):
@@ -49,6 +49,43 @@ def passthrough(request: MessagesRequest, route: Route, path: str) -> UpstreamCa
         headers.append((b"x-api-key", route.api_key.encode()))
     url = route.upstream.base_url.rstrip("/") + path
     return UpstreamCall(url, headers, orjson.dumps(body))
+
+
+def without_unsigned_thinking(body: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``body`` without the thinking blocks no Anthropic model signed.
+
+    Another upstream's reasoning comes back as a thinking block with an empty
+    signature (see ``from_chat``); sent to Anthropic in a later turn (the caller
+    switched models, or the model fell back to another upstream) it would make every
+    later request a 400. Such blocks are dropped; if the last assistant turn had one,
+    extended thinking is off for this request, since Anthropic then expects that turn
+    to start with a signed thinking block.
+    """
+    messages = body["messages"]
+    unsigned = [
+        index
+        for index, message in enumerate(messages)
+        if message.get("role") == "assistant"
+        and isinstance(message.get("content"), list)
+        and any(_unsigned(block) for block in message["content"])
+    ]
+    if not unsigned:
+        return dict(body)
+    kept = [
+        {**m, "content": [b for b in m["content"] if not _unsigned(b)]} if i in unsigned else m
+        for i, m in enumerate(messages)
+    ]
+    last = max(i for i, m in enumerate(messages) if m.get("role") == "assistant")
+    found = {**body, "messages": kept}
+    if last in unsigned:
+        found.pop("thinking", None)
+    return found
+
+
+def _unsigned(block: Any) -> bool:
+    return (
+        isinstance(block, dict) and block.get("type") == "thinking" and not block.get("signature")
+    )
 
 
 def is_anthropic(route: Route) -> bool:
