@@ -162,10 +162,18 @@ class GatewayTimeoutError(UpstreamFailure):
 
 
 class UpstreamRejected(UpstreamFailure):
-    """The upstream refused the request (4xx); its status and message are passed on."""
+    """The upstream refused the request (4xx); its status and message are passed on, and
+    its ``Retry-After`` (``retry_after``, seconds) when it gave one."""
 
     def __init__(
-        self, status: int, message: str, *, param: str | None = None, code: str | None = None
+        self,
+        status: int,
+        message: str,
+        *,
+        param: str | None = None,
+        code: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message, param=param, code=code or "upstream_rejected")
         self.status = status
+        self.retry_after = retry_after

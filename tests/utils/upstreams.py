@@ -8,7 +8,8 @@ each upstream does:
 - ``usage-P-C-O``: like echo, reporting P prompt tokens (C of them cached) and O
   completion tokens; ``usage-P-C-O-W``: W of the prompt tokens written to a cache too
   (OpenAI protocol: OpenRouter's ``prompt_tokens_details.cache_write_tokens``);
-- ``fail-500`` / ``fail-429`` / ``fail-400`` / ``fail-401``: answer that status;
+- ``fail-500`` / ``fail-429`` / ``fail-400`` / ``fail-401``: answer that status (a 429
+  with ``Retry-After: 7``);
 - ``slow-S``: wait S seconds first; ``drop``: close the connection without answering;
 - ``chunks-N``: stream N content chunks (slowly: 50 ms apart);
 - ``break-N``: stream N chunks, then close the connection mid-stream;
@@ -182,6 +183,8 @@ class FakeUpstream:
             def _json(self, status: int, payload: Any) -> None:
                 data = json.dumps(payload).encode()
                 self.send_response(status)
+                if status == 429:
+                    self.send_header("retry-after", "7")
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()

@@ -70,7 +70,16 @@ class Opened:
     """The whole body, or for streams the first chunk, read before the client was answered."""
 
 
-def _rejection(route: Route, status: int, body: bytes) -> QuantizedError:
+def _seconds(value: bytes | None) -> float | None:
+    """A ``Retry-After`` in seconds (its HTTP-date form is rare from APIs, and ignored)."""
+    if value is None or not value.strip().isdigit() or len(value) > 9:
+        return None
+    return float(value)
+
+
+def _rejection(
+    route: Route, status: int, body: bytes, retry_after: bytes | None = None
+) -> QuantizedError:
     if status in (401, 403):
         log.warning("upstream %s refused the gateway's credentials (%d)", route.label, status)
         return BadGatewayError(
@@ -80,7 +89,10 @@ def _rejection(route: Route, status: int, body: bytes) -> QuantizedError:
     message = route.scrub(error_message(body))
     if status == 429:
         return UpstreamRejected(
-            429, f"Upstream rate limit: {message}", code="upstream_rate_limited"
+            429,
+            f"Upstream rate limit: {message}",
+            code="upstream_rate_limited",
+            retry_after=_seconds(retry_after),
         )
     if status >= 500:
         return BadGatewayError(f"The upstream failed ({status}): {message}")
@@ -164,7 +176,7 @@ class Router:
             body = await response.read()
         except UpstreamError:
             body = b""
-        return _rejection(route, response.status, body)
+        return _rejection(route, response.status, body, response.header(b"retry-after"))
 
     async def _first(self, route: Route, response: Response, stream: bool) -> Opened:
         try:

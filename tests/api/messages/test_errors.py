@@ -134,6 +134,7 @@ def test_a_broken_stream_ends_with_an_error_event(stack: Stack, model: str) -> N
 def test_refusals_are_ledger_rows(stack: Stack) -> None:
     response = post(stack, {"model": "fake/limited", "max_tokens": 10, "messages": HI})
     assert_anthropic_error(response, 429, "rate_limit_error")
+    assert response.headers["retry-after"] == "7"  # the upstream's
     row = stack.row(response.headers["request-id"])
     assert (row["model"], row["status"]) == ("fake/limited", 429)
 
