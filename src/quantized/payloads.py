@@ -9,6 +9,7 @@ skip that scan, which costs as much as the parse on a 100 KB body.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -69,3 +70,33 @@ def load_object(data: Data, *, stored: bool = True) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _invalid("request body must be a JSON object")
     return value
+
+
+MAX_COUNT = 2**63 - 1
+"""The largest count a request may carry (JSON encoders stop at 64 bits)."""
+
+
+def check_count(body: dict[str, Any], name: str, *, required: bool = False) -> None:
+    """``body[name]`` is a positive integer within 64 bits (JSON's ``5.0`` is taken as 5
+    and stored back), or absent unless ``required``; else a 400 naming it."""
+    value = body.get(name)
+    if isinstance(value, float) and value.is_integer():
+        value = body[name] = int(value)
+    if value is None and not required:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT:
+        what = "is required:" if value is None else "must be"
+        raise InvalidRequestError(
+            f"{name} {what} a positive integer (at most {MAX_COUNT})", param=name
+        )
+
+
+def check_kinds(
+    body: dict[str, Any], kinds: Mapping[str, type[list[Any]] | type[dict[str, Any]]]
+) -> None:
+    """Each of ``kinds`` that ``body`` has (and is not null) is a list or an object, as named."""
+    for name, kind in kinds.items():
+        value = body.get(name)
+        if value is not None and not isinstance(value, kind):
+            what = "a list" if kind is list else "an object"
+            raise InvalidRequestError(f"{name} must be {what}", param=name)

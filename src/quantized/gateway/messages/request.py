@@ -18,11 +18,9 @@ from typing import Any
 import orjson
 
 from quantized.errors import InvalidRequestError
-from quantized.payloads import load_object
+from quantized.payloads import check_count, check_kinds, load_object
 
 Headers = list[tuple[bytes, bytes]]
-MAX_COUNT = 2**63 - 1
-"""The largest count the gateway passes on (JSON encoders stop at 64 bits)."""
 ROLES = frozenset({"user", "assistant", "system"})
 FORWARDED_HEADERS = (b"anthropic-version", b"anthropic-beta")
 """The client's headers an Anthropic upstream receives unchanged."""
@@ -134,17 +132,6 @@ def _check_system(system: Any) -> None:
         raise invalid("system: must be a string or a list of text blocks", "system")
 
 
-def _positive_int(body: dict[str, Any], name: str, required: bool) -> None:
-    value = body.get(name)
-    if isinstance(value, float) and value.is_integer():  # JSON's 5.0 is the number 5
-        value = body[name] = int(value)
-    if value is None and not required:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT:
-        what = "is required: " if value is None else "must be "
-        raise invalid(f"{name}: {what}a positive integer (at most {MAX_COUNT})", name)
-
-
 def parse_messages_request(
     data: bytes | bytearray, headers: Headers, *, counting: bool = False
 ) -> MessagesRequest:
@@ -154,7 +141,7 @@ def parse_messages_request(
     if not isinstance(model, str) or not model:
         raise invalid("model: Field required (a model id from GET /v1/models)", "model")
     if not counting:
-        _positive_int(body, "max_tokens", required=True)
+        check_count(body, "max_tokens", required=True)
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise invalid("messages: must be a non-empty list of messages", "messages")
@@ -171,17 +158,17 @@ def parse_messages_request(
     stream = body.get("stream") or False
     if not isinstance(stream, bool):
         raise invalid("stream: must be true or false", "stream")
-    for name, kind in (
-        ("tools", list),
-        ("tool_choice", dict),
-        ("thinking", dict),
-        ("metadata", dict),
-        ("output_config", dict),
-        ("stop_sequences", list),
-    ):
-        value = body.get(name)
-        if value is not None and not isinstance(value, kind):
-            raise invalid(f"{name}: must be {'a list' if kind is list else 'an object'}", name)
+    check_kinds(
+        body,
+        {
+            "tools": list,
+            "tool_choice": dict,
+            "thinking": dict,
+            "metadata": dict,
+            "output_config": dict,
+            "stop_sequences": list,
+        },
+    )
     for index, tool in enumerate(body.get("tools") or ()):
         if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
             raise invalid(f"tools.{index}: each tool must be an object with a name", "tools")

@@ -15,13 +15,11 @@ from typing import TYPE_CHECKING, Any
 from quantized.errors import InvalidRequestError
 from quantized.gateway.streams import Headers, StreamTranslator, UpstreamCall, Usage
 from quantized.gateway.surfaces.base import Surface
-from quantized.payloads import load_object
+from quantized.payloads import check_count, check_kinds, load_object
 
 if TYPE_CHECKING:
     from quantized.gateway.router import Route
 
-MAX_COUNT = 2**63 - 1
-"""The largest count the gateway passes on (JSON encoders stop at 64 bits)."""
 ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
 _PART_MODALITY = {
     "image_url": "image",
@@ -99,18 +97,9 @@ def parse_chat_request(data: bytes | bytearray) -> ChatRequest:
     stream = body.get("stream") or False
     if not isinstance(stream, bool):
         raise _invalid("stream must be true or false", "stream")
-    for name, kind in (("tools", list), ("response_format", dict), ("stream_options", dict)):
-        value = body.get(name)
-        if value is not None and not isinstance(value, kind):
-            raise _invalid(f"{name} must be {'a list' if kind is list else 'an object'}", name)
+    check_kinds(body, {"tools": list, "response_format": dict, "stream_options": dict})
     for name in ("max_tokens", "max_completion_tokens", "n"):
-        value = body.get(name)
-        if isinstance(value, float) and value.is_integer():  # JSON's 5.0 is the number 5
-            value = body[name] = int(value)
-        if value is not None and (
-            not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_COUNT
-        ):
-            raise _invalid(f"{name} must be a positive integer (at most {MAX_COUNT})", name)
+        check_count(body, name)
     options = body.get("stream_options") or {}
     include_usage = stream and options.get("include_usage") is True
     return ChatRequest(body, model, stream, include_usage, modalities)
