@@ -371,6 +371,34 @@ _PAGED = (
     f"{MAX_LIMIT}, default 20) and `after_id` or `before_id` (the `last_id` or `first_id` "
     "of a page: an id the listing holds, else a 400); the filters apply too"
 )
+
+
+def _retrieve(path: str, parameters: type[PathParameters], summary: str, answer: str) -> Declared:
+    """A retrieval operation: by id, or by an alias (the same answers)."""
+    return Declared(
+        ITEM_PREFIX + path,
+        "GET",
+        Operation(
+            summary,
+            ("models",),
+            {
+                200: Answer(
+                    f"{answer} (SDK requests get the SDK fields too; Anthropic's, its shape)",
+                    {"oneOf": [schemas.SdkModel, schemas.PublicModel, schemas.AnthropicModel]},
+                ),
+                304: _NOT_MODIFIED,
+            },
+            security="caller",
+            path=parameters,
+            headers=(_SDK,),
+            errors=(410,),
+            description=_ANTHROPIC.format(
+                what='`{"type": "model", "id", "display_name", "created_at"}`'
+            ),
+        ),
+    )
+
+
 OPERATIONS = (
     Declared(
         LIST_PATH,
@@ -397,48 +425,11 @@ OPERATIONS = (
             description=_ANTHROPIC.format(what=_PAGED),
         ),
     ),
-    Declared(
-        ITEM_PREFIX + "{author}/{slug}",
-        "GET",
-        Operation(
-            "Retrieve one model",
-            ("models",),
-            {
-                200: Answer(
-                    "The model (SDK requests get the SDK fields too; Anthropic's, its shape)",
-                    {"oneOf": [schemas.SdkModel, schemas.PublicModel, schemas.AnthropicModel]},
-                ),
-                304: _NOT_MODIFIED,
-            },
-            security="caller",
-            path=ModelItem,
-            headers=(_SDK,),
-            errors=(410,),
-            description=_ANTHROPIC.format(
-                what='`{"type": "model", "id", "display_name", "created_at"}`'
-            ),
-        ),
-    ),
-    Declared(
-        ITEM_PREFIX + "{alias}",
-        "GET",
-        Operation(
-            "Retrieve one model by an alias",
-            ("models",),
-            {
-                200: Answer(
-                    "The model the alias names, exactly as by its id (the id is the model's)",
-                    {"oneOf": [schemas.SdkModel, schemas.PublicModel, schemas.AnthropicModel]},
-                ),
-                304: _NOT_MODIFIED,
-            },
-            security="caller",
-            path=ModelAlias,
-            headers=(_SDK,),
-            errors=(410,),
-            description=_ANTHROPIC.format(
-                what='`{"type": "model", "id", "display_name", "created_at"}`'
-            ),
-        ),
+    _retrieve("{author}/{slug}", ModelItem, "Retrieve one model", "The model"),
+    _retrieve(
+        "{alias}",
+        ModelAlias,
+        "Retrieve one model by an alias",
+        "The model the alias names, exactly as by its id (the id is the model's)",
     ),
 )
