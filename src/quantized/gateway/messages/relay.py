@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from quantized.gateway.providers.anthropic import USAGE_FIELDS, anthropic_usage_of
+from quantized.gateway.providers.anthropic import ReportedUsage
 from quantized.gateway.streams import StreamTranslator, event_data, json_event
 
 _READ = (b'"message_start"', b'"message_delta"', b'"error"')
@@ -21,7 +21,7 @@ _READ = (b'"message_start"', b'"message_delta"', b'"error"')
 class MessagesRelay(StreamTranslator):
     def __init__(self) -> None:
         super().__init__()
-        self._reported: dict[str, Any] = {}
+        self._reported = ReportedUsage()
 
     def translate(self, event: bytes) -> list[bytes]:
         if b"content_block_delta" in event:
@@ -39,11 +39,8 @@ class MessagesRelay(StreamTranslator):
         return [event + b"\n\n"]
 
     def _report(self, usage: Any) -> None:
-        if isinstance(usage, dict):
-            for name in USAGE_FIELDS:
-                if usage.get(name) is not None:
-                    self._reported[name] = usage[name]
-            self.usage = anthropic_usage_of(self._reported)
+        if self._reported.report(usage):
+            self.usage = self._reported.total
 
     def finish(self) -> list[bytes]:
         return []

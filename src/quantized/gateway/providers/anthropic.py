@@ -261,6 +261,28 @@ def translate_message(data: dict[str, Any], json_mode: bool) -> tuple[dict[str, 
     }, usage
 
 
+class ReportedUsage:
+    """A stream's usage: the last value of each field, from ``message_start`` then each
+    ``message_delta`` (whose usage is cumulative and may add or correct input and cache
+    counts), as Anthropic's own SDK accumulates them."""
+
+    def __init__(self) -> None:
+        self._fields: dict[str, Any] = {}
+
+    def report(self, usage: Any) -> bool:
+        """Take an event's ``usage``; whether it had one."""
+        if not isinstance(usage, dict):
+            return False
+        for name in USAGE_FIELDS:
+            if usage.get(name) is not None:
+                self._fields[name] = usage[name]
+        return True
+
+    @property
+    def total(self) -> Usage:
+        return anthropic_usage_of(self._fields)
+
+
 class AnthropicStream(StreamTranslator):
     def __init__(self, include_usage: bool, json_mode: bool) -> None:
         super().__init__()
@@ -272,10 +294,7 @@ class AnthropicStream(StreamTranslator):
         self._tools: dict[int, int] = {}
         """Anthropic content-block index -> OpenAI tool-call index."""
         self._json_blocks: set[int] = set()
-        self._reported: dict[str, Any] = {}
-        """The last value of each usage field, from ``message_start`` then each
-        ``message_delta`` (whose usage is cumulative and may add or correct input
-        and cache counts), as Anthropic's own SDK accumulates them."""
+        self._reported = ReportedUsage()
         self._finish: str | None = None
 
     def _chunk(self, delta: dict[str, Any], finish: str | None = None) -> bytes:
@@ -300,7 +319,7 @@ class AnthropicStream(StreamTranslator):
         if kind == "message_start":
             message = data.get("message") or {}
             self._id, self._model = message.get("id", ""), message.get("model", "")
-            self._report(message.get("usage"))
+            self._reported.report(message.get("usage"))
             return [self._chunk({"role": "assistant", "content": ""})]
         if kind == "content_block_start":
             block = data.get("content_block") or {}
@@ -353,8 +372,8 @@ class AnthropicStream(StreamTranslator):
             self._finish = _FINISH.get(reason, "stop")
             if self._json_mode and self._finish == "tool_calls" and not self._tools:
                 self._finish = "stop"
-            self._report(data.get("usage"))
-            self.usage = anthropic_usage_of(self._reported)
+            self._reported.report(data.get("usage"))
+            self.usage = self._reported.total
             return [self._chunk({}, self._finish)]
         if kind == "error":  # the stream ends here; the client gets it in its API's words
             error = data.get("error") or {}
@@ -363,12 +382,6 @@ class AnthropicStream(StreamTranslator):
                 f"{error.get('message', 'no details')}"
             )
         return []
-
-    def _report(self, usage: Any) -> None:
-        if isinstance(usage, dict):
-            for name in USAGE_FIELDS:
-                if usage.get(name) is not None:
-                    self._reported[name] = usage[name]
 
     def finish(self) -> list[bytes]:
         out = []
