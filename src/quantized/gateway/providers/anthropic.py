@@ -21,6 +21,7 @@ are ``prompt_tokens_details.cached_tokens``). Streams translate
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -401,19 +402,29 @@ class AnthropicStream(StreamTranslator):
         return [*out, *super().finish()]
 
 
+def messages_call(
+    upstream: Upstream,
+    api_key: str | None,
+    path: str,
+    body: bytes,
+    headers: Sequence[tuple[bytes, bytes]] = (),
+) -> UpstreamCall:
+    """A call to an Anthropic endpoint: ``headers`` (the client's ``anthropic-*`` ones, when
+    passed through), ``anthropic-version`` unless they have it, and the gateway's key."""
+    sent = [(b"content-type", b"application/json"), (b"accept-encoding", b"identity"), *headers]
+    if not any(name == b"anthropic-version" for name, _ in headers):
+        sent.append((b"anthropic-version", VERSION))
+    if api_key is not None:
+        sent.append((b"x-api-key", api_key.encode()))
+    return UpstreamCall(upstream.base_url.rstrip("/") + path, sent, body)
+
+
 class AnthropicProvider(Provider):
     name = "anthropic"
 
     def call(self, request: ChatRequest, upstream: Upstream, api_key: str | None) -> UpstreamCall:
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"accept-encoding", b"identity"),
-            (b"anthropic-version", VERSION),
-        ]
-        if api_key is not None:
-            headers.append((b"x-api-key", api_key.encode()))
-        url = upstream.base_url.rstrip("/") + "/v1/messages"
-        return UpstreamCall(url, headers, orjson.dumps(translate_request(request, upstream.model)))
+        body = orjson.dumps(translate_request(request, upstream.model))
+        return messages_call(upstream, api_key, "/v1/messages", body)
 
     def completion(self, request: ChatRequest, body: bytes) -> tuple[bytes, Usage]:
         message, usage = translate_message(json_answer(body), request.wants_json_schema)

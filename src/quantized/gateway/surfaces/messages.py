@@ -25,7 +25,7 @@ from quantized.gateway.messages.from_chat import MessagesFromChat, whole_message
 from quantized.gateway.messages.relay import MessagesRelay
 from quantized.gateway.messages.request import Headers, MessagesRequest, parse_messages_request
 from quantized.gateway.messages.to_chat import chat_request
-from quantized.gateway.providers.anthropic import VERSION, anthropic_usage_of
+from quantized.gateway.providers.anthropic import anthropic_usage_of, messages_call
 from quantized.gateway.providers.base import json_answer
 from quantized.gateway.streams import StreamTranslator, UpstreamCall, Usage
 from quantized.gateway.surfaces.base import Surface
@@ -34,21 +34,12 @@ from quantized.gateway.surfaces.chat import ChatRequest
 if TYPE_CHECKING:
     from quantized.gateway.router import Route
 
-_JSON = (b"content-type", b"application/json")
-_IDENTITY = (b"accept-encoding", b"identity")
-
 
 def passthrough(request: MessagesRequest, route: Route, path: str) -> UpstreamCall:
     """The client's request for an Anthropic upstream: its body and headers, but the model."""
     body = without_unsigned_thinking(request.body)
     body["model"] = route.upstream.model
-    headers = [_JSON, _IDENTITY, *request.headers]
-    if not any(name == b"anthropic-version" for name, _ in request.headers):
-        headers.append((b"anthropic-version", VERSION))
-    if route.api_key is not None:
-        headers.append((b"x-api-key", route.api_key.encode()))
-    url = route.upstream.base_url.rstrip("/") + path
-    return UpstreamCall(url, headers, orjson.dumps(body))
+    return messages_call(route.upstream, route.api_key, path, orjson.dumps(body), request.headers)
 
 
 def without_unsigned_thinking(body: dict[str, Any]) -> dict[str, Any]:
