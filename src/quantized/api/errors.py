@@ -89,6 +89,10 @@ class ErrorShape(ABC):
     request_id_header: bytes | None = None
     """A header of this API's own that carries the request id, beside ``x-request-id``."""
 
+    def reply_headers(self, status: int) -> Headers:
+        """Headers of this API's own on an error answer of ``status``."""
+        return []
+
     @abstractmethod
     def error(self, exc: QuantizedError, status: int) -> dict[str, object]:
         """The error as this API's JSON object."""
@@ -169,6 +173,12 @@ class AnthropicErrors(ErrorShape):
     def internal(self) -> dict[str, object]:
         return self.body("api_error", INTERNAL_MESSAGE)
 
+    def reply_headers(self, status: int) -> Headers:
+        """``x-should-retry``, as Anthropic sends it: Claude Code retries a 401 or a 404
+        with backoff for minutes unless it is told not to."""
+        retry = status in (408, 409, 429) or status >= 500
+        return [(b"x-should-retry", b"true" if retry else b"false")]
+
     def event(self, error: dict[str, object]) -> bytes:
         return b"event: error\ndata: " + orjson.dumps(error) + b"\n\n"
 
@@ -195,8 +205,7 @@ def error_reply(
 ) -> Reply:
     """The complete response for a domain error, in ``shape``."""
     status = status_of(exc)
-    body = orjson.dumps(shape.error(exc, status))
-    headers: Headers = [_JSON, (b"content-length", b"%d" % len(body))]
+    headers: Headers = []
     if isinstance(exc, AuthenticationError):
         headers.append(www_authenticate(exc))
     if isinstance(exc, MethodNotAllowedError):
@@ -206,9 +215,23 @@ def error_reply(
     retry_after = getattr(exc, "retry_after", None)
     if isinstance(retry_after, int | float):
         headers.append((b"retry-after", b"%d" % max(1, math.ceil(retry_after))))
+    headers.extend(extra)
+    return _reply(status, shape.error(exc, status), shape, request_id, headers)
+
+
+def _reply(
+    status: int,
+    error: dict[str, object],
+    shape: ErrorShape,
+    request_id: bytes | None,
+    extra: Iterable[tuple[bytes, bytes]] = (),
+) -> Reply:
+    """Every error answer: the JSON body, its length, the API's own headers, the ids."""
+    body = orjson.dumps(error)
+    headers: Headers = [_JSON, (b"content-length", b"%d" % len(body)), *extra]
+    headers += shape.reply_headers(status)
     if request_id is not None:
         headers += request_id_headers(shape, request_id)
-    headers.extend(extra)
     return status, headers, body
 
 
@@ -222,11 +245,7 @@ def request_id_headers(shape: ErrorShape, request_id: bytes) -> Headers:
 
 def internal_reply(shape: ErrorShape = OPENAI, *, request_id: bytes | None = None) -> Reply:
     """The 500 for an unexpected failure: the details go to the log, never to the client."""
-    body = orjson.dumps(shape.internal())
-    headers: Headers = [_JSON, (b"content-length", b"%d" % len(body))]
-    if request_id is not None:
-        headers += request_id_headers(shape, request_id)
-    return 500, headers, body
+    return _reply(500, shape.internal(), shape, request_id)
 
 
 def shape_of_path(path: bytes) -> ErrorShape:
@@ -251,8 +270,4 @@ def protocol_reply(
         error = OPENAI.body(message, error_type, None, code)
     else:
         error = shape.error(QuantizedError(message, code=code), status)
-    body = orjson.dumps(error)
-    headers: Headers = [_JSON, (b"content-length", b"%d" % len(body))]
-    if request_id is not None:
-        headers += request_id_headers(shape, request_id)
-    return status, headers, body
+    return _reply(status, error, shape, request_id)

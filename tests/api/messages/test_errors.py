@@ -26,6 +26,8 @@ def assert_anthropic_error(response: httpx.Response, status: int, kind: str) -> 
     assert body["type"] == "error" and body["error"]["type"] == kind
     assert set(body) == {"type", "error"} and set(body["error"]) == {"type", "message"}
     assert response.headers["request-id"] == response.headers["x-request-id"]
+    retry = status in (408, 409, 429) or status >= 500  # else Claude Code retries for minutes
+    assert response.headers["x-should-retry"] == ("true" if retry else "false")
     return str(body["error"]["message"])
 
 
