@@ -70,6 +70,7 @@ class ModelRoute:
             else:
                 headers = [_JSON, (b"content-length", b"%d" % len(answer.body)), *answer.headers]
                 exchange.finish()  # spend counted before the caller can send the next request
+                await exchange.settled()
                 await send_reply(
                     send, (200, headers + rate_limit_headers(exchange.decision), answer.body)
                 )
@@ -79,6 +80,7 @@ class ModelRoute:
             exchange.failed(status_of(exc), exc.code)
             extra = rate_limit_headers(exchange.decision)
             exchange.finish()
+            await exchange.settled()
             await send_reply(send, error_reply(exc, self.errors, extra=extra))
         finally:
             exchange.finish()
@@ -88,7 +90,7 @@ class ModelRoute:
     ) -> None:
         headers = _SSE + rate_limit_headers(exchange.decision)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        relay = asyncio.ensure_future(self._relay(answer, send))
+        relay = asyncio.ensure_future(self._relay(answer, exchange, send))
         gone = asyncio.ensure_future(_disconnected(receive))
         try:
             await asyncio.wait({relay, gone}, return_when=asyncio.FIRST_COMPLETED)
@@ -99,17 +101,21 @@ class ModelRoute:
             with contextlib.suppress(asyncio.CancelledError):
                 await relay
 
-    async def _relay(self, answer: Streamed, send: Send) -> None:
+    async def _relay(self, answer: Streamed, exchange: Exchange, send: Send) -> None:
         events = answer.events()
         try:
             async for data in events:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
         except StreamInterrupted as exc:
             error = self.errors.event(self.errors.error(exc, status_of(exc)))
+            exchange.finish()
+            await exchange.settled()
             await send({"type": "http.response.body", "body": error, "more_body": False})
             return
         finally:
             await events.aclose()
+        exchange.finish()  # as for whole answers: the spend counts before the stream ends
+        await exchange.settled()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 

@@ -14,6 +14,7 @@ far, and the row is flagged as estimated).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncGenerator, Callable
@@ -67,7 +68,7 @@ class Pipeline:
         self,
         state: LiveState,
         router: Router,
-        record: Callable[[UsageRecord], None],
+        record: Callable[[UsageRecord], asyncio.Future[Any] | None],
         limiter: RateLimiter,
         default_limits: Limits,
     ) -> None:
@@ -103,6 +104,7 @@ class Exchange:
         self.outcome = Outcome()
         self.decision: Decision | None = None
         """The rate limiter's decision, when limits apply (for ``x-ratelimit-*`` headers)."""
+        self._charging: asyncio.Future[Any] | None = None
 
     async def authenticate(self, authorization: bytes | None) -> Principal:
         self.principal = await self._pipeline.state.auth.resolve(authorization)
@@ -173,7 +175,7 @@ class Exchange:
                     usage.cache_write_tokens,
                 )
             )
-        pipeline.record(
+        self._charging = pipeline.record(
             UsageRecord(
                 request_id=self.request_id,
                 at=self.started,
@@ -197,6 +199,13 @@ class Exchange:
         tokens = usage.prompt_tokens + usage.completion_tokens
         if outcome.limited and tokens:
             pipeline.limiter.charge(principal.subject, tokens, self.request_id, self.started)
+
+    async def settled(self, timeout: float = 1.0) -> None:
+        """Wait (bounded) until the spend :meth:`finish` recorded counts on every instance,
+        so that a caller's next request, on any instance, sees it."""
+        charging, self._charging = self._charging, None
+        if charging is not None and not charging.done():
+            await asyncio.wait({charging}, timeout=timeout)
 
 
 class Streamed:

@@ -168,21 +168,24 @@ class Runtime:
         if self._notices is not None:
             await self._notices.publish()
 
-    def spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         """Run ``work`` in the background (kept referenced until it finishes)."""
         task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def _finish_background(self) -> None:
         if self._background:
             await asyncio.wait(self._background, timeout=5)
 
-    def record(self, record: UsageRecord) -> None:
-        """Hand a usage record to the ledger (written in the background) and the budgets."""
-        self.state.budgets.charge(record)
+    def record(self, record: UsageRecord) -> asyncio.Future[Any] | None:
+        """Hand a usage record to the ledger (written in the background) and the budgets;
+        returns the shared charge under way, if any (see ``Budgets.charge``)."""
+        charging = self.state.budgets.charge(record)
         if self._ledger is not None:
             self._ledger.record(record)
+        return charging
 
     async def _find_key(self, digest: bytes) -> ApiKey | None:
         """A key by digest, straight from the store (for keys created a moment ago)."""

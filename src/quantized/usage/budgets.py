@@ -11,6 +11,7 @@ Redis when that is larger. Only callers with a budget are counted.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Coroutine, Iterable, Sequence
@@ -84,7 +85,7 @@ class SharedCounters(Protocol):
     async def charge(self, kind: str, subject: str, day: str, amount: int) -> None: ...
 
 
-Spawn = Callable[[Coroutine[Any, Any, Any]], None]
+Spawn = Callable[[Coroutine[Any, Any, Any]], "asyncio.Future[Any]"]
 
 
 class Budgets:
@@ -114,8 +115,13 @@ class Budgets:
         shared = await self.shared.spent(kind, subject, day) if self.shared is not None else None
         self.check(kind, subject, now, shared)
 
-    def charge(self, record: UsageRecord) -> None:
-        """Count a finished request's cost (here at once, and with the other instances)."""
+    def charge(self, record: UsageRecord) -> asyncio.Future[Any] | None:
+        """Count a finished request's cost (here at once, and with the other instances).
+
+        Returns the shared charge under way: a caller that waits for it before ending
+        the answer makes the spend visible to every instance before the client can send
+        its next request (overspend then stays bounded by the requests in flight).
+        """
         self.recorded(record)
         if (
             self.shared is not None
@@ -123,11 +129,12 @@ class Budgets:
             and record.cost_pusd
             and (record.caller_kind, record.caller_id) in self._budgets
         ):
-            self._spawn(
+            return self._spawn(
                 self.shared.charge(
                     record.caller_kind, record.caller_id, record.day, record.cost_pusd
                 )
             )
+        return None
 
     def set_written(self, spend: Iterable[tuple[str, str, str, int]]) -> None:
         """Spend per caller and day as the database holds it (this month)."""
