@@ -19,6 +19,13 @@ FEATURES: tuple[str, ...] = (
 STATUSES: tuple[str, ...] = ("active", "deprecated", "disabled")
 """Only ``active`` models are listed and usable."""
 
+ENDPOINTS: tuple[str, ...] = ("chat", "messages", "responses", "embeddings")
+"""The model APIs a model can serve: ``/v1/chat/completions``, ``/v1/messages``,
+``/v1/responses`` and ``/v1/embeddings``."""
+
+GENERATIVE: tuple[str, ...] = ("chat", "messages", "responses")
+"""What a model serves unless its entry says otherwise (an embedding model: ``embeddings``)."""
+
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic")
 """Upstream wire protocols: any OpenAI-compatible server, or Anthropic's Messages API."""
 
@@ -63,6 +70,9 @@ class Upstream:
     base_url: str
     model: str
     api_key_env: str | None = None
+    responses: bool = False
+    """Whether the upstream serves OpenAI's Responses API (``POST {base_url}/responses``)
+    itself: ``/v1/responses`` requests are then passed through, else translated."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +103,8 @@ class Model:
     upstreams: tuple[Upstream, ...] = ()
     price_source: PriceSource | None = None
     aliases: tuple[str, ...] = ()
+    endpoints: tuple[str, ...] = GENERATIVE
+    """The model APIs (of :data:`ENDPOINTS`) that may be asked for this model."""
 
     @property
     def author(self) -> str:

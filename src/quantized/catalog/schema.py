@@ -52,6 +52,17 @@ def _no_repeats(values: list[str]) -> list[str]:
 
 _UNIQUE = Field(json_schema_extra={"uniqueItems": True})
 Modalities = Annotated[list[Modality], AfterValidator(_no_repeats), _UNIQUE]
+Endpoint = Literal["chat", "messages", "responses", "embeddings"]
+Endpoints = Annotated[
+    list[Endpoint],
+    AfterValidator(_no_repeats),
+    Field(
+        min_length=1,
+        description="The model APIs this model serves (default: chat, messages, responses; "
+        "an embedding model: [embeddings])",
+        json_schema_extra={"uniqueItems": True},
+    ),
+]
 Features = Annotated[list[Feature], AfterValidator(_no_repeats), _UNIQUE]
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -118,6 +129,18 @@ class UpstreamEntry(_Strict):
     base_url: Annotated[str, Field(pattern=r"^https?://[^\s/\x00]+[^\x00]*$", max_length=2048)]
     model: Annotated[str, Field(min_length=1, max_length=256, pattern=NO_NUL)]
     api_key_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
+    responses: bool = Field(
+        default=False,
+        description="The upstream serves OpenAI's Responses API itself (POST {base_url}/"
+        "responses): /v1/responses requests are passed through rather than translated",
+    )
+
+    @field_validator("responses")
+    @classmethod
+    def _openai_only(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("provider") != "openai":
+            raise ValueError("only an OpenAI-compatible upstream serves the Responses API")
+        return value
 
 
 class PriceSourceEntry(_Strict):
@@ -125,6 +148,10 @@ class PriceSourceEntry(_Strict):
     checked: Checked
     via: Annotated[str, Field(max_length=1000, pattern=NO_NUL)] | None = None
     note: Annotated[str, Field(max_length=2000, pattern=NO_NUL)] | None = None
+
+
+def _generative() -> list[Endpoint]:
+    return ["chat", "messages", "responses"]
 
 
 def _text_only() -> list[Modality]:
@@ -172,6 +199,7 @@ class CatalogEntry(_Strict):
     cost: CostEntry
     price_source: PriceSourceEntry | None = None
     upstreams: list[UpstreamEntry] = Field(default_factory=list)
+    endpoints: Endpoints = Field(default_factory=_generative)
 
     _aliases = field_validator("aliases")(_not_own_id)
 
@@ -202,6 +230,7 @@ class CatalogEntry(_Strict):
             ),
             upstreams=tuple(Upstream(**u.model_dump()) for u in self.upstreams),
             aliases=tuple(self.aliases),
+            endpoints=tuple(self.endpoints),
         )
 
 

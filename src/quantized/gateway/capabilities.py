@@ -7,6 +7,26 @@ from quantized.errors import InvalidRequestError
 from quantized.gateway.surfaces.base import ModelRequest
 
 
+ENDPOINT_PATHS = {
+    "chat": "/v1/chat/completions",
+    "messages": "/v1/messages",
+    "responses": "/v1/responses",
+    "embeddings": "/v1/embeddings",
+}
+
+
+def check_endpoint(endpoint: str, model: Model) -> None:
+    """Refuse a model for an API it does not serve (an embedding model for chat, …)."""
+    if endpoint not in model.endpoints:
+        served = ", ".join(ENDPOINT_PATHS[e] for e in model.endpoints)
+        raise InvalidRequestError(
+            f"The model '{model.id}' is not served by {ENDPOINT_PATHS[endpoint]}; "
+            f"use {served}.",
+            param="model",
+            code="unsupported_endpoint",
+        )
+
+
 def check_capabilities(request: ModelRequest, model: Model) -> None:
     """Refuse what the model cannot do, naming the offending part of the request."""
     for modality, param in request.modalities.items():

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from quantized.auth.principal import Principal
 from quantized.catalog.model import Model
 from quantized.errors import BadGatewayError, QuantizedError, UpstreamFailure
-from quantized.gateway.capabilities import check_capabilities
+from quantized.gateway.capabilities import check_capabilities, check_endpoint
 from quantized.gateway.client import UpstreamError
 from quantized.gateway.router import Opened, Router
 from quantized.gateway.streams import Headers, StreamTranslator, Usage, invalid_response
@@ -129,6 +129,7 @@ class Exchange:
         catalog = pipeline.state.catalog
         outcome.model = catalog.get(request.model)  # known even if refused below
         model = catalog.usable(request.model, principal.access, say_forbidden=True)
+        check_endpoint(surface.endpoint, model)
         check_capabilities(request, model)
         day = pipeline.today.of(self.started)
         await pipeline.state.budgets.admit(principal.kind, principal.id, self.started, day)

@@ -50,6 +50,9 @@ class Surface(ABC, Generic[R]):
     """One model API, such as OpenAI's chat completions."""
 
     name: str
+    endpoint: str
+    """The catalog's name for this API (``Model.endpoints``): a model that does not list
+    it is refused before any upstream is called."""
 
     @abstractmethod
     def parse(self, body: bytes | bytearray, headers: Headers) -> R:

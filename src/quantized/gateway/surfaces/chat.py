@@ -107,6 +107,7 @@ def parse_chat_request(data: bytes | bytearray) -> ChatRequest:
 
 class ChatCompletions(Surface[ChatRequest]):
     name = "chat.completions"
+    endpoint = "chat"
 
     def parse(self, body: bytes | bytearray, headers: Headers) -> ChatRequest:
         return parse_chat_request(body)

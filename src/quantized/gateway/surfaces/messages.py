@@ -92,6 +92,7 @@ def as_chat(request: MessagesRequest, route: Route) -> ChatRequest:
 
 class Messages(Surface[MessagesRequest]):
     name = "messages"
+    endpoint = "messages"
 
     def parse(self, body: bytes | bytearray, headers: Headers) -> MessagesRequest:
         return parse_messages_request(body, headers)
