@@ -6,7 +6,6 @@ from quantized.catalog.model import Model
 from quantized.errors import InvalidRequestError
 from quantized.gateway.surfaces.base import ModelRequest
 
-
 ENDPOINT_PATHS = {
     "chat": "/v1/chat/completions",
     "messages": "/v1/messages",
@@ -20,8 +19,7 @@ def check_endpoint(endpoint: str, model: Model) -> None:
     if endpoint not in model.endpoints:
         served = ", ".join(ENDPOINT_PATHS[e] for e in model.endpoints)
         raise InvalidRequestError(
-            f"The model '{model.id}' is not served by {ENDPOINT_PATHS[endpoint]}; "
-            f"use {served}.",
+            f"The model '{model.id}' is not served by {ENDPOINT_PATHS[endpoint]}; use {served}.",
             param="model",
             code="unsupported_endpoint",
         )
