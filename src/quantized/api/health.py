@@ -6,8 +6,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from quantized.api import schemas
+from quantized.api.json_response import json_response
 from quantized.api.requests import runtime
-from quantized.api.responses import json_response
 from quantized.api.routing import Answer, operation
 
 TAGS = ("health",)

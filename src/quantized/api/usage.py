@@ -10,8 +10,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from quantized.api import schemas
+from quantized.api.json_response import json_response
 from quantized.api.requests import Day, Parameters, Text, runtime
-from quantized.api.responses import json_response
 from quantized.api.routing import Answer, operation, principal, query, route
 from quantized.services.usage import default_range, summary
 

@@ -126,6 +126,7 @@ class Exchange:
             if isinstance(body, bytearray):
                 body.clear()
         outcome.stream = request.stream
+        await surface.prepare(request, (principal.kind, principal.id))
         catalog = pipeline.state.catalog
         outcome.model = catalog.get(request.model)  # known even if refused below
         model = catalog.usable(request.model, principal.access, say_forbidden=True)
@@ -148,11 +149,12 @@ class Exchange:
         if request.stream:
             translator = translated(lambda: surface.stream(request, opened.route))
             outcome.status, outcome.error_code = 200, None
-            return Streamed(self, surface, request, opened, translator)
+            return Streamed(self, surface, request, opened, translator, principal)
         answer, outcome.usage = translated(
             lambda: surface.whole(request, opened.route, opened.first)
         )
         outcome.status, outcome.error_code = 200, None
+        await surface.answered(request, (principal.kind, principal.id))
         return Whole(answer, surface.headers(request, opened.route))
 
     def failed(self, status: int, code: str | None) -> None:
@@ -219,7 +221,9 @@ class Streamed:
         request: ModelRequest,
         opened: Opened,
         translator: StreamTranslator,
+        principal: Principal,
     ) -> None:
+        self._caller = (principal.kind, principal.id)
         self._exchange = exchange
         self._surface = surface
         self._request = request
@@ -244,6 +248,8 @@ class Streamed:
             tail = translated(translator.finish)
             ended = True
             outcome.error_code = translator.error_code
+            if translator.error_code is None:
+                await self._surface.answered(self._request, self._caller)
             yield b"".join(tail)
         except (UpstreamError, UpstreamFailure) as exc:
             ended = True

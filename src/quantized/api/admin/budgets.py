@@ -16,8 +16,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from quantized.api import schemas
+from quantized.api.json_response import json_response
 from quantized.api.requests import Id, PathParameters, runtime
-from quantized.api.responses import json_response
 from quantized.api.routing import Answer, body, operation, path, principal, route
 from quantized.services import budgets
 from quantized.services.actors import actor_of

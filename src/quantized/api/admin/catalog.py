@@ -11,8 +11,8 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from quantized.api import schemas
+from quantized.api.json_response import json_response
 from quantized.api.requests import Parameters, PathParameters, body_bytes, optional, runtime
-from quantized.api.responses import json_response
 from quantized.api.routing import Answer, body, operation, path, principal, query, route
 from quantized.catalog.document import model_json
 from quantized.catalog.importers import parse_foreign

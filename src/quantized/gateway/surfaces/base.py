@@ -72,6 +72,14 @@ class Surface(ABC, Generic[R]):
     def stream(self, request: R, route: Route) -> StreamTranslator:
         """A translator from the upstream's stream to this surface's events."""
 
+    async def prepare(self, request: R, caller: tuple[str, str]) -> None:
+        """Complete the request with what the gateway keeps for ``caller`` (kind, id), such as
+        the stored conversation a Responses request continues; before any check of the model."""
+
+    async def answered(self, request: R, caller: tuple[str, str]) -> None:
+        """Keep what the answer leaves behind (a stored response), before the client's
+        answer ends; called once a whole answer is made or a stream has ended well."""
+
     def headers(self, request: R, route: Route) -> Headers:
         """Response headers of the surface's own for a whole answer from ``route``."""
         return []

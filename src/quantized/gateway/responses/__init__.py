@@ -1,0 +1,1 @@
+"""OpenAI's Responses API: the request, its translation to and from chat, stored responses."""
