@@ -25,10 +25,11 @@ THINKING = {**FULL, "supported_features": ["tool_calls", "structured_output", "r
 
 
 def upstream(
-    url: str, model: str, provider: str = "openai", env: str = "FAKE_KEY"
+    url: str, model: str, provider: str = "openai", env: str = "FAKE_KEY", responses: bool = False
 ) -> dict[str, Any]:
     base = url if provider == "anthropic" else f"{url}/v1"
-    return {"provider": provider, "base_url": base, "model": model, "api_key_env": env}
+    found = {"provider": provider, "base_url": base, "model": model, "api_key_env": env}
+    return {**found, "responses": True} if responses else found
 
 
 def catalog(url: str, dead: str) -> list[dict[str, Any]]:
@@ -90,6 +91,18 @@ def catalog(url: str, dead: str) -> list[dict[str, Any]]:
             **FULL,
         ),
         entry("fake/router", upstreams=[upstream(url, "usage-1000-300-50-200")], **FULL),
+        entry(
+            "fake/gpt-native",
+            upstreams=[upstream(url, "usage-100-40-20", responses=True)],
+            **FULL,
+        ),
+        entry("fake/native-think", upstreams=[upstream(url, "think", responses=True)], **THINKING),
+        entry("fake/native-break", upstreams=[upstream(url, "break-3", responses=True)], **FULL),
+        entry(
+            "fake/native-fallback",
+            upstreams=[upstream(url, "fail-500", responses=True), upstream(url, "echo")],
+            **FULL,
+        ),
     ]
 
 

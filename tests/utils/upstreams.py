@@ -42,6 +42,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.utils.processes import free_port
+from tests.utils.upstream_responses import response_events, response_object
 
 COUNTED = 4242
 SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxDKbAoDj8Bu2N8zwMiMLeSZaA"
@@ -126,6 +127,7 @@ class FakeUpstream:
                     self._json(200, {"input_tokens": COUNTED})
                     return
                 anthropic = path.endswith("/v1/messages")
+                responses = path.endswith("/responses")
                 if anthropic and not _signatures_valid(body):
                     error = {"type": "invalid_request_error", "message": "Invalid `signature`"}
                     self._json(400, {"type": "error", "error": error})
@@ -161,7 +163,11 @@ class FakeUpstream:
                     )
                     self._json(status, error)
                     return
-                if body.get("stream"):
+                if responses and body.get("stream"):
+                    self._events(response_events(body, behaviour), behaviour)
+                elif responses:
+                    self._json(200, response_object(body, behaviour))
+                elif body.get("stream"):
                     self._stream(body, behaviour, anthropic)
                 elif anthropic:
                     self._json(200, _anthropic_message(body, behaviour))
@@ -191,14 +197,17 @@ class FakeUpstream:
                 self.wfile.write(data)
 
             def _stream(self, body: dict[str, Any], behaviour: Behaviour, anthropic: bool) -> None:
-                self.send_response(200)
-                self.send_header("content-type", "text/event-stream")
-                self.send_header("transfer-encoding", "chunked")
-                self.end_headers()
                 events = (_anthropic_events if anthropic else _openai_events)(body, behaviour)
                 if behaviour.name == "overloaded":
                     error = {"type": "overloaded_error", "message": "Overloaded"}
                     events = [*events[:2], _sse("error", {"error": error})]
+                self._events(events, behaviour)
+
+            def _events(self, events: list[str], behaviour: Behaviour) -> None:
+                self.send_response(200)
+                self.send_header("content-type", "text/event-stream")
+                self.send_header("transfer-encoding", "chunked")
+                self.end_headers()
                 try:
                     for index, event in enumerate(events):
                         if behaviour.name == "break" and index >= behaviour.arg + 1:
@@ -250,6 +259,15 @@ def _signatures_valid(body: dict[str, Any]) -> bool:
     )
 
 
+def _arguments(schema: Any) -> dict[str, Any]:
+    """A tool call's arguments: ``{"city": "Paris"}``, or for a tool taking one string
+    ``input`` (how a custom tool is translated) a patch."""
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if isinstance(properties, dict) and list(properties) == ["input"]:
+        return {"input": "*** Begin Patch\n*** End Patch"}
+    return {"city": "Paris"}
+
+
 def _openai_completion(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": _answer(body)}
     if b.name == "think":
@@ -259,7 +277,8 @@ def _openai_completion(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
     if last.get("role") == "tool":
         message["content"] = f"the tool said: {last.get('content')}"
     elif body.get("tools"):
-        name = body["tools"][0]["function"]["name"]
+        function = body["tools"][0]["function"]
+        name = function["name"]
         message = {
             "role": "assistant",
             "content": None,
@@ -267,7 +286,10 @@ def _openai_completion(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
                 {
                     "id": "call_1",
                     "type": "function",
-                    "function": {"name": name, "arguments": '{"city": "Paris"}'},
+                    "function": {
+                        "name": name,
+                        "arguments": json.dumps(_arguments(function.get("parameters"))),
+                    },
                 }
             ],
         }
@@ -400,7 +422,7 @@ def _anthropic_message(body: dict[str, Any], b: Behaviour) -> dict[str, Any]:
     elif tools:
         tool = tools[0]
         forced = (body.get("tool_choice") or {}).get("name") == tool["name"]
-        arguments = {"ok": True} if forced else {"city": "Paris"}
+        arguments = {"ok": True} if forced else _arguments(tool.get("input_schema"))
         content = [{"type": "tool_use", "id": "toolu_1", "name": tool["name"], "input": arguments}]
         stop = "tool_use"
     if b.name == "think":

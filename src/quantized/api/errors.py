@@ -102,8 +102,9 @@ class ErrorShape(ABC):
         """The JSON object of an unexpected failure (a 500): nothing internal in it."""
 
     @abstractmethod
-    def event(self, error: dict[str, object]) -> bytes:
-        """An error object as one server-sent event."""
+    def event(self, error: dict[str, object], sequence: int = 0) -> bytes:
+        """An error object as one server-sent event (``sequence``: the number of the next
+        event, for an API that numbers them)."""
 
 
 class OpenAIErrors(ErrorShape):
@@ -134,11 +135,31 @@ class OpenAIErrors(ErrorShape):
     def internal(self) -> dict[str, object]:
         return self.body(INTERNAL_MESSAGE, "server_error", None, "internal_error")
 
-    def event(self, error: dict[str, object]) -> bytes:
+    def event(self, error: dict[str, object], sequence: int = 0) -> bytes:
         return b"data: " + orjson.dumps(error) + b"\n\n"
 
 
 OPENAI = OpenAIErrors()
+
+
+class ResponsesErrors(OpenAIErrors):
+    """OpenAI's shape; inside a Responses API stream, an ``error`` event of that API
+    (``{"type": "error", "code", "message", "param", "sequence_number"}``)."""
+
+    def event(self, error: dict[str, object], sequence: int = 0) -> bytes:
+        inner = error.get("error")
+        found = inner if isinstance(inner, dict) else {}
+        event = {
+            "type": "error",
+            "code": found.get("code"),
+            "message": found.get("message"),
+            "param": found.get("param"),
+            "sequence_number": sequence,
+        }
+        return b"event: error\ndata: " + orjson.dumps(event) + b"\n\n"
+
+
+RESPONSES = ResponsesErrors()
 
 
 class AnthropicErrors(ErrorShape):
@@ -179,7 +200,7 @@ class AnthropicErrors(ErrorShape):
         retry = status in (408, 409, 429) or status >= 500
         return [(b"x-should-retry", b"true" if retry else b"false")]
 
-    def event(self, error: dict[str, object]) -> bytes:
+    def event(self, error: dict[str, object], sequence: int = 0) -> bytes:
         return b"event: error\ndata: " + orjson.dumps(error) + b"\n\n"
 
 

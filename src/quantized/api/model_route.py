@@ -88,7 +88,7 @@ class ModelRoute:
     async def _stream(
         self, answer: Streamed, exchange: Exchange, receive: Receive, send: Send
     ) -> None:
-        headers = _SSE + rate_limit_headers(exchange.decision)
+        headers = _SSE + answer.headers + rate_limit_headers(exchange.decision)
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         relay = asyncio.ensure_future(self._relay(answer, exchange, send))
         gone = asyncio.ensure_future(_disconnected(receive))
@@ -107,7 +107,7 @@ class ModelRoute:
             async for data in events:
                 await send({"type": "http.response.body", "body": data, "more_body": True})
         except StreamInterrupted as exc:
-            error = self.errors.event(self.errors.error(exc, status_of(exc)))
+            error = self.errors.event(self.errors.error(exc, status_of(exc)), answer.sequence)
             exchange.finish()
             await exchange.settled()
             await send({"type": "http.response.body", "body": error, "more_body": False})

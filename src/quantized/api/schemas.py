@@ -417,3 +417,40 @@ class TokenCount(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     input_tokens: int
+
+
+class ResponsesRequestBody(BaseModel):
+    """OpenAI's Responses API request; fields not listed are passed to an upstream that
+    serves that API (``quantized.gateway.responses.request`` checks what the gateway uses)."""
+
+    model_config = _PASSED_ON
+
+    model: Annotated[str, Field(min_length=1, pattern=NO_NUL)] = Field(
+        description="A model id from GET /v1/models, or one of its aliases"
+    )
+    input: Annotated[str, Field(pattern=NO_NUL)] | list[JsonObject] = Field(
+        description="A user message, or a list of input items (messages, function calls "
+        "and their outputs, reasoning items, …); optional with previous_response_id"
+    )
+    instructions: Annotated[str, Field(pattern=NO_NUL)] | None = None
+    previous_response_id: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    store: bool | None = Field(True, description="Keep the response for its caller")
+    stream: bool | None = False
+    tools: list[JsonObject] | None = None
+    text: JsonObject | None = None
+    reasoning: JsonObject | None = None
+    max_output_tokens: Count | None = None
+
+
+class ResponseObject(BaseModel):
+    """OpenAI's ``response`` (an upstream's own fields are passed on)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    object: Literal["response"]
+    created_at: float
+    status: str | None = None
+    model: str
+    output: list[dict[str, Any]]
+    usage: dict[str, Any] | None = None

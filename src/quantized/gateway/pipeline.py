@@ -230,6 +230,16 @@ class Streamed:
         self._opened = opened
         self._translator = translator
 
+    @property
+    def sequence(self) -> int:
+        """The number of the next event, for APIs that number their events."""
+        return self._translator.sequence
+
+    @property
+    def headers(self) -> Headers:
+        """The surface's own response headers for this stream."""
+        return self._surface.headers(self._request, self._opened.route)
+
     async def events(self) -> AsyncGenerator[bytes, None]:
         """The client's events. Raises :class:`StreamInterrupted` (after the events sent so
         far) if the upstream breaks; if the consumer stops early, the client left."""

@@ -105,6 +105,8 @@ class StreamTranslator(ABC):
         """Content-bearing chunks sent so far: an estimate of completion tokens."""
         self.error_code: str | None = None
         """Set when the upstream ended the stream with an error event the client was sent."""
+        self.sequence = 0
+        """The number of the next event, for APIs that number their events (Responses)."""
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> list[bytes]:

@@ -53,7 +53,9 @@ class ResponsesRequest:
     translation: Any = None
     """The request as translated for a chat-completions upstream, once made."""
     result: dict[str, Any] | None = None
-    """The response object answered (whole or at the end of the stream), to store."""
+    """The whole response object answered, to store."""
+    streamed: Any = None
+    """The stream's translator, whose ``response`` is the object answered at its end."""
 
     @property
     def uses_tools(self) -> bool:

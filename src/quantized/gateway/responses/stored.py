@@ -14,6 +14,7 @@ period (``QUANTIZED_RESPONSES_RETENTION_DAYS``).
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -48,3 +49,26 @@ class ResponseStore(Protocol):
 
     async def delete(self, caller: Caller, response_id: str) -> bool:
         """Whether the caller had such a response (now deleted)."""
+
+
+_PREFIXES = {
+    "message": "msg_",
+    "function_call": "fc_",
+    "function_call_output": "fco_",
+    "custom_tool_call": "ctc_",
+    "custom_tool_call_output": "ctco_",
+    "reasoning": "rs_",
+}
+
+
+def with_ids(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``items``, each with a ``type`` (a message may come without one) and an ``id`` (made
+    here, by its type, where the client gave none)."""
+    found = []
+    for item in items:
+        kind = item.get("type") or "message"
+        made = item.get("id") or _PREFIXES.get(kind, "item_") + secrets.token_hex(24)
+        found.append(
+            item if item.get("id") and item.get("type") else {**item, "id": made, "type": kind}
+        )
+    return found
