@@ -23,10 +23,9 @@ from typing import Any
 
 import orjson
 
-from quantized.errors import BadGatewayError
-from quantized.gateway.messages.tool_calls import ToolCalls
+from quantized.gateway.chat_deltas import ChatDeltas, reasoning_of
 from quantized.gateway.providers.base import json_answer
-from quantized.gateway.streams import StreamTranslator, Usage, event_data, json_event
+from quantized.gateway.streams import StreamTranslator, Usage
 
 STOP_REASONS = {
     "stop": "end_turn",
@@ -42,12 +41,6 @@ def stop_reason(finish: str | None, called_tools: bool) -> str:
     vLLM parsers say ``stop`` then), unless the answer was cut at ``max_tokens``."""
     reason = STOP_REASONS.get(finish or "stop", "end_turn")
     return "tool_use" if called_tools and reason != "max_tokens" else reason
-
-
-def upstream_error(error: Any) -> BadGatewayError:
-    """An error an upstream reported inside its stream."""
-    message = error.get("message") if isinstance(error, dict) else error
-    return BadGatewayError(f"The upstream reported an error: {str(message)[:1000]}")
 
 
 def message_id() -> str:
@@ -75,11 +68,6 @@ def _input(arguments: Any) -> Any:
     return value if isinstance(value, dict) else {"arguments": value}
 
 
-def _reasoning(holder: dict[str, Any]) -> Any:
-    """Reasoning text, as vLLM, DeepSeek (``reasoning_content``) or OpenRouter (``reasoning``)."""
-    return holder.get("reasoning_content") or holder.get("reasoning")
-
-
 def whole_message(body: bytes, usage: Usage, model: str) -> bytes:
     """A ``chat.completion`` body as an Anthropic ``message`` body."""
     data = json_answer(body)
@@ -87,7 +75,7 @@ def whole_message(body: bytes, usage: Usage, model: str) -> bytes:
     choice = choices[0]
     message = choice.get("message") or {}
     content: list[dict[str, Any]] = []
-    reasoning = _reasoning(message)
+    reasoning = reasoning_of(message)
     if isinstance(reasoning, str) and reasoning:
         content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
     if isinstance(message.get("content"), str) and message["content"]:
@@ -119,34 +107,23 @@ def event(name: str, payload: dict[str, Any]) -> bytes:
     return b"event: %s\ndata: %s\n\n" % (name.encode(), orjson.dumps({"type": name, **payload}))
 
 
-class MessagesFromChat(StreamTranslator):
+class MessagesFromChat(ChatDeltas):
     """Anthropic events from the OpenAI chunks an ``inner`` provider translator produces.
 
     Thinking and text stream as they come; tool calls are gathered and sent whole at
-    the end (see ``tool_calls``). An upstream that reports an error inside its stream
-    (vLLM's ``{"error": …}`` chunk, OpenRouter's ``finish_reason: "error"``) or whose
-    stream ends without a finish reason ends the client's stream with an error event,
+    the end (see ``tool_calls``). An upstream error, or a stream that ends without a
+    finish reason, ends the client's stream with an error event (see ``chat_deltas``),
     never with an ``end_turn`` that would pass a cut-off answer for a whole one.
     """
 
     def __init__(self, inner: StreamTranslator, model: str, estimated_input: int) -> None:
-        super().__init__()
-        self._inner = inner
+        super().__init__(inner, "toolu_")
         self._model = model
         self._estimated_input = estimated_input
         self._started = False
         self._index = -1
         self._open: str | None = None
         """The kind of the content block being streamed (``thinking`` or ``text``)."""
-        self._tools = ToolCalls()
-        self._finish: str | None = None
-
-    def feed(self, data: bytes) -> list[bytes]:
-        out: list[bytes] = []
-        for chunk in self._inner.feed(data):
-            out += self.translate(chunk)
-        self.usage = self._inner.usage
-        return out
 
     def _start(self) -> list[bytes]:
         if self._started:
@@ -186,36 +163,17 @@ class MessagesFromChat(StreamTranslator):
         self.chunks += 1
         return event("content_block_delta", {"index": self._index, "delta": delta})
 
-    def translate(self, event_bytes: bytes) -> list[bytes]:
-        payload = event_data(event_bytes)
-        if payload is None or payload == b"[DONE]":
-            return []
-        out = self._start()
-        data = json_event(payload)
-        if data.get("error"):
-            raise upstream_error(data["error"])
-        for choice in data.get("choices") or ():
-            delta = choice.get("delta") or {}
-            reasoning = _reasoning(delta)
-            if isinstance(reasoning, str) and reasoning:
-                if self._open != "thinking":
-                    block = {"type": "thinking", "thinking": "", "signature": ""}
-                    out += self._block("thinking", block)
-                out.append(self._delta({"type": "thinking_delta", "thinking": reasoning}))
-            text = delta.get("content")
-            if isinstance(text, str) and text:
-                if self._open != "text":
-                    out += self._block("text", {"type": "text", "text": ""})
-                out.append(self._delta({"type": "text_delta", "text": text}))
-            for call in delta.get("tool_calls") or ():
-                if isinstance(call, dict):
-                    self._tools.add(call)
-            reason = choice.get("finish_reason")
-            if reason == "error":
-                raise upstream_error(choice.get("error") or "the stream ended with an error")
-            if reason:
-                self._finish = reason
-        return out
+    def _reasoning(self, text: str) -> list[bytes]:
+        out = []
+        if self._open != "thinking":
+            out = self._block("thinking", {"type": "thinking", "thinking": "", "signature": ""})
+        return [*out, self._delta({"type": "thinking_delta", "thinking": text})]
+
+    def _text(self, text: str) -> list[bytes]:
+        out = []
+        if self._open != "text":
+            out = self._block("text", {"type": "text", "text": ""})
+        return [*out, self._delta({"type": "text_delta", "text": text})]
 
     def _tool_blocks(self) -> list[bytes]:
         out: list[bytes] = []
@@ -227,19 +185,13 @@ class MessagesFromChat(StreamTranslator):
                 out.append(self._delta({"type": "input_json_delta", "partial_json": partial}))
         return out
 
-    def finish(self) -> list[bytes]:
-        for chunk in self._inner.finish():
-            self.translate(chunk)
-        if self._finish is None:
-            raise BadGatewayError("The upstream's stream ended before its answer did.")
-        self.usage = self._inner.usage
-        out = [*self._start(), *self._tool_blocks(), *self._close()]
+    def _end(self, finish: str) -> list[bytes]:
+        out = [*self._tool_blocks(), *self._close()]
         if self.usage is None:
             usage = {"input_tokens": self._estimated_input, "output_tokens": self.chunks}
         else:
             usage = anthropic_usage(self.usage)
-        stop = stop_reason(self._finish, bool(self._tools))
-        delta = {"stop_reason": stop, "stop_sequence": None}
+        delta = {"stop_reason": stop_reason(finish, bool(self._tools)), "stop_sequence": None}
         out.append(event("message_delta", {"delta": delta, "usage": usage}))
         out.append(event("message_stop", {}))
         return out

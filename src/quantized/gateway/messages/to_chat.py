@@ -149,10 +149,10 @@ def chat_messages(request: MessagesRequest) -> list[dict[str, Any]]:
             out.append(_assistant(content))
         else:
             out += _user(content)
-    return _answers_first(out)
+    return answers_first(out)
 
 
-def _answers_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def answers_first(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Move a system message that falls between tool calls and their results after the
     results: OpenAI refuses a ``tool`` message that does not follow its call."""
     out: list[dict[str, Any]] = []

@@ -24,8 +24,10 @@ class ToolCall:
 
 
 class ToolCalls:
-    def __init__(self) -> None:
+    def __init__(self, id_prefix: str = "toolu_") -> None:
         self.calls: list[ToolCall] = []
+        self._id_prefix = id_prefix
+        """What the id made for a call that came without one starts with."""
         self._by_index: dict[int, ToolCall] = {}
         self._ids: set[str] = set()
 
@@ -56,7 +58,7 @@ class ToolCalls:
             return self._by_index[index]
         if index is None and self.calls:
             return self.calls[-1]
-        return self._new("toolu_" + secrets.token_hex(12), index)
+        return self._new(self._id_prefix + secrets.token_hex(12), index)
 
     def _new(self, call_id: str, index: int | None) -> ToolCall:
         call = ToolCall(call_id)
