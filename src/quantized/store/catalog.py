@@ -37,6 +37,7 @@ def _row(model: Model, now: float) -> dict[str, Any]:
                 "base_url": u.base_url,
                 "model": u.model,
                 "api_key_env": u.api_key_env,
+                "responses": u.responses,
             }
             for u in model.upstreams
         ],
@@ -46,6 +47,7 @@ def _row(model: Model, now: float) -> dict[str, Any]:
             else None
         ),
         "aliases": list(model.aliases),
+        "endpoints": list(model.endpoints),
         "updated_at": now,
     }
 
@@ -67,9 +69,21 @@ def _model(row: Any) -> Model:
         ),
         context_length=row.context_length,
         created=row.created,
-        upstreams=tuple(Upstream(**u) for u in row.upstreams),
+        upstreams=tuple(_upstream(u) for u in row.upstreams),
         price_source=PriceSource(**row.price_source) if row.price_source else None,
         aliases=tuple(row.aliases),
+        endpoints=tuple(row.endpoints),
+    )
+
+
+def _upstream(stored: dict[str, Any]) -> Upstream:
+    """An upstream as stored (rows written before ``responses`` existed lack it)."""
+    return Upstream(
+        provider=stored["provider"],
+        base_url=stored["base_url"],
+        model=stored["model"],
+        api_key_env=stored.get("api_key_env"),
+        responses=stored.get("responses", False),
     )
 
 
