@@ -11,7 +11,7 @@ from quantized.catalog.document import (
     load_catalog_text,
     read_catalog_file,
 )
-from quantized.catalog.model import FEATURES, MODALITIES
+from quantized.catalog.model import FEATURES, GENERATIVE, MODALITIES
 from quantized.errors import CatalogFormatError, ConfigurationError
 from quantized.services.catalog import SHIPPED_CATALOG
 from tests.utils.catalogs import entry, write_catalog
@@ -74,9 +74,44 @@ def test_a_cache_write_price_is_kept_and_written_back() -> None:
     assert "input_cache_write" not in dump_catalog([plain])
 
 
+def test_endpoints_and_a_responses_upstream_are_kept_and_written_back() -> None:
+    upstreams = [
+        {"provider": "openai", "base_url": "https://api.openai.com/v1", "model": "e"},
+        {"provider": "openai", "base_url": "https://x.test/v1", "model": "e", "responses": True},
+    ]
+    (model,) = parse([entry("openai/e", endpoints=["embeddings"], upstreams=upstreams)])
+    assert model.endpoints == ("embeddings",)
+    assert [u.responses for u in model.upstreams] == [False, True]
+    exported = dump_catalog([model])
+    assert "endpoints: [embeddings]" in exported
+    written = yaml.safe_load(exported)["models"][0]["upstreams"]
+    assert [u.get("responses") for u in written] == [None, True]  # false: left out
+    assert load_catalog_text(exported, now=NOW) == [model]
+    (plain,) = parse([entry("openai/p")])
+    assert plain.endpoints == GENERATIVE
+    assert "endpoints" not in dump_catalog([plain])  # the default: left out
+
+
 @pytest.mark.parametrize(
     ("override", "where"),
     [
+        ({"endpoints": ["chat", "images"]}, "models[0].endpoints[1]"),
+        ({"endpoints": []}, "models[0].endpoints"),
+        ({"endpoints": ["chat", "chat"]}, "models[0].endpoints"),
+        ({"endpoints": "chat"}, "models[0].endpoints"),
+        (
+            {
+                "upstreams": [
+                    {
+                        "provider": "anthropic",
+                        "base_url": "https://api.anthropic.com",
+                        "model": "m",
+                        "responses": True,
+                    }
+                ]
+            },
+            "models[0].upstreams[0].responses",
+        ),
         ({"id": "no-slash"}, "models[0].id"),
         ({"id": "Upper/Case"}, "models[0].id"),
         ({"cost": {"prompt": -1, "completion": 1}}, "models[0].cost.prompt"),

@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from quantized.catalog.schema import Endpoint
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -137,6 +139,7 @@ class UpstreamOut(_Out):
     base_url: str
     model: str
     api_key_env: str | None
+    responses: bool = Field(description="It serves OpenAI's Responses API itself")
 
 
 class AdminModel(_Out):
@@ -151,6 +154,7 @@ class AdminModel(_Out):
     input_modalities: list[str]
     output_modalities: list[str]
     supported_features: list[str]
+    endpoints: list[Endpoint] = Field(description="The model APIs it serves")
     context_length: int | None
     cost: CatalogCost
     price_source: PriceSourceOut | None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,16 +32,7 @@ def _row(model: Model, now: float) -> dict[str, Any]:
         "cost_input_cache_write": model.cost.input_cache_write,
         "context_length": model.context_length,
         "created": model.created,
-        "upstreams": [
-            {
-                "provider": u.provider,
-                "base_url": u.base_url,
-                "model": u.model,
-                "api_key_env": u.api_key_env,
-                "responses": u.responses,
-            }
-            for u in model.upstreams
-        ],
+        "upstreams": [asdict(u) for u in model.upstreams],
         "price_source": (
             {"url": source.url, "checked": source.checked, "via": source.via, "note": source.note}
             if source
