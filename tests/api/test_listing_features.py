@@ -33,6 +33,7 @@ def test_filters(gateway: Gateway, keys: Keys) -> None:
             for m in everything
             if {"tool_calls", "structured_output"} <= set(m["supported_features"])
         ],
+        "?endpoint=chat": [m for m in everything if "chat" in m["endpoints"]],
         "?author=openai&supported_features=reasoning": [
             m
             for m in everything
@@ -63,6 +64,8 @@ def test_filters_keep_the_sdk_envelope(gateway: Gateway, keys: Keys) -> None:
         ("supported_features=tool_calls,teleport", "supported_features"),
         ("output_modality=", "output_modality"),
         ("sort=price", "sort"),
+        ("endpoint=completions", "endpoint"),
+        ("endpoint=", "endpoint"),
     ],
 )
 def test_unknown_filter_values_are_400(

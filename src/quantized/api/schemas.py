@@ -78,6 +78,11 @@ class PublicModel(_Out):
     status: Literal["active"]
     supported_features: list[str]
     cost: Cost
+    endpoints: list[Endpoint] = Field(
+        description="The model APIs it serves (chat: /v1/chat/completions, messages: "
+        "/v1/messages, responses: /v1/responses, embeddings: /v1/embeddings); "
+        "beyond the documented fields"
+    )
 
 
 class SdkModel(PublicModel):
