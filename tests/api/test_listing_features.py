@@ -27,12 +27,15 @@ def test_filters(gateway: Gateway, keys: Keys) -> None:
     cases = {
         "?author=anthropic": [m for m in everything if m["model_author"] == "anthropic"],
         "?input_modality=image": [m for m in everything if m["input_modality"]["image"]],
-        "?output_modality=text": everything,
+        "?output_modality=text": [m for m in everything if m["output_modality"]["text"]],
+        "?endpoint=embeddings": [m for m in everything if m["endpoints"] == ["embeddings"]],
+        "?endpoint=responses,embeddings": everything,
         "?supported_features=tool_calls,structured_output": [
             m
             for m in everything
             if {"tool_calls", "structured_output"} <= set(m["supported_features"])
         ],
+        "?endpoint=chat": [m for m in everything if "chat" in m["endpoints"]],
         "?author=openai&supported_features=reasoning": [
             m
             for m in everything
@@ -42,6 +45,8 @@ def test_filters(gateway: Gateway, keys: Keys) -> None:
     for query, expected in cases.items():
         assert ids(get(gateway, keys.plain, f"/v1/models{query}")) == [m["id"] for m in expected]
         assert 0 < len(expected)
+    texts, embedders = cases["?output_modality=text"], cases["?endpoint=embeddings"]
+    assert len(texts) + len(embedders) == len(everything)  # embedding models put out no text
 
 
 def test_filters_apply_within_the_callers_models(gateway: Gateway, keys: Keys) -> None:
@@ -63,6 +68,8 @@ def test_filters_keep_the_sdk_envelope(gateway: Gateway, keys: Keys) -> None:
         ("supported_features=tool_calls,teleport", "supported_features"),
         ("output_modality=", "output_modality"),
         ("sort=price", "sort"),
+        ("endpoint=completions", "endpoint"),
+        ("endpoint=", "endpoint"),
     ],
 )
 def test_unknown_filter_values_are_400(

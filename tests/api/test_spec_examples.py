@@ -8,6 +8,7 @@ import subprocess
 import httpx
 from openai import OpenAI
 
+from quantized.catalog.model import ENDPOINTS
 from tests.utils.keys import Keys
 from tests.utils.processes import Gateway
 
@@ -21,6 +22,8 @@ DOCUMENTED_FIELDS = {
     "supported_features": list,
     "cost": dict,
 }
+ADDITIVE_FIELDS = {"endpoints"}
+"""Beyond the documented fields: the model APIs a model serves."""
 
 
 def assert_documented_model(model: dict[str, object]) -> None:
@@ -41,6 +44,8 @@ def assert_documented_model(model: dict[str, object]) -> None:
     assert isinstance(cost, dict) and set(cost) == {"prompt", "completion", "input_cache_read"}
     for price in cost.values():
         assert isinstance(price, int | float) and not isinstance(price, bool) and price >= 0
+    endpoints = model["endpoints"]
+    assert isinstance(endpoints, list) and endpoints and set(endpoints) <= set(ENDPOINTS)
 
 
 def test_curl_example(gateway: Gateway, keys: Keys) -> None:
@@ -60,7 +65,7 @@ def test_curl_example(gateway: Gateway, keys: Keys) -> None:
     models = json.loads(result.stdout)
     assert isinstance(models, list) and len(models) >= 40
     for model in models:
-        assert set(model) == set(DOCUMENTED_FIELDS) | {"description"}
+        assert set(model) == set(DOCUMENTED_FIELDS) | {"description"} | ADDITIVE_FIELDS
         assert_documented_model(model)
     assert [m["id"] for m in models] == sorted(m["id"] for m in models)
 

@@ -228,6 +228,8 @@ class TestShippedCatalog:
             "gpt-4.1-nano": "openai/gpt-4.1-nano",
             "gpt-4.1-nano-2025-04-14": "openai/gpt-4.1-nano",
             "gemini-2.5-pro": "google/gemini-2.5-pro",
+            "text-embedding-3-small": "openai/text-embedding-3-small",
+            "mistral-embed": "mistralai/mistral-embed",
         }.items():
             assert catalog.usable(alias, EVERYTHING).id == model_id
 

@@ -11,7 +11,7 @@ from quantized.catalog.document import (
     load_catalog_text,
     read_catalog_file,
 )
-from quantized.catalog.model import FEATURES, MODALITIES
+from quantized.catalog.model import FEATURES, GENERATIVE, MODALITIES
 from quantized.errors import CatalogFormatError, ConfigurationError
 from quantized.services.catalog import SHIPPED_CATALOG
 from tests.utils.catalogs import entry, write_catalog
@@ -74,9 +74,44 @@ def test_a_cache_write_price_is_kept_and_written_back() -> None:
     assert "input_cache_write" not in dump_catalog([plain])
 
 
+def test_endpoints_and_a_responses_upstream_are_kept_and_written_back() -> None:
+    upstreams = [
+        {"provider": "openai", "base_url": "https://api.openai.com/v1", "model": "e"},
+        {"provider": "openai", "base_url": "https://x.test/v1", "model": "e", "responses": True},
+    ]
+    (model,) = parse([entry("openai/e", endpoints=["embeddings"], upstreams=upstreams)])
+    assert model.endpoints == ("embeddings",)
+    assert [u.responses for u in model.upstreams] == [False, True]
+    exported = dump_catalog([model])
+    assert "endpoints: [embeddings]" in exported
+    written = yaml.safe_load(exported)["models"][0]["upstreams"]
+    assert [u.get("responses") for u in written] == [None, True]  # false: left out
+    assert load_catalog_text(exported, now=NOW) == [model]
+    (plain,) = parse([entry("openai/p")])
+    assert plain.endpoints == GENERATIVE
+    assert "endpoints" not in dump_catalog([plain])  # the default: left out
+
+
 @pytest.mark.parametrize(
     ("override", "where"),
     [
+        ({"endpoints": ["chat", "images"]}, "models[0].endpoints[1]"),
+        ({"endpoints": []}, "models[0].endpoints"),
+        ({"endpoints": ["chat", "chat"]}, "models[0].endpoints"),
+        ({"endpoints": "chat"}, "models[0].endpoints"),
+        (
+            {
+                "upstreams": [
+                    {
+                        "provider": "anthropic",
+                        "base_url": "https://api.anthropic.com",
+                        "model": "m",
+                        "responses": True,
+                    }
+                ]
+            },
+            "models[0].upstreams[0].responses",
+        ),
         ({"id": "no-slash"}, "models[0].id"),
         ({"id": "Upper/Case"}, "models[0].id"),
         ({"cost": {"prompt": -1, "completion": 1}}, "models[0].cost.prompt"),
@@ -175,10 +210,41 @@ class TestShippedCatalog:
                 assert write == model.cost.prompt * 1.25, model.id
             else:
                 assert write is None, model.id
-            assert model.cost.prompt > 0 and model.cost.completion > 0, model.id
+            assert model.cost.prompt > 0, model.id
             assert set(model.input_modalities) <= set(MODALITIES)
-            assert "text" in model.output_modalities, model.id
+            if "embeddings" in model.endpoints:  # vectors out: no modality, no output price
+                assert model.endpoints == ("embeddings",), model.id
+                assert model.output_modalities == () and model.cost.completion == 0, model.id
+            else:
+                assert model.endpoints == GENERATIVE, model.id
+                assert "text" in model.output_modalities, model.id
+                assert model.cost.completion > 0, model.id
             assert set(model.supported_features) <= set(FEATURES)
+
+    def test_embedding_models_and_their_prices(self) -> None:
+        embedders = {m.id: m for m in self.models if m.endpoints == ("embeddings",)}
+        assert {i: m.cost.prompt for i, m in embedders.items()} == {
+            "openai/text-embedding-3-small": 0.02,
+            "openai/text-embedding-3-large": 0.13,
+            "openai/text-embedding-ada-002": 0.1,
+            "mistralai/mistral-embed": 0.1,
+        }
+        for model in embedders.values():
+            assert model.input_modalities == ("text",), model.id
+            assert model.aliases == (model.upstreams[0].model,), model.id
+            assert model.price_source is not None
+            assert model.price_source.checked == "2026-11-30", model.id
+        for model_id in ("openai/text-embedding-3-small", "openai/text-embedding-ada-002"):
+            assert embedders[model_id].context_length == 8191
+
+    def test_openai_upstreams_serve_the_responses_api(self) -> None:
+        """OpenAI's own API serves /responses; no other upstream claims to."""
+        upstreams = [u for m in self.models for u in m.upstreams]
+        assert sum(u.responses for u in upstreams) >= 13
+        for upstream in upstreams:
+            assert upstream.responses == (upstream.base_url == "https://api.openai.com/v1"), (
+                upstream
+            )
 
     def test_image_input_is_a_modality_not_a_feature(self) -> None:
         assert any("image" in m.input_modalities for m in self.models)

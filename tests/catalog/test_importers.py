@@ -8,6 +8,7 @@ import pytest
 
 from quantized.catalog.document import dump_catalog, load_catalog_text
 from quantized.catalog.importers import FORMATS, parse_foreign
+from quantized.catalog.model import GENERATIVE
 from quantized.errors import CatalogFormatError
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -51,6 +52,13 @@ def test_openrouter() -> None:
         ("openrouter/auto", "variable pricing (negative prices)")
     ]
     assert all(m.aliases == () for m in models.values())  # OpenRouter's ids are the names
+    assert nano.endpoints == image.endpoints == GENERATIVE
+    embedder = models["openai/text-embedding-3-small"]
+    assert embedder.endpoints == ("embeddings",)
+    assert embedder.output_modalities == ()  # "embeddings" is none of the four
+    assert embedder.input_modalities == ("text",)
+    assert (embedder.cost.prompt, embedder.cost.completion) == (0.02, 0)
+    assert embedder.upstreams[0].responses is False  # OpenRouter's: not claimed
 
 
 def test_litellm() -> None:
@@ -66,6 +74,10 @@ def test_litellm() -> None:
         "meta-llama/llama-3.3-70b-versatile",
         "meta-llama/llama-3.3-70b-instruct-turbo",
         "anthropic/us.anthropic.claude-3-5-haiku-20241022-v1:0",
+        "google/gemini-embedding-001",
+        "openai/text-embedding-3-small",
+        "mistralai/mistral-embed",
+        "openai/codex-mini-latest",
     }
     nano = models["openai/gpt-4.1-nano"]
     assert (nano.cost.prompt, nano.cost.completion, nano.cost.input_cache_read) == (0.1, 0.4, 0.025)
@@ -91,9 +103,40 @@ def test_litellm() -> None:
     assert groq.aliases == ("llama-3.3-70b-versatile",)
     reasons = {s.name: s.reason for s in result["skipped"]}  # type: ignore[attr-defined]
     assert reasons == {
-        "gpt-4o-mini-tts": "mode 'audio_speech' is not a chat model",
-        "gemini-embedding-001": "mode 'embedding' is not a chat model",
+        "gpt-4o-mini-tts": "mode 'audio_speech' is not a chat, responses or embedding model",
     }
+
+
+def test_litellm_embedding_and_responses_modes() -> None:
+    models = imported("litellm", "litellm_model_prices.json")["models"]
+    assert isinstance(models, dict)
+    small = models["openai/text-embedding-3-small"]
+    assert small.endpoints == ("embeddings",)
+    assert (small.cost.prompt, small.cost.completion, small.cost.input_cache_read) == (
+        0.02,
+        0,
+        0.02,
+    )
+    assert small.output_modalities == () and small.input_modalities == ("text",)
+    assert small.context_length == 8191 and small.aliases == ("text-embedding-3-small",)
+    assert small.upstreams[0].model == "text-embedding-3-small"
+    assert small.upstreams[0].responses  # OpenAI's own API serves the Responses API
+    mistral = models["mistralai/mistral-embed"]  # no output price at all: still 0
+    assert (mistral.cost.prompt, mistral.cost.completion) == (0.1, 0)
+    assert mistral.endpoints == ("embeddings",)
+    assert mistral.upstreams[0].base_url == "https://api.mistral.ai/v1"
+    assert not mistral.upstreams[0].responses
+    gemini = models["google/gemini-embedding-001"]
+    assert gemini.endpoints == ("embeddings",) and gemini.cost.prompt == 0.15
+    codex = models["openai/codex-mini-latest"]  # mode: responses
+    assert codex.endpoints == GENERATIVE
+    assert (codex.cost.prompt, codex.cost.completion) == (1.5, 6)
+    assert models["openai/gpt-4.1-nano"].endpoints == GENERATIVE
+    assert models["openai/gpt-4.1-nano"].upstreams[0].responses
+    groq = models["meta-llama/llama-3.3-70b-versatile"]
+    assert not groq.upstreams[0].responses
+    anthropic = models["anthropic/claude-haiku-4-5"]
+    assert not anthropic.upstreams[0].responses
 
 
 @pytest.mark.parametrize("name", ["openrouter", "litellm"])

@@ -59,7 +59,9 @@ def test_documented_shape_and_number_formatting() -> None:
         "status": "active",
         "supported_features": ["tool_calls"],
         "cost": {"prompt": 1, "completion": 4, "input_cache_read": 0.25},
+        "endpoints": ["chat", "messages", "responses"],
     }
+    assert list(first)[-1] == "endpoints"  # additive: after every documented field
     assert b'"prompt":1,' in CATALOG.listing(EVERYTHING).plain.data
 
 
@@ -121,9 +123,55 @@ def test_filters(query: str, expected: list[str]) -> None:
     assert ids(CATALOG.listing(EVERYTHING, parse_filters(query)).plain.data) == expected
 
 
+SERVING = Catalog(
+    [
+        model("openai/chat"),
+        model("openai/embed", output_modalities=(), endpoints=("embeddings",)),
+        model("acme/both", endpoints=("chat", "embeddings")),
+        model("acme/responses-only", endpoints=("responses",)),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("endpoint=embeddings", ["acme/both", "openai/embed"]),
+        ("endpoint=chat", ["acme/both", "openai/chat"]),
+        ("endpoint=messages", ["openai/chat"]),
+        (
+            "endpoint=responses,embeddings",
+            ["acme/both", "acme/responses-only", "openai/chat", "openai/embed"],
+        ),
+        ("endpoint=messages&endpoint=embeddings", ["acme/both", "openai/chat", "openai/embed"]),
+        ("endpoint=embeddings&author=openai", ["openai/embed"]),
+        ("output_modality=text", ["acme/both", "acme/responses-only", "openai/chat"]),
+    ],
+)
+def test_endpoint_filter(query: str, expected: list[str]) -> None:
+    listed = SERVING.listing(EVERYTHING, parse_filters(query))
+    assert ids(listed.plain.data) == expected
+    assert SERVING.listing(EVERYTHING, parse_filters(query)) is listed  # rendered once
+
+
+def test_each_model_lists_its_endpoints() -> None:
+    served = {m["id"]: m["endpoints"] for m in orjson.loads(SERVING.everything.plain.data)}
+    assert served == {
+        "acme/both": ["chat", "embeddings"],
+        "acme/responses-only": ["responses"],
+        "openai/chat": ["chat", "messages", "responses"],
+        "openai/embed": ["embeddings"],
+    }
+    enveloped = orjson.loads(SERVING.item("openai/embed", EVERYTHING).sdk.data)
+    assert enveloped["endpoints"] == ["embeddings"]
+
+
 @pytest.mark.parametrize(
     ("query", "param"),
     [
+        ("endpoint=completions", "endpoint"),
+        ("endpoint=", "endpoint"),
+        ("endpoints=chat", "endpoints"),
         ("input_modality=smell", "input_modality"),
         ("supported_features=tool_calls,vision", "supported_features"),
         ("output_modality=", "output_modality"),

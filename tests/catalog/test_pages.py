@@ -76,6 +76,8 @@ def test_parse_page() -> None:
     assert (found.limit, found.after_id, found.before_id) == (5, "a/m01", None)
     assert found.where is not None and found.where.authors == {"a"}
     assert parse_page("limit=1000&before_id=x").before_id == "x"
+    served = parse_page("endpoint=embeddings").where
+    assert served is not None and served.endpoints == {"embeddings"}
 
 
 @pytest.mark.parametrize(
@@ -91,6 +93,7 @@ def test_parse_page() -> None:
         ("after_id=a&before_id=b", "before_id"),
         ("cursor=x", "cursor"),
         ("input_modality=smell", "input_modality"),
+        ("endpoint=images", "endpoint"),
     ],
 )
 def test_bad_queries_name_their_parameter(query: str, param: str) -> None:

@@ -41,7 +41,7 @@ from quantized.auth.refresh import RefreshRequired
 from quantized.catalog.access import ModelAccess
 from quantized.catalog.filters import AUTHOR, ListingFilter, parse_filters
 from quantized.catalog.listing import Body, Catalog
-from quantized.catalog.model import FEATURES, MODALITIES
+from quantized.catalog.model import ENDPOINTS, FEATURES, MODALITIES
 from quantized.catalog.pages import MAX_LIMIT, parse_page, render_model, render_page
 from quantized.catalog.schema import Author, Slug, SlugAlias
 from quantized.errors import InvalidRequestError, MethodNotAllowedError, QuantizedError
@@ -335,6 +335,17 @@ class ListingQuery(Parameters):
             str,
             Field(
                 pattern=_listed(_one_of(FEATURES)), description="Models with all of these features"
+            ),
+        ]
+        | None
+    ) = None
+    endpoint: (
+        Annotated[
+            str,
+            Field(
+                pattern=_listed(_one_of(ENDPOINTS)),
+                description="Models serving any of these APIs (chat, messages, responses, "
+                "embeddings)",
             ),
         ]
         | None

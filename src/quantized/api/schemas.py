@@ -11,6 +11,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from quantized.catalog.schema import Endpoint
+
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -76,6 +78,11 @@ class PublicModel(_Out):
     status: Literal["active"]
     supported_features: list[str]
     cost: Cost
+    endpoints: list[Endpoint] = Field(
+        description="The model APIs it serves (chat: /v1/chat/completions, messages: "
+        "/v1/messages, responses: /v1/responses, embeddings: /v1/embeddings); "
+        "beyond the documented fields"
+    )
 
 
 class SdkModel(PublicModel):
@@ -137,6 +144,7 @@ class UpstreamOut(_Out):
     base_url: str
     model: str
     api_key_env: str | None
+    responses: bool = Field(description="It serves OpenAI's Responses API itself")
 
 
 class AdminModel(_Out):
@@ -151,6 +159,7 @@ class AdminModel(_Out):
     input_modalities: list[str]
     output_modalities: list[str]
     supported_features: list[str]
+    endpoints: list[Endpoint] = Field(description="The model APIs it serves")
     context_length: int | None
     cost: CatalogCost
     price_source: PriceSourceOut | None

@@ -13,19 +13,23 @@ A catalog document is YAML (JSON is accepted too, being YAML)::
         input_modalities: [text, image]    # subset of text, image, audio, video
         output_modalities: [text]
         supported_features: [tool_calls]   # see quantized.catalog.model.FEATURES
+        endpoints: [chat, messages, responses]   # optional: the model APIs it serves (this
+                                           # default); an embedding model: [embeddings]
         context_length: 1047576            # optional
         cost: {prompt: 0.1, completion: 0.4, input_cache_read: 0.025}   # USD per 1M tokens;
                                            # optional input_cache_write (default: prompt)
         price_source: {url: ..., checked: 2026-07-24, via: ..., note: ...}  # optional
         upstreams:                          # optional; never listed on /v1/models
           - {provider: openai, base_url: https://api.openai.com/v1,
-             model: gpt-4.1-nano, api_key_env: OPENAI_API_KEY}
+             model: gpt-4.1-nano, api_key_env: OPENAI_API_KEY,
+             responses: true}              # optional: it serves the Responses API itself
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +37,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from quantized.catalog.aliases import clashes
-from quantized.catalog.model import Model
+from quantized.catalog.model import GENERATIVE, Model
 from quantized.catalog.schema import CatalogEntry
 from quantized.errors import CatalogFormatError, ConfigurationError
 from quantized.validation import describe, first_problem
@@ -137,6 +141,8 @@ def model_to_entry(model: Model) -> dict[str, Any]:
     entry["input_modalities"] = list(model.input_modalities)
     entry["output_modalities"] = list(model.output_modalities)
     entry["supported_features"] = list(model.supported_features)
+    if model.endpoints != GENERATIVE:
+        entry["endpoints"] = list(model.endpoints)
     if model.context_length is not None:
         entry["context_length"] = model.context_length
     entry["cost"] = {k: v for k, v in model.cost.all_numbers().items() if v is not None}
@@ -161,6 +167,7 @@ def model_to_entry(model: Model) -> dict[str, Any]:
                     ("base_url", u.base_url),
                     ("model", u.model),
                     ("api_key_env", u.api_key_env),
+                    ("responses", u.responses or None),
                 )
                 if value is not None
             }
@@ -182,6 +189,7 @@ def model_json(model: Model) -> dict[str, Any]:
         "input_modalities": list(model.input_modalities),
         "output_modalities": list(model.output_modalities),
         "supported_features": list(model.supported_features),
+        "endpoints": list(model.endpoints),
         "context_length": model.context_length,
         "cost": model.cost.all_numbers(),
         "price_source": (
@@ -189,15 +197,7 @@ def model_json(model: Model) -> dict[str, Any]:
             if source is not None
             else None
         ),
-        "upstreams": [
-            {
-                "provider": u.provider,
-                "base_url": u.base_url,
-                "model": u.model,
-                "api_key_env": u.api_key_env,
-            }
-            for u in model.upstreams
-        ],
+        "upstreams": [asdict(u) for u in model.upstreams],
     }
 
 

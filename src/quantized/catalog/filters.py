@@ -1,9 +1,11 @@
-"""Listing filters: ``author``, ``input_modality``, ``output_modality``, ``supported_features``.
+"""Listing filters: ``author``, ``input_modality``, ``output_modality``,
+``supported_features``, ``endpoint``.
 
-Each filter takes one value or a comma-separated list. Several values of ``author``
-and of the modalities mean "any of"; several ``supported_features`` mean "all of".
-Different filters must all hold. Unknown parameters and unknown modality or
-feature values are errors naming them; an author with no models simply lists none.
+Each filter takes one value or a comma-separated list. Several values of ``author``,
+of the modalities and of ``endpoint`` mean "any of"; several ``supported_features``
+mean "all of". Different filters must all hold. Unknown parameters and unknown
+modality, feature or endpoint values are errors naming them; an author with no models
+simply lists none.
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
-from quantized.catalog.model import FEATURES, MODALITIES, Model
+from quantized.catalog.model import ENDPOINTS, FEATURES, MODALITIES, Model
 from quantized.errors import InvalidRequestError
 
 AUTHOR = "[a-z0-9][a-z0-9._-]*"
 _AUTHOR = re.compile(f"^{AUTHOR}$")
-FILTERS = ("author", "input_modality", "output_modality", "supported_features")
+FILTERS = ("author", "input_modality", "output_modality", "supported_features", "endpoint")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,10 +28,17 @@ class ListingFilter:
     input_modalities: frozenset[str] = frozenset()
     output_modalities: frozenset[str] = frozenset()
     features: frozenset[str] = frozenset()
+    endpoints: frozenset[str] = frozenset()
     _hash: int = field(default=0, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        fields = (self.authors, self.input_modalities, self.output_modalities, self.features)
+        fields = (
+            self.authors,
+            self.input_modalities,
+            self.output_modalities,
+            self.features,
+            self.endpoints,
+        )
         object.__setattr__(self, "_hash", hash(fields))
 
     def __hash__(self) -> int:
@@ -47,6 +56,7 @@ class ListingFilter:
                 or not self.output_modalities.isdisjoint(model.output_modalities)
             )
             and self.features.issubset(model.supported_features)
+            and (not self.endpoints or not self.endpoints.isdisjoint(model.endpoints))
         )
 
 
@@ -93,6 +103,7 @@ def filter_of(pairs: list[tuple[str, str]]) -> ListingFilter | None:
             "input_modality": MODALITIES,
             "output_modality": MODALITIES,
             "supported_features": FEATURES,
+            "endpoint": ENDPOINTS,
         }[name]
         found[name] = found.get(name, frozenset()) | _values(name, raw, allowed)
     if not found:
@@ -102,4 +113,5 @@ def filter_of(pairs: list[tuple[str, str]]) -> ListingFilter | None:
         input_modalities=found.get("input_modality", frozenset()),
         output_modalities=found.get("output_modality", frozenset()),
         features=found.get("supported_features", frozenset()),
+        endpoints=found.get("endpoint", frozenset()),
     )

@@ -25,7 +25,8 @@ _LISTING_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def public_fields(model: Model) -> dict[str, Any]:
-    """Exactly the documented fields of one model, in the documented order."""
+    """The documented fields of one model, in the documented order, then ``endpoints``
+    (the model APIs it serves: additive, after every documented field)."""
     return {
         "id": model.id,
         "name": model.name,
@@ -36,6 +37,7 @@ def public_fields(model: Model) -> dict[str, Any]:
         "status": model.status,
         "supported_features": list(model.supported_features),
         "cost": model.cost.as_numbers(),
+        "endpoints": list(model.endpoints),
     }
 
 

@@ -125,6 +125,16 @@ class CostEntry(_Strict):
 
 
 class UpstreamEntry(_Strict):
+    # The JSON schema says what ``_openai_only`` checks: an OpenAI upstream, or no Responses API.
+    model_config = ConfigDict(
+        json_schema_extra={
+            "anyOf": [
+                {"properties": {"provider": {"const": "openai"}}},
+                {"properties": {"responses": {"const": False}}},
+            ]
+        }
+    )
+
     provider: Literal["openai", "anthropic"]
     base_url: Annotated[str, Field(pattern=r"^https?://[^\s/\x00]+[^\x00]*$", max_length=2048)]
     model: Annotated[str, Field(min_length=1, max_length=256, pattern=NO_NUL)]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import asdict
 from typing import Any
 
 from sqlalchemy import func, select
@@ -31,21 +32,14 @@ def _row(model: Model, now: float) -> dict[str, Any]:
         "cost_input_cache_write": model.cost.input_cache_write,
         "context_length": model.context_length,
         "created": model.created,
-        "upstreams": [
-            {
-                "provider": u.provider,
-                "base_url": u.base_url,
-                "model": u.model,
-                "api_key_env": u.api_key_env,
-            }
-            for u in model.upstreams
-        ],
+        "upstreams": [asdict(u) for u in model.upstreams],
         "price_source": (
             {"url": source.url, "checked": source.checked, "via": source.via, "note": source.note}
             if source
             else None
         ),
         "aliases": list(model.aliases),
+        "endpoints": list(model.endpoints),
         "updated_at": now,
     }
 
@@ -67,9 +61,21 @@ def _model(row: Any) -> Model:
         ),
         context_length=row.context_length,
         created=row.created,
-        upstreams=tuple(Upstream(**u) for u in row.upstreams),
+        upstreams=tuple(_upstream(u) for u in row.upstreams),
         price_source=PriceSource(**row.price_source) if row.price_source else None,
         aliases=tuple(row.aliases),
+        endpoints=tuple(row.endpoints),
+    )
+
+
+def _upstream(stored: dict[str, Any]) -> Upstream:
+    """An upstream as stored (rows written before ``responses`` existed lack it)."""
+    return Upstream(
+        provider=stored["provider"],
+        base_url=stored["base_url"],
+        model=stored["model"],
+        api_key_env=stored.get("api_key_env"),
+        responses=stored.get("responses", False),
     )
 
 

@@ -44,6 +44,12 @@ models = Table(
     Column("price_source", JSON, nullable=True),
     Column("updated_at", Double, nullable=False),
     Column("aliases", JSON, nullable=False, default=list),
+    Column(
+        "endpoints",
+        JSON,
+        nullable=False,
+        server_default='["chat", "messages", "responses"]',
+    ),
 )
 
 api_keys = Table(

@@ -253,7 +253,7 @@ def test_bulk_import_yaml_and_foreign_formats(callers: Callers) -> None:
             headers={"content-type": "application/json"},
         )
         body = openrouter.json()
-        assert body["format"] == "openrouter" and len(body["models"]) == 4
+        assert body["format"] == "openrouter" and len(body["models"]) == 5
         assert body["skipped"] == [
             {"name": "openrouter/auto", "reason": "variable pricing (negative prices)"}
         ]
@@ -263,12 +263,13 @@ def test_bulk_import_yaml_and_foreign_formats(callers: Callers) -> None:
             content=(FIXTURES / "litellm_model_prices.json").read_bytes(),
             headers={"content-type": "application/json"},
         )
-        assert litellm.status_code == 200 and len(litellm.json()["models"]) == 8
+        assert litellm.status_code == 200 and len(litellm.json()["models"]) == 12
         assert_error(
             client.post("/admin/v1/models/import", params={"format": "csv"}, json={}), 400, "format"
         )
     assert "yaml/one" in listed(callers)
     assert listed(callers)["meta-llama/llama-3.3-70b-versatile"]["cost"]["prompt"] == 0.59
+    assert listed(callers)["mistralai/mistral-embed"]["endpoints"] == ["embeddings"]
 
 
 def test_model_audit_entries(callers: Callers) -> None:

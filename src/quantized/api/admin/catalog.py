@@ -23,6 +23,7 @@ from quantized.catalog.schema import (
     CatalogEntry,
     ContextLength,
     Created,
+    Endpoints,
     Features,
     Line,
     Modalities,
@@ -95,6 +96,7 @@ class ModelPatch(_Patch):
     input_modalities: Modalities | None = None
     output_modalities: Modalities | None = None
     supported_features: Features | None = None
+    endpoints: Endpoints | None = None
     context_length: ContextLength | None = None
     cost: CostPatch = optional()
     price_source: PriceSourceEntry | None = None

@@ -1,10 +1,12 @@
 """LiteLLM's ``model_prices_and_context_window.json``, as catalog models.
 
-Imported: entries with ``mode: chat`` (others, such as embeddings or image
-generation, are skipped with the reason). The id is ``author/slug``: the slug is
-the key without its provider prefix (lowercased; characters outside
-``[a-z0-9._:-]`` become ``-``); the author comes from ``litellm_provider`` for
-first-party providers (``openai`` → openai, ``anthropic`` → anthropic,
+Imported: entries with ``mode: chat`` or ``responses`` (they serve the generative
+APIs: chat, messages, responses) and ``mode: embedding`` (``endpoints: [embeddings]``,
+no output modality, completion price 0: embeddings bill input tokens only); others,
+such as image generation or speech, are skipped with the reason. The id is
+``author/slug``: the slug is the key without its provider prefix (lowercased;
+characters outside ``[a-z0-9._:-]`` become ``-``); the author comes from
+``litellm_provider`` for first-party providers (``openai`` → openai, ``anthropic`` → anthropic,
 ``gemini``/``vertex_ai-language-models`` → google, ``mistral`` → mistralai,
 ``xai`` → x-ai, ``dashscope`` → qwen, …) and, for hosts (groq, together_ai,
 bedrock, azure, …), from the model's family name (llama → meta-llama, qwen → qwen,
@@ -21,7 +23,8 @@ providers that bill no writes, is left unset: writes then cost the input price);
 → input modalities; ``supported_output_modalities`` / ``supports_audio_output``
 → output modalities; ``max_input_tokens`` → ``context_length``; ``source`` →
 the price source. The name is the slug (LiteLLM has no display names). Providers
-with an OpenAI-compatible or Anthropic API get an upstream. The key without its
+with an OpenAI-compatible or Anthropic API get an upstream (OpenAI's own API with
+``responses: true``: it serves the Responses API itself). The key without its
 provider prefix is the provider's own name for the model (``claude-sonnet-4-5-20250929``,
 ``gpt-4o``): it becomes an alias when it fits the alias rules (lowercase) and no
 other model has that name.
@@ -40,6 +43,7 @@ from typing import Any
 from quantized.catalog.aliases import ALIAS_PATTERN, MAX_ALIAS_LENGTH
 from quantized.catalog.importers import Imported, Skipped, checked_date, collect
 from quantized.catalog.importers.openrouter import canonical, per_million
+from quantized.catalog.model import GENERATIVE
 from quantized.errors import CatalogFormatError
 
 SOURCE = "https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json"
@@ -157,13 +161,22 @@ def _features(entry: dict[str, Any]) -> list[str]:
     return [feature for flag, feature in flags if entry.get(flag) is True]
 
 
+_GENERATIVE_MODES = ("chat", "responses")
+_EMBEDDING = "embedding"
+
+
 def _entry(key: str, entry: dict[str, Any], today: str) -> dict[str, Any] | Skipped:
     mode = entry.get("mode", "chat")
-    if mode != "chat":
-        return Skipped(key, f"mode '{mode}' is not a chat model")
+    embeds = mode == _EMBEDDING
+    if mode not in _GENERATIVE_MODES and not embeds:
+        return Skipped(key, f"mode '{mode}' is not a chat, responses or embedding model")
     provider = str(entry.get("litellm_provider") or "")
     prompt = per_million(entry.get("input_cost_per_token"), "input_cost_per_token", key)
-    completion = per_million(entry.get("output_cost_per_token"), "output_cost_per_token", key)
+    completion = (
+        0.0
+        if embeds
+        else per_million(entry.get("output_cost_per_token"), "output_cost_per_token", key)
+    )
     if prompt is None or completion is None:
         return Skipped(key, "no input or output price")
     cache_read = per_million(
@@ -183,8 +196,9 @@ def _entry(key: str, entry: dict[str, Any], today: str) -> dict[str, Any] | Skip
         "name": native.split("/")[-1],
         "aliases": [native] if _is_alias(native, model_id) else [],
         "input_modalities": inputs,
-        "output_modalities": outputs,
+        "output_modalities": [] if embeds else outputs,
         "supported_features": _features(entry),
+        "endpoints": ["embeddings"] if embeds else list(GENERATIVE),
         "context_length": entry.get("max_input_tokens") or None,
         "cost": {"prompt": prompt, "completion": completion},
         "price_source": {
@@ -199,9 +213,8 @@ def _entry(key: str, entry: dict[str, Any], today: str) -> dict[str, Any] | Skip
         data["cost"]["input_cache_write"] = write
     if provider in _UPSTREAMS:
         protocol, base_url, env = _UPSTREAMS[provider]
-        data["upstreams"] = [
-            {"provider": protocol, "base_url": base_url, "model": native, "api_key_env": env}
-        ]
+        upstream = {"provider": protocol, "base_url": base_url, "model": native, "api_key_env": env}
+        data["upstreams"] = [{**upstream, "responses": provider == "openai"}]
     return data
 
 

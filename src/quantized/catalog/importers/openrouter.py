@@ -4,8 +4,10 @@ Mapped: ``id`` (already ``author/slug``), ``name``, ``description``, ``created``
 ``context_length``; ``pricing.prompt`` / ``completion`` / ``input_cache_read`` /
 ``input_cache_write`` (USD per token, as strings) become USD per million tokens;
 ``architecture.input_modalities`` / ``output_modalities`` become the four
-modalities (``file`` is dropped); ``supported_parameters`` gives ``tool_calls``
-(``tools``), ``structured_output`` (``structured_outputs`` or
+modalities (``file`` is dropped), except that a model whose output modalities
+include ``embeddings`` is an embedding model: ``endpoints: [embeddings]`` and no
+output modality (others serve the generative APIs); ``supported_parameters``
+gives ``tool_calls`` (``tools``), ``structured_output`` (``structured_outputs`` or
 ``response_format``) and ``reasoning`` (``reasoning``/``include_reasoning``); a
 cache-read price gives ``prompt_caching``. Every model gets one upstream:
 OpenRouter's OpenAI-compatible API with ``OPENROUTER_API_KEY``.
@@ -28,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from quantized.catalog.importers import Imported, Skipped, checked_date, collect
-from quantized.catalog.model import MODALITIES
+from quantized.catalog.model import GENERATIVE, MODALITIES
 from quantized.catalog.schema import MODEL_ID_PATTERN
 from quantized.errors import CatalogFormatError
 
@@ -84,7 +86,8 @@ def _entry(item: dict[str, Any], today: str) -> dict[str, Any] | Skipped:
         return Skipped(model_id, "variable pricing (negative prices)")
     architecture = item.get("architecture") or {}
     inputs = canonical(architecture.get("input_modalities"))
-    outputs = canonical(architecture.get("output_modalities"))
+    given = architecture.get("output_modalities")
+    embeds = isinstance(given, list) and "embeddings" in given
     parameters = [p for p in item.get("supported_parameters") or [] if isinstance(p, str)]
     return {
         "id": model_id.lower(),
@@ -92,8 +95,9 @@ def _entry(item: dict[str, Any], today: str) -> dict[str, Any] | Skipped:
         "description": item.get("description") or None,
         "created": item.get("created"),
         "input_modalities": inputs,
-        "output_modalities": outputs,
+        "output_modalities": [] if embeds else canonical(given),
         "supported_features": _features(parameters, cache_read),
+        "endpoints": ["embeddings"] if embeds else list(GENERATIVE),
         "context_length": item.get("context_length") or None,
         "cost": {
             "prompt": prompt,
