@@ -34,7 +34,7 @@ def _usage(behaviour: Any) -> dict[str, Any]:
     reasoning = 3 if behaviour.name == "think" else 0
     return {
         "input_tokens": behaviour.prompt,
-        "input_tokens_details": {"cached_tokens": behaviour.cached},
+        "input_tokens_details": {"cached_tokens": behaviour.cached, "cache_write_tokens": 0},
         "output_tokens": behaviour.completion,
         "output_tokens_details": {"reasoning_tokens": reasoning},
         "total_tokens": behaviour.prompt + behaviour.completion,
