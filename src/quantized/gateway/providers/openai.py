@@ -58,6 +58,15 @@ def read_usage(data: dict[str, Any]) -> Usage | None:
     )
 
 
+def openai_call(upstream: Upstream, api_key: str | None, path: str, body: bytes) -> UpstreamCall:
+    """A call to an endpoint of an OpenAI-compatible upstream (``path`` under its base URL),
+    with the gateway's key as a bearer token."""
+    headers = [_JSON, _IDENTITY]
+    if api_key is not None:
+        headers.append((b"authorization", b"Bearer " + api_key.encode()))
+    return UpstreamCall(upstream.base_url.rstrip("/") + path, headers, body)
+
+
 class OpenAIStream(StreamTranslator):
     def __init__(self, forward_usage: bool) -> None:
         super().__init__()
@@ -90,11 +99,7 @@ class OpenAIProvider(Provider):
         body["model"] = upstream.model
         if request.stream:
             body["stream_options"] = {**(body.get("stream_options") or {}), "include_usage": True}
-        headers = [_JSON, _IDENTITY]
-        if api_key is not None:
-            headers.append((b"authorization", b"Bearer " + api_key.encode()))
-        url = upstream.base_url.rstrip("/") + "/chat/completions"
-        return UpstreamCall(url, headers, orjson.dumps(body))
+        return openai_call(upstream, api_key, "/chat/completions", orjson.dumps(body))
 
     def completion(self, request: ChatRequest, body: bytes) -> tuple[bytes, Usage]:
         return body, read_usage(json_answer(body)) or Usage()
