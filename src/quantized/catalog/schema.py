@@ -203,6 +203,19 @@ class CatalogEntry(_Strict):
 
     _aliases = field_validator("aliases")(_not_own_id)
 
+    @field_validator("endpoints")
+    @classmethod
+    def _embeddings_upstreams(cls, endpoints: list[str], info: ValidationInfo) -> list[str]:
+        """Anthropic serves no embeddings API: an embedding model's upstreams are all
+        OpenAI-compatible, so no request for it can meet an upstream that cannot serve it."""
+        upstreams: list[UpstreamEntry] = info.data.get("upstreams") or []
+        if "embeddings" in endpoints and any(u.provider != "openai" for u in upstreams):
+            raise ValueError(
+                "a model that serves embeddings needs OpenAI-compatible upstreams only "
+                "(provider: openai): Anthropic has no embeddings API"
+            )
+        return endpoints
+
     def to_model(self, now: int) -> Model:
         cost = self.cost
         return Model(
