@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import jsonschema_rs  # schemathesis's validator
 import pytest
 
 from quantized.catalog.document import parse_catalog
+from quantized.catalog.schema import CatalogEntry
 from quantized.errors import CatalogFormatError
 from tests.utils.catalogs import entry
 
@@ -38,3 +40,14 @@ def test_an_anthropic_upstream_cannot_serve_embeddings(
 def test_a_generative_model_may_have_anthropic_upstreams() -> None:
     (model,) = parse_catalog({"models": [entry("x/chat", upstreams=[ANTHROPIC])]}, now=0)
     assert "embeddings" not in model.endpoints
+
+
+def test_the_json_schema_says_the_same() -> None:
+    """The OpenAPI document's catalog entry holds the rule too (``if``/``then``), so a client
+    (or schemathesis) generating valid entries never makes one the server refuses."""
+    schema = jsonschema_rs.validator_for(CatalogEntry.model_json_schema())
+    assert schema.is_valid(entry("x/embed", endpoints=["embeddings"], upstreams=[OPENAI]))
+    assert schema.is_valid(entry("x/chat", upstreams=[ANTHROPIC]))
+    assert schema.is_valid(entry("x/chat", endpoints=["chat"], upstreams=[ANTHROPIC]))
+    for upstreams in ([ANTHROPIC], [OPENAI, ANTHROPIC]):
+        assert not schema.is_valid(entry("x/e", endpoints=["embeddings"], upstreams=upstreams))

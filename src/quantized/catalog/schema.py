@@ -25,6 +25,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from pydantic.config import JsonDict
 
 from quantized.catalog.aliases import ALIAS_PATTERN, MAX_ALIAS_LENGTH, MAX_ALIASES
 from quantized.catalog.model import Cost, Model, PriceSource, Upstream
@@ -185,7 +186,21 @@ def _not_own_id(aliases: list[str], info: ValidationInfo) -> list[str]:
     return aliases
 
 
+_EMBEDDINGS_UPSTREAMS: JsonDict = {
+    "if": {
+        "properties": {"endpoints": {"contains": {"const": "embeddings"}}},
+        "required": ["endpoints"],
+    },
+    "then": {
+        "properties": {"upstreams": {"items": {"properties": {"provider": {"const": "openai"}}}}}
+    },
+}
+"""The rule of ``CatalogEntry._embeddings_upstreams``, in the JSON schema."""
+
+
 class CatalogEntry(_Strict):
+    model_config = ConfigDict(json_schema_extra=_EMBEDDINGS_UPSTREAMS)
+
     id: ModelId
     name: Line
     aliases: Aliases = Field(default_factory=list)
