@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.routing import Router
 
-from quantized.api import admin, chat, messages, models, openapi, usage
+from quantized.api import admin, chat, embeddings, messages, models, openapi, usage
 from quantized.api.asgi import ASGIApp, Receive, Scope, Send
 from quantized.api.bodies import BodyBudget
 from quantized.api.boundary import Boundary, RequestIds
@@ -53,6 +53,11 @@ class QuantizedApp:
                 max_body_bytes=settings.max_body_bytes,
                 budget=self.body_budget,
             ),
+            embeddings.PATH: embeddings.embeddings(
+                runtime.pipeline,
+                max_body_bytes=settings.max_body_bytes,
+                budget=self.body_budget,
+            ),
         }
 
         @asynccontextmanager
@@ -71,7 +76,12 @@ class QuantizedApp:
             redirect_slashes=False,
             lifespan=lifespan,
         )
-        operations = (*models.OPERATIONS, *chat.OPERATIONS, *messages.OPERATIONS)
+        operations = (
+            *models.OPERATIONS,
+            *chat.OPERATIONS,
+            *messages.OPERATIONS,
+            *embeddings.OPERATIONS,
+        )
         self.document = openapi.Document(self.router.routes, operations)
 
     @asynccontextmanager
