@@ -1,6 +1,8 @@
 """An upstream that answers instantly (for bench/chat.py, bench/messages.py and others).
 
-``POST /v1/messages`` gets a fixed Anthropic ``message`` (or event stream), any
+``POST /v1/messages`` gets a fixed Anthropic ``message`` (or event stream),
+``POST /v1/embeddings`` a fixed embeddings answer (one 1,536-value vector, as
+text-embedding-3-small gives: base64, or floats for a body asking for them), any
 other path a fixed OpenAI chat completion (or chunk stream); a body holding
 ``"stream":true`` gets the stream. A plain ASGI app, run with uvicorn
 (httptools, uvloop):
@@ -10,9 +12,12 @@ other path a fixed OpenAI chat completion (or chunk stream); a body holding
 
 from __future__ import annotations
 
+import base64
 import json
+import math
 import os
 import signal
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +74,21 @@ MESSAGE_STREAM = (
     )
     + _event(b"message_stop")
 )
+_VECTOR = struct.pack("<1536f", *(math.sin(i) / 20 for i in range(1536)))
+
+
+def _embeddings(vector: bytes) -> bytes:
+    return (
+        b'{"object":"list","data":[{"object":"embedding","index":0,"embedding":%s}],'
+        b'"model":"text-embedding-3-small","usage":{"prompt_tokens":3,"total_tokens":3}}' % vector
+    )
+
+
+EMBEDDINGS_BASE64 = _embeddings(b'"%s"' % base64.b64encode(_VECTOR))
+EMBEDDINGS_FLOAT = _embeddings(
+    json.dumps(list(struct.unpack("<1536f", _VECTOR)), separators=(",", ":")).encode()
+)
+"""About 8 KB and 32 KB."""
 JSON = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(COMPLETION))]
 MESSAGE_JSON = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(MESSAGE))]
 SSE = [(b"content-type", b"text/event-stream")]
@@ -83,6 +103,12 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         body += message.get("body", b"")
         if not message.get("more_body"):
             break
+    if scope["path"].endswith("/embeddings"):
+        answer = EMBEDDINGS_FLOAT if b'"float"' in body else EMBEDDINGS_BASE64
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(answer))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
+        return
     anthropic = scope["path"].endswith("/messages")
     if b'"stream":true' in body or b'"stream": true' in body:
         await send({"type": "http.response.start", "status": 200, "headers": SSE})
@@ -107,15 +133,21 @@ def stop(process: subprocess.Popen[bytes]) -> None:
     process.wait(10)
 
 
-def write_catalog(path: Path, port: int, *, anthropic: bool = False) -> Path:
+def write_catalog(
+    path: Path, port: int, *, anthropic: bool = False, embeddings: bool = False
+) -> Path:
     """A catalog whose upstream is this app on ``port``: ``bench/model`` (OpenAI-compatible);
     with ``anthropic`` also ``bench/claude`` (an Anthropic upstream: no ``/v1`` in its URL),
-    both with tool calls (a Claude Code request offers tools)."""
+    both with tool calls (a Claude Code request offers tools); with ``embeddings`` also
+    ``bench/embed``, an embedding model."""
     openai = _model("bench/model", "openai", f"http://127.0.0.1:{port}/v1", "bench")
     models = [openai]
     if anthropic:
         claude = _model("bench/claude", "anthropic", f"http://127.0.0.1:{port}", "bench-claude")
         models = [{**m, "supported_features": ["tool_calls"]} for m in (openai, claude)]
+    if embeddings:
+        embed = _model("bench/embed", "openai", f"http://127.0.0.1:{port}/v1", "bench-embed")
+        models.append({**embed, "endpoints": ["embeddings"]})
     path.write_text(json.dumps({"models": models}))
     return path
 

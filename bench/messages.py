@@ -29,6 +29,8 @@ import argparse
 import os
 import statistics
 import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from subprocess import Popen
@@ -113,13 +115,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 def measure(
-    cases: dict[str, Case], targets: dict[str, Target], args: argparse.Namespace
+    cases: dict[str, Case],
+    targets: dict[str, Target],
+    args: argparse.Namespace,
+    plan: Sequence[tuple[str, int]] | None = None,
 ) -> tuple[dict[str, list[Run]], dict[str, list[float]]]:
-    """Every case at 1 connection (the small one at 16 too), targets alternating each run;
-    and the gateway's CPU time per request in each run, in microseconds."""
+    """Each (case, connections) of ``plan`` — by default every case at 1 connection and the
+    small one at 16 too — targets alternating each run; and the gateway's CPU time per
+    request in each run, in microseconds."""
     results: dict[str, list[Run]] = {}
     cpu: dict[str, list[float]] = {}
-    plan = [(name, 1) for name in cases] + [("small", 16)]
+    plan = plan or [(name, 1) for name in cases] + [("small", 16)]
     for _ in range(args.runs):
         for name, connections in plan:
             for target, where in targets.items():
@@ -135,33 +141,44 @@ def measure(
     return results, cpu
 
 
+@contextmanager
+def serving(
+    tmp: Path, source: Path | None, upstream_port: int, gateway_port: int, **catalog: bool
+) -> Iterator[dict[str, Target]]:
+    """The fake upstream and a gateway (with ``source`` a second one, from that ``src``), each
+    gateway with the fake's catalog (``catalog``: the models beside ``bench/model``), as
+    targets: ``direct``, ``gateway`` and ``--source``; all stopped on leaving."""
+    gateways: dict[str, tuple[Popen[str], str, int]] = {}
+    upstream = fake_upstream.start(upstream_port)
+    try:
+        sources = {"gateway": None, "--source": source} if source else {"gateway": None}
+        for offset, (name, src) in enumerate(sources.items()):
+            work = tmp / name.strip("-")
+            work.mkdir()
+            catalog_file = fake_upstream.write_catalog(
+                work / "catalog.json", upstream_port, **catalog
+            )
+            gateway, key = start(work, gateway_port + offset, catalog_file, src)
+            gateways[name] = (gateway, key, gateway_port + offset)
+        targets = {"direct": Target(upstream_port, gateways["gateway"][1])}
+        for name, (gateway, key, port) in gateways.items():
+            targets[name] = Target(port, key, gateway.pid)
+        yield targets
+    finally:
+        for gateway, _, _ in gateways.values():
+            stop(gateway)
+        fake_upstream.stop(upstream)
+
+
 def main() -> None:
     args = arguments(__doc__.splitlines()[0])
     require("wrk", "taskset")
-    gateways: dict[str, tuple[Popen[str], str, int]] = {}
     with tempfile.TemporaryDirectory(prefix="quantized-messages-") as tmp:
         cases = scripts(Path(tmp))
-        upstream = fake_upstream.start(UPSTREAM_PORT)
-        try:
-            sources = (
-                {"gateway": None, "--source": args.source} if args.source else {"gateway": None}
-            )
-            for offset, (name, source) in enumerate(sources.items()):
-                work = Path(tmp) / name.strip("-")
-                work.mkdir()
-                catalog = fake_upstream.write_catalog(
-                    work / "catalog.json", UPSTREAM_PORT, anthropic=True
-                )
-                gateway, key = start(work, GATEWAY_PORT + offset, catalog, source)
-                gateways[name] = (gateway, key, GATEWAY_PORT + offset)
-            targets = {"direct": Target(UPSTREAM_PORT, gateways["gateway"][1])}
-            for name, (gateway, key, port) in gateways.items():
-                targets[name] = Target(port, key, gateway.pid)
+        with serving(
+            Path(tmp), args.source, UPSTREAM_PORT, GATEWAY_PORT, anthropic=True
+        ) as targets:
             results, cpu = measure(cases, targets, args)
-        finally:
-            for gateway, _, _ in gateways.values():
-                stop(gateway)
-            fake_upstream.stop(upstream)
     report(results, cpu, [name for name in targets if name != "direct"])
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.routing import Router
 
-from quantized.api import admin, chat, messages, models, openapi, responses, usage
+from quantized.api import admin, chat, embeddings, messages, models, openapi, responses, usage
 from quantized.api.asgi import ASGIApp, Receive, Scope, Send
 from quantized.api.bodies import BodyBudget
 from quantized.api.boundary import Boundary, RequestIds
@@ -59,6 +59,11 @@ class QuantizedApp:
                 max_body_bytes=settings.max_body_bytes,
                 budget=self.body_budget,
             ),
+            embeddings.PATH: embeddings.embeddings(
+                runtime.pipeline,
+                max_body_bytes=settings.max_body_bytes,
+                budget=self.body_budget,
+            ),
         }
 
         @asynccontextmanager
@@ -82,6 +87,7 @@ class QuantizedApp:
             *chat.OPERATIONS,
             *messages.OPERATIONS,
             *responses.OPERATIONS,
+            *embeddings.OPERATIONS,
         )
         self.document = openapi.Document(self.router.routes, operations)
 

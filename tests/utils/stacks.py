@@ -22,6 +22,14 @@ FULL = {
     "cost": PRICES,
 }
 THINKING = {**FULL, "supported_features": ["tool_calls", "structured_output", "reasoning"]}
+EMBED_PRICE = 0.13
+EMBED = {
+    "input_modalities": ["text"],
+    "supported_features": [],
+    "cost": {"prompt": EMBED_PRICE, "completion": 0},
+    "endpoints": ["embeddings"],
+}
+"""An embedding model's entry (it serves /v1/embeddings alone)."""
 
 
 def upstream(
@@ -103,6 +111,16 @@ def catalog(url: str, dead: str) -> list[dict[str, Any]]:
             upstreams=[upstream(url, "fail-500", responses=True), upstream(url, "echo")],
             **FULL,
         ),
+        entry("fake/embed", upstreams=[upstream(url, "embed")], **EMBED),
+        entry("fake/embed-nousage", upstreams=[upstream(url, "nousage")], **EMBED),
+        entry(
+            "fake/embed-fallback",
+            upstreams=[upstream(url, "fail-500"), upstream(url, "embed")],
+            **EMBED,
+        ),
+        entry("fake/embed-limited", upstreams=[upstream(url, "fail-429")], **EMBED),
+        entry("fake/embed-rejects", upstreams=[upstream(url, "fail-400")], **EMBED),
+        entry("fake/embed-garbage", upstreams=[upstream(url, "garbage")], **EMBED),
     ]
 
 

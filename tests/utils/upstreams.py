@@ -25,6 +25,9 @@ each upstream does:
   ``SIGNATURE`` (streamed as ``thinking_delta`` then ``signature_delta``), or OpenAI's
   ``reasoning_content``.
 
+``POST …/embeddings`` gets OpenAI's embeddings answer (see ``upstream_embeddings``);
+the behaviours above that fail, wait or break apply to it too.
+
 Like Anthropic's API, the Anthropic side refuses (400) a request that sends back a
 ``thinking`` block whose signature it did not make, and answers
 ``POST /v1/messages/count_tokens`` with a count of its own (``COUNTED``).
@@ -42,6 +45,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from tests.utils.processes import free_port
+from tests.utils.upstream_embeddings import embeddings_answer
 from tests.utils.upstream_responses import response_events, response_object
 
 COUNTED = 4242
@@ -167,6 +171,8 @@ class FakeUpstream:
                     self._events(response_events(body, behaviour), behaviour)
                 elif responses:
                     self._json(200, response_object(body, behaviour))
+                elif path.endswith("/embeddings"):
+                    self._json(200, embeddings_answer(body, str(body.get("model"))))
                 elif body.get("stream"):
                     self._stream(body, behaviour, anthropic)
                 elif anthropic:

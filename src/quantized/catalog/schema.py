@@ -25,6 +25,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from pydantic.config import JsonDict
 
 from quantized.catalog.aliases import ALIAS_PATTERN, MAX_ALIAS_LENGTH, MAX_ALIASES
 from quantized.catalog.model import Cost, Model, PriceSource, Upstream
@@ -195,7 +196,21 @@ def _not_own_id(aliases: list[str], info: ValidationInfo) -> list[str]:
     return aliases
 
 
+_EMBEDDINGS_UPSTREAMS: JsonDict = {
+    "if": {
+        "properties": {"endpoints": {"contains": {"const": "embeddings"}}},
+        "required": ["endpoints"],
+    },
+    "then": {
+        "properties": {"upstreams": {"items": {"properties": {"provider": {"const": "openai"}}}}}
+    },
+}
+"""The rule of ``CatalogEntry._embeddings_upstreams``, in the JSON schema."""
+
+
 class CatalogEntry(_Strict):
+    model_config = ConfigDict(json_schema_extra=_EMBEDDINGS_UPSTREAMS)
+
     id: ModelId
     name: Line
     aliases: Aliases = Field(default_factory=list)
@@ -212,6 +227,19 @@ class CatalogEntry(_Strict):
     endpoints: Endpoints = Field(default_factory=_generative)
 
     _aliases = field_validator("aliases")(_not_own_id)
+
+    @field_validator("endpoints")
+    @classmethod
+    def _embeddings_upstreams(cls, endpoints: list[str], info: ValidationInfo) -> list[str]:
+        """Anthropic serves no embeddings API: an embedding model's upstreams are all
+        OpenAI-compatible, so no request for it can meet an upstream that cannot serve it."""
+        upstreams: list[UpstreamEntry] = info.data.get("upstreams") or []
+        if "embeddings" in endpoints and any(u.provider != "openai" for u in upstreams):
+            raise ValueError(
+                "a model that serves embeddings needs OpenAI-compatible upstreams only "
+                "(provider: openai): Anthropic has no embeddings API"
+            )
+        return endpoints
 
     def to_model(self, now: int) -> Model:
         cost = self.cost

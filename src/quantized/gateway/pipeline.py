@@ -153,6 +153,7 @@ class Exchange:
         answer, outcome.usage = translated(
             lambda: surface.whole(request, opened.route, opened.first)
         )
+        outcome.estimated = outcome.usage.estimated
         outcome.status, outcome.error_code = 200, None
         await surface.answered(request, (principal.kind, principal.id))
         return Whole(answer, surface.headers(request, opened.route))

@@ -24,7 +24,7 @@ MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """Tokens as the upstream reported them.
+    """Tokens as the upstream reported them (or, ``estimated``, as the gateway counted them).
 
     ``prompt_tokens`` counts every input token, including the ``cached_tokens`` read
     from a prompt cache and the ``cache_write_tokens`` written to one (which
@@ -35,6 +35,8 @@ class Usage:
     cached_tokens: int = 0
     completion_tokens: int = 0
     cache_write_tokens: int = 0
+    estimated: bool = False
+    """Counted by the gateway: the upstream reported none (the ledger row says so)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -51,9 +51,7 @@ def replayable(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ``encrypted_content``) are left out, as an upstream that stored nothing would refuse
     their ids."""
     return [
-        item
-        for item in items
-        if item.get("type") != "reasoning" or item.get("encrypted_content")
+        item for item in items if item.get("type") != "reasoning" or item.get("encrypted_content")
     ]
 
 
