@@ -14,11 +14,43 @@ period (``QUANTIZED_RESPONSES_RETENTION_DAYS``).
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 Caller = tuple[str, str]
 """(kind, id) of the caller, as :class:`~quantized.auth.principal.Principal` names it."""
+ITEM_ID_PREFIXES = {
+    "message": "msg",
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "custom_tool_call": "ctc",
+    "custom_tool_call_output": "ctco",
+    "reasoning": "rs",
+}
+"""How the id made for an item starts, by the item's type (``item`` for other types)."""
+
+
+def new_id(prefix: str) -> str:
+    """``prefix``, an underscore and 24 random hexadecimal digits: ``msg_1f0c…``."""
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def ensure_ids(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items, each with a ``type`` (a message when it has none, as OpenAI's "easy
+    input message") and an ``id`` (made by type when it has none). Copies where they
+    change: the items given are left as they are."""
+    found = []
+    for item in items:
+        kind = item.get("type")
+        if not isinstance(kind, str):
+            kind = "message"
+            item = {**item, "type": kind}
+        if not isinstance(item.get("id"), str) or not item["id"]:
+            item = {**item, "id": new_id(ITEM_ID_PREFIXES.get(kind, "item"))}
+        found.append(item)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
