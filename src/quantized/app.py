@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.routing import Router
 
-from quantized.api import admin, chat, messages, models, openapi, usage
+from quantized.api import admin, chat, messages, models, openapi, responses, usage
 from quantized.api.asgi import ASGIApp, Receive, Scope, Send
 from quantized.api.bodies import BodyBudget
 from quantized.api.boundary import Boundary, RequestIds
@@ -66,6 +66,7 @@ class QuantizedApp:
                 route("/readyz", GET=readyz),
                 *openapi.routes(),
                 *usage.routes(),
+                *responses.routes(),
                 *admin.routes(),
             ],
             redirect_slashes=False,

@@ -4,7 +4,6 @@ bodies PostgreSQL is particular about (NUL escapes, megabytes)."""
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,28 +15,20 @@ from quantized.services.bootstrap import prepare
 from quantized.store.database import connection, create_engine
 from quantized.store.responses import DatabaseResponses
 from quantized.store.tables import responses
+from tests.utils.stored_responses import HOUR, stored_response
 
 ALICE: Caller = ("key", "1")
 BOB: Caller = ("key", "2")
 ALICE_TOKEN: Caller = ("jwt", "1")
 """A JWT subject spelled like a key id: another caller all the same."""
-HOUR = 3600.0
 
 
 def run(work: Coroutine[Any, Any, None]) -> None:
     asyncio.run(work)
 
 
-def stored(response_id: str = "resp_1", caller: Caller = ALICE, **response: Any) -> StoredResponse:
-    return StoredResponse(
-        id=response_id,
-        caller=caller,
-        created_at=time.time(),
-        model="fake/gpt",
-        response={"id": response_id, "object": "response", "output": [], **response},
-        input_items=ensure_ids([{"role": "user", "content": "hello"}]),
-        context=[],
-    )
+def stored(response_id: str, caller: Caller = ALICE, **fields: Any) -> StoredResponse:
+    return stored_response(caller, response_id, **fields)
 
 
 @asynccontextmanager
@@ -67,15 +58,15 @@ async def until(probe: Callable[[], Awaitable[object]], timeout: float = 5.0) ->
 def test_round_trip_and_replacement(database_url: str) -> None:
     async def work() -> None:
         async with store_on(database_url) as (store, _):
-            first = stored(status="in_progress")
+            first = stored("resp_1", status="in_progress")
             await store.put(first)
             assert await store.get(ALICE, "resp_1") == first
             assert await store.get(ALICE, "resp_2") is None
-            again = stored(status="completed")
+            again = stored("resp_1", status="completed")
             await store.put(again)  # the same id again replaces it
             found = await store.get(ALICE, "resp_1")
             assert found == again and found.response["status"] == "completed"
-            assert found.conversation() == again.input_items
+            assert found.conversation() == [*again.input_items, *again.response["output"]]
 
     run(work())
 
