@@ -55,7 +55,7 @@ class QuantizedApp:
             ),
             responses.PATH: responses.create_response(
                 runtime.pipeline,
-                None,
+                runtime.responses,
                 max_body_bytes=settings.max_body_bytes,
                 budget=self.body_budget,
             ),
@@ -77,6 +77,7 @@ class QuantizedApp:
                 route("/readyz", GET=readyz),
                 *openapi.routes(),
                 *usage.routes(),
+                *responses.routes(),
                 *admin.routes(),
             ],
             redirect_slashes=False,

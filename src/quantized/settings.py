@@ -180,6 +180,14 @@ class Settings(BaseSettings):
     usage_writes: int = Field(
         default=4, ge=1, le=64, description="Usage batches written at once, one connection each."
     )
+    responses_retention_days: float = Field(
+        default=30.0,
+        ge=0,
+        le=36500,
+        description="Days a Responses API response made with store: true (OpenAI's default) is "
+        "kept for GET /v1/responses/{id} and previous_response_id; then it is deleted. 0: "
+        "responses are not stored (ones stored before stay until they expire).",
+    )
 
     # JWT bearer tokens: one issuer from these variables, more from jwt_issuers_file.
     jwt_issuer: str | None = Field(default=None, description="Expected `iss` of tokens.")

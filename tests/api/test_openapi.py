@@ -39,6 +39,7 @@ SAMPLE_PATH_VALUES = {
     "slug": "gpt-4.1",
     "subject": "x",
     "alias": "gpt-4.1",
+    "response_id": "resp_1",
 }
 
 
@@ -131,7 +132,7 @@ def test_the_document_lists_exactly_the_served_operations(
         (path, method.upper()) for path, item in document["paths"].items() for method in item
     }
     assert documented == served_operations()
-    assert len(documented) == 32
+    assert len(documented) == 35
     for path, method in sorted(documented):  # and the server answers each one itself
         url = fuzzed_gateway.url + path.format(**SAMPLE_PATH_VALUES)
         response = httpx.request(method, url, json={} if method != "GET" else None)

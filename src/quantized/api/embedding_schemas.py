@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from quantized.api.schemas import _PASSED_ON, NO_NUL, Count
+from quantized.api.schemas import NO_NUL, PASSED_ON, Count
 from quantized.payloads import MAX_COUNT
 
 Text = Annotated[str, Field(min_length=1, pattern=NO_NUL)]
@@ -24,7 +24,7 @@ Input = (
 class EmbeddingsRequestBody(BaseModel):
     """OpenAI's embeddings request; fields not listed are passed to the upstream."""
 
-    model_config = _PASSED_ON
+    model_config = PASSED_ON
 
     model: Annotated[str, Field(min_length=1, pattern=NO_NUL)] = Field(
         description="A model id from GET /v1/models that serves embeddings"

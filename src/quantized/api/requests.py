@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+import types
+import typing
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 from starlette.requests import Request
 
 from quantized.api.bodies import content_length, read_body
@@ -31,6 +34,7 @@ M = TypeVar("M", bound=BaseModel)
 JSON_TYPES = ("application/json",)
 _INTEGER = re.compile(r"0|[1-9][0-9]{0,29}")
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+UNIONS = (typing.Union, types.UnionType)
 
 
 def _ascii_integer(value: object) -> object:
@@ -137,11 +141,33 @@ def validate(model: type[M], data: Any) -> M:
         raise InvalidRequestError(describe(exc), param=where or None) from None
 
 
+def _is_list(field: FieldInfo | None) -> bool:
+    """Whether a query field takes a list (``list[...]``, or ``list[...] | None``)."""
+    if field is None:
+        return False
+    options = get_args(field.annotation) if get_origin(field.annotation) in UNIONS else ()
+    for option in (field.annotation, *options):
+        if get_origin(option) is Annotated:
+            option = get_args(option)[0]
+        if get_origin(option) is list:
+            return True
+    return False
+
+
 def query_params(request: Request, model: type[M]) -> M:
-    """The query string as ``model``: a 400 names an unknown or repeated parameter."""
+    """The query string as ``model``: a 400 names an unknown or repeated parameter.
+
+    A list field takes every value given for it, as ``name=a&name=b`` or, the way
+    OpenAI's SDKs send arrays, ``name[]=a&name[]=b``.
+    """
     params = request.query_params
     known = model.model_fields
+    values: dict[str, Any] = {}
     for name in params:
+        listed = name.removesuffix("[]")
+        if _is_list(known.get(listed)):
+            values.setdefault(listed, []).extend(params.getlist(name))
+            continue
         if name not in known:
             hint = f"; use {', '.join(known)}" if known else "; this endpoint takes none"
             raise InvalidRequestError(
@@ -149,7 +175,8 @@ def query_params(request: Request, model: type[M]) -> M:
             )
         if len(params.getlist(name)) > 1:
             raise InvalidRequestError(f"query parameter '{name}' is given twice", param=name)
-    return validate(model, dict(params))
+        values[name] = params[name]
+    return validate(model, values)
 
 
 def path_params(request: Request, model: type[PathParameters]) -> Any:

@@ -249,7 +249,7 @@ JsonObject = Annotated[
     dict[str, Any],
     WithJsonSchema({"type": "object", "additionalProperties": {"$ref": JSON_VALUE}}),
 ]
-_PASSED_ON = ConfigDict(
+PASSED_ON = ConfigDict(
     extra="allow",
     json_schema_extra={
         "additionalProperties": {"$ref": JSON_VALUE},
@@ -260,13 +260,13 @@ Count = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
 class ChatContentPart(BaseModel):
-    model_config = _PASSED_ON
+    model_config = PASSED_ON
 
     type: Annotated[str, Field(pattern=NO_NUL, description="text, image_url, input_audio, …")]
 
 
 class ChatMessage(BaseModel):
-    model_config = _PASSED_ON
+    model_config = PASSED_ON
 
     role: Literal["system", "developer", "user", "assistant", "tool", "function"]
     content: Annotated[str, Field(pattern=NO_NUL)] | list[ChatContentPart] | None = None
@@ -279,7 +279,7 @@ class ChatRequestBody(BaseModel):
     describes exactly that. Bodies never hold NUL characters or integers beyond 64 bits.
     """
 
-    model_config = _PASSED_ON
+    model_config = PASSED_ON
 
     model: Annotated[str, Field(min_length=1, pattern=NO_NUL)] = Field(
         description="A model id from GET /v1/models"
@@ -353,27 +353,27 @@ class BudgetDeleted(_Out):
 
 
 class MessageBlock(BaseModel):
-    model_config = _PASSED_ON
+    model_config = PASSED_ON
 
     type: Annotated[str, Field(pattern=NO_NUL, description="text, image, tool_use, …")]
 
 
 class MessageIn(BaseModel):
-    model_config = _PASSED_ON
+    model_config = PASSED_ON
 
     role: Literal["user", "assistant", "system"]
     content: Annotated[str, Field(pattern=NO_NUL)] | list[MessageBlock]
 
 
 class SystemBlock(BaseModel):
-    model_config = _PASSED_ON
+    model_config = PASSED_ON
 
     type: Literal["text"]
     text: Annotated[str, Field(pattern=NO_NUL)]
 
 
 class ToolIn(BaseModel):
-    model_config = _PASSED_ON
+    model_config = PASSED_ON
 
     name: Annotated[str, Field(pattern=NO_NUL)]
 
@@ -385,7 +385,7 @@ class MessagesRequestBody(BaseModel):
     this describes exactly that.
     """
 
-    model_config = _PASSED_ON
+    model_config = PASSED_ON
 
     model: Annotated[str, Field(min_length=1, pattern=NO_NUL)] = Field(
         description="A model id from GET /v1/models, or one of its aliases"
@@ -426,40 +426,3 @@ class TokenCount(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     input_tokens: int
-
-
-class ResponsesRequestBody(BaseModel):
-    """OpenAI's Responses API request; fields not listed are passed to an upstream that
-    serves that API (``quantized.gateway.responses.request`` checks what the gateway uses)."""
-
-    model_config = _PASSED_ON
-
-    model: Annotated[str, Field(min_length=1, pattern=NO_NUL)] = Field(
-        description="A model id from GET /v1/models, or one of its aliases"
-    )
-    input: Annotated[str, Field(pattern=NO_NUL)] | list[JsonObject] = Field(
-        description="A user message, or a list of input items (messages, function calls "
-        "and their outputs, reasoning items, …); optional with previous_response_id"
-    )
-    instructions: Annotated[str, Field(pattern=NO_NUL)] | None = None
-    previous_response_id: Annotated[str, Field(min_length=1, max_length=256)] | None = None
-    store: bool | None = Field(True, description="Keep the response for its caller")
-    stream: bool | None = False
-    tools: list[JsonObject] | None = None
-    text: JsonObject | None = None
-    reasoning: JsonObject | None = None
-    max_output_tokens: Count | None = None
-
-
-class ResponseObject(BaseModel):
-    """OpenAI's ``response`` (an upstream's own fields are passed on)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: str
-    object: Literal["response"]
-    created_at: float
-    status: str | None = None
-    model: str
-    output: list[dict[str, Any]]
-    usage: dict[str, Any] | None = None

@@ -23,6 +23,7 @@ from quantized.runtime.sync import Synchroniser
 from quantized.settings import Settings
 from quantized.store import keys as key_store
 from quantized.store.database import connection, create_engine, unavailable
+from quantized.store.responses import DatabaseResponses
 from quantized.store.usage_writer import usage_writer
 from quantized.usage.ledger import Ledger, UsageRecord
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from quantized.coordination.redis import RedisLink
 
 log = logging.getLogger("quantized")
+DAY = 86400.0
 
 
 class Runtime:
@@ -58,6 +60,10 @@ class Runtime:
             LocalLimiter(),
             Limits(settings.default_rpm, settings.default_tpm),
         )
+        self.responses = DatabaseResponses(
+            lambda: self.engine, settings.responses_retention_days * DAY
+        )
+        """Responses kept for the Responses API (``store: true``), usable once running."""
         self.redis: RedisLink | None = None
         self._notices: ChangeNotices | None = None
         self._engine: AsyncEngine | None = None

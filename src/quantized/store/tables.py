@@ -128,3 +128,19 @@ budgets = Table(
     Column("updated_at", Double, nullable=False),
 )
 """Spending limits per caller (an API key, or a JWT subject), per UTC day and month."""
+
+responses = Table(
+    "responses",
+    metadata,
+    Column("caller_kind", String(16), primary_key=True),
+    Column("caller_id", String(200), primary_key=True),
+    Column("id", String(256), primary_key=True),
+    Column("created_at", Double, nullable=False),
+    Column("expires_at", Double, nullable=False, index=True),
+    Column("model", String(200), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("input_items", JSON, nullable=False),
+    Column("context", JSON, nullable=False),
+)
+"""Responses kept for the Responses API (``store: true``), per caller, until ``expires_at``.
+``JSON``, not PostgreSQL's ``jsonb``: ``json`` keeps the text as given, ``\\u0000`` included."""

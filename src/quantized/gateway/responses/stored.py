@@ -15,11 +15,42 @@ period (``QUANTIZED_RESPONSES_RETENTION_DAYS``).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 Caller = tuple[str, str]
 """(kind, id) of the caller, as :class:`~quantized.auth.principal.Principal` names it."""
+ITEM_ID_PREFIXES = {
+    "message": "msg",
+    "function_call": "fc",
+    "function_call_output": "fco",
+    "custom_tool_call": "ctc",
+    "custom_tool_call_output": "ctco",
+    "reasoning": "rs",
+}
+"""How the id made for an item starts, by the item's type (``item`` for other types)."""
+
+
+def new_id(prefix: str) -> str:
+    """``prefix``, an underscore and 24 random hexadecimal digits: ``msg_1f0c…``."""
+    return f"{prefix}_{secrets.token_hex(12)}"
+
+
+def ensure_ids(items: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The items, each with a ``type`` (a message when it has none, as OpenAI's "easy
+    input message") and an ``id`` (made by type when it has none). Copies where they
+    change: the items given are left as they are."""
+    found = []
+    for item in items:
+        kind = item.get("type")
+        if not isinstance(kind, str):
+            kind = "message"
+            item = {**item, "type": kind}
+        if not isinstance(item.get("id"), str) or not item["id"]:
+            item = {**item, "id": new_id(ITEM_ID_PREFIXES.get(kind, "item"))}
+        found.append(item)
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,26 +80,3 @@ class ResponseStore(Protocol):
 
     async def delete(self, caller: Caller, response_id: str) -> bool:
         """Whether the caller had such a response (now deleted)."""
-
-
-_PREFIXES = {
-    "message": "msg_",
-    "function_call": "fc_",
-    "function_call_output": "fco_",
-    "custom_tool_call": "ctc_",
-    "custom_tool_call_output": "ctco_",
-    "reasoning": "rs_",
-}
-
-
-def with_ids(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """``items``, each with a ``type`` (a message may come without one) and an ``id`` (made
-    here, by its type, where the client gave none)."""
-    found = []
-    for item in items:
-        kind = item.get("type") or "message"
-        made = item.get("id") or _PREFIXES.get(kind, "item_") + secrets.token_hex(24)
-        found.append(
-            item if item.get("id") and item.get("type") else {**item, "id": made, "type": kind}
-        )
-    return found

@@ -31,7 +31,7 @@ from quantized.gateway.providers.openai import openai_call
 from quantized.gateway.responses.from_chat import ResponsesFromChat, whole_response
 from quantized.gateway.responses.relay import ResponsesRelay, usage_of
 from quantized.gateway.responses.request import ResponsesRequest, parse_responses_request
-from quantized.gateway.responses.stored import Caller, ResponseStore, StoredResponse, with_ids
+from quantized.gateway.responses.stored import Caller, ResponseStore, StoredResponse, ensure_ids
 from quantized.gateway.responses.to_chat import Translation, translate
 from quantized.gateway.streams import Headers, StreamTranslator, UpstreamCall, Usage
 from quantized.gateway.surfaces.base import Surface
@@ -152,7 +152,7 @@ class Responses(Surface[ResponsesRequest]):
             created_at=time.time(),
             model=request.model,
             response=response,
-            input_items=with_ids(request.items),
+            input_items=ensure_ids(request.items),
             context=request.history,
         )
         try:
