@@ -15,10 +15,9 @@ import pytest
 from openai import OpenAI
 
 from quantized.gateway.responses.stored import Caller, StoredResponse
-from tests.utils.databases import backend_database
 from tests.utils.keys import create_key, key_works
 from tests.utils.processes import wait_until
-from tests.utils.stacks import Stack, start_stack
+from tests.utils.stacks import Stack, stack_on
 from tests.utils.stored_responses import caller_of, put_responses, stored_response
 
 ITEMS = [
@@ -59,13 +58,10 @@ class Callers:
 def callers(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Callers]:
-    with backend_database(request.param, tmp_path_factory.mktemp("responses")) as url:
-        stack = start_stack(tmp_path_factory.mktemp("responses"), url)
+    with stack_on(request.param, tmp_path_factory, "responses") as stack:
         other = create_key(stack.gateway.env, "--name", "someone-else")
         wait_until(lambda: key_works(stack.gateway, other), timeout=5)
         yield Callers(stack, caller_of(stack.gateway.url, stack.user_key), other)
-        stack.gateway.stop()
-        stack.upstream.stop()
 
 
 def not_found(response_id: str) -> dict[str, Any]:
