@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.utils.catalogs import entry, write_catalog
-from tests.utils.databases import query
+from tests.utils.databases import backend_database, query
 from tests.utils.keys import create_key, key_works
 from tests.utils.processes import Gateway, free_port, quantized_env, start_gateway, wait_until
 from tests.utils.upstreams import FakeUpstream
@@ -170,3 +173,16 @@ def start_stack(workdir: Path, database_url: str | None = None, **settings: str)
     user = create_key(env, "--name", "chat-user", "--models", "fake/*")
     wait_until(lambda: key_works(gateway, user), timeout=5)
     return Stack(gateway, fake, gateway.admin_key, user, database_url)
+
+
+@contextlib.contextmanager
+def stack_on(kind: str, tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Stack]:
+    """A stack on a fresh database of ``kind`` ("sqlite" or "postgresql"), stopped and the
+    database dropped afterwards."""
+    with backend_database(kind, tmp_path_factory.mktemp(name)) as url:
+        running = start_stack(tmp_path_factory.mktemp(name), url)
+        try:
+            yield running
+        finally:
+            running.gateway.stop()
+            running.upstream.stop()

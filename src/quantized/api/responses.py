@@ -13,7 +13,8 @@ caller that made a response sees it: to any other it is an unknown id (404).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 from starlette.requests import Request
@@ -29,6 +30,8 @@ from quantized.api.requests import ASCII_INTEGER, Parameters, PathParameters, ru
 from quantized.api.routing import (
     Answer,
     Declared,
+    Endpoint,
+    Handler,
     Operation,
     operation,
     path,
@@ -38,7 +41,7 @@ from quantized.api.routing import (
 )
 from quantized.errors import InvalidRequestError
 from quantized.gateway.pipeline import Pipeline
-from quantized.gateway.responses.stored import Caller, ResponseStore
+from quantized.gateway.responses.stored import Caller, ResponseStore, StoredResponse
 from quantized.gateway.surfaces.responses import Responses
 from quantized.services import responses
 from quantized.values import LINE, MAX_ID
@@ -95,13 +98,28 @@ def _caller(request: Request) -> Caller:
     return who.kind, who.id
 
 
-@operation(
+def _on_a_response(summary: str, answer: Answer, **details: Any) -> Callable[[Endpoint], Handler]:
+    """Declare an operation on one of the caller's responses (``/v1/responses/{id}…``)."""
+    return operation(
+        summary,
+        tags=TAGS,
+        security="caller",
+        path=ResponsePath,
+        responses={200: answer},
+        **details,
+    )
+
+
+async def _own(request: Request) -> StoredResponse:
+    """The caller's response the path names, or a 404."""
+    response_id = path(request, ResponsePath).response_id
+    return await responses.find(runtime(request).responses, _caller(request), response_id)
+
+
+@_on_a_response(
     "Get one of the caller's stored responses",
-    tags=TAGS,
-    security="caller",
-    path=ResponsePath,
+    Answer("The response, as it was answered", schemas.ResponseObject),
     query=RetrieveQuery,
-    responses={200: Answer("The response, as it was answered", schemas.ResponseObject)},
 )
 async def retrieve(request: Request) -> Response:
     if query(request, RetrieveQuery).stream:
@@ -109,17 +127,11 @@ async def retrieve(request: Request) -> Response:
             "Streaming a stored response is not supported; retrieve it without stream.",
             param="stream",
         )
-    response_id = path(request, ResponsePath).response_id
-    found = await responses.find(runtime(request).responses, _caller(request), response_id)
-    return json_response(found.response)
+    return json_response((await _own(request)).response)
 
 
-@operation(
-    "Delete one of the caller's stored responses",
-    tags=TAGS,
-    security="caller",
-    path=ResponsePath,
-    responses={200: Answer("Deleted", schemas.ResponseDeleted)},
+@_on_a_response(
+    "Delete one of the caller's stored responses", Answer("Deleted", schemas.ResponseDeleted)
 )
 async def delete(request: Request) -> Response:
     response_id = path(request, ResponsePath).response_id
@@ -127,19 +139,16 @@ async def delete(request: Request) -> Response:
     return json_response(deleted)
 
 
-@operation(
+@_on_a_response(
     "List the input items of one of the caller's stored responses",
-    tags=TAGS,
-    security="caller",
-    path=ResponsePath,
+    Answer("A page of input items", schemas.InputItemList),
     query=InputItemsQuery,
-    responses={200: Answer("A page of input items", schemas.InputItemList)},
 )
 async def input_items(request: Request) -> Response:
     given = query(request, InputItemsQuery)
-    response_id = path(request, ResponsePath).response_id
-    found = await responses.find(runtime(request).responses, _caller(request), response_id)
-    page = responses.input_items(found, limit=given.limit, order=given.order, after=given.after)
+    page = responses.input_items(
+        await _own(request), limit=given.limit, order=given.order, after=given.after
+    )
     return json_response(page)
 
 

@@ -13,14 +13,14 @@ given: ``jsonb`` would refuse the ``\\u0000`` a conversation may hold).
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, Insert, delete, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantized.errors import ServiceUnavailableError
@@ -32,10 +32,6 @@ log = logging.getLogger("quantized.store")
 PURGE_BATCH = 1000
 _KEY = (responses.c.caller_kind, responses.c.caller_id, responses.c.id)
 _REPLACED = ("created_at", "expires_at", "model", "response", "input_items", "context")
-_INSERTS: Mapping[str, Callable[..., Any]] = {
-    "postgresql": postgresql.insert,
-    "sqlite": sqlite.insert,
-}
 
 
 def _where(caller: Caller, response_id: str, now: float) -> ColumnElement[bool]:
@@ -49,8 +45,13 @@ def _where(caller: Caller, response_id: str, now: float) -> ColumnElement[bool]:
 
 
 def _upsert(dialect: str, values: dict[str, Any]) -> Insert:
-    """An insert that replaces the row of the same caller and id, if there is one."""
-    statement = _INSERTS[dialect](responses).values(values)
+    """An insert that replaces the row of the same caller and id, if there is one.
+
+    The dialect's own insert (PostgreSQL's or SQLite's, both ``ON CONFLICT``), from its
+    module, which the engine has loaded by then (not at import: a process loads one).
+    """
+    statement = importlib.import_module(f"sqlalchemy.dialects.{dialect}").insert(responses)
+    statement = statement.values(values)
     replaced = {name: statement.excluded[name] for name in _REPLACED}
     upsert: Insert = statement.on_conflict_do_update(index_elements=list(_KEY), set_=replaced)
     return upsert

@@ -6,8 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.utils.databases import backend_database
-from tests.utils.stacks import Stack, start_stack
+from tests.utils.stacks import Stack, stack_on
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
@@ -15,8 +14,5 @@ def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
     """The chat gateway, on each supported database."""
-    with backend_database(request.param, tmp_path_factory.mktemp("chat")) as url:
-        running = start_stack(tmp_path_factory.mktemp("chat"), url)
+    with stack_on(request.param, tmp_path_factory, "chat") as running:
         yield running
-        running.gateway.stop()
-        running.upstream.stop()
