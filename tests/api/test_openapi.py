@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from quantized.api import chat, embeddings, messages, models
+from quantized.api import chat, embeddings, messages, models, responses
 from quantized.api.routing import DeclaredRoute
 from quantized.app import create_app
 from quantized.settings import Settings
@@ -111,7 +111,7 @@ def served_operations() -> set[tuple[str, str]]:
     for route in app.router.routes:
         assert isinstance(route, DeclaredRoute), f"{route} serves without a declaration"
         served |= {(route.path_format, m) for m in route.operations if m != "HEAD"}
-    raw_routes = (models, chat, messages, embeddings)
+    raw_routes = (models, chat, messages, embeddings, responses)
     raw = {(d.path, d.method) for module in raw_routes for d in module.OPERATIONS}
     assert {path for path, _ in raw} == {
         "/v1/models",
@@ -121,6 +121,7 @@ def served_operations() -> set[tuple[str, str]]:
         messages.PATH,
         messages.COUNT_PATH,
         embeddings.PATH,
+        responses.PATH,
     }
     return served | raw
 
@@ -132,7 +133,7 @@ def test_the_document_lists_exactly_the_served_operations(
         (path, method.upper()) for path, item in document["paths"].items() for method in item
     }
     assert documented == served_operations()
-    assert len(documented) == 35
+    assert len(documented) == 36
     for path, method in sorted(documented):  # and the server answers each one itself
         url = fuzzed_gateway.url + path.format(**SAMPLE_PATH_VALUES)
         response = httpx.request(method, url, json={} if method != "GET" else None)
@@ -177,9 +178,11 @@ def test_schemathesis_finds_no_disagreement(fuzzed_gateway: Gateway, tmp_path: P
     query parameter: OpenAPI cannot tie a body schema to a query value, so a valid
     document in another format than the one named is rightly refused; and
     ``not_a_server_error`` accepts 503 from the model routes (chat completions,
-    messages, count_tokens, embeddings): this gateway has no provider keys, so a request naming a
-    real model (by its id or an alias) is refused so, as documented. (Each block selects
-    its operations by path alone: a block's include filters select what matches any.)
+    messages, count_tokens, embeddings, responses): this gateway has no provider keys, so a
+    request naming a real model (by its id or an alias) is refused so, as documented; and
+    ``positive_data_acceptance`` accepts their 400 for a model that serves another API.
+    (Each block selects its operations by path alone: a block's include filters select what
+    matches any.)
     ``object_level_authorization`` runs but has nothing to compare: it needs a second
     identity's credentials, and no resource here belongs to one caller except
     ``/v1/usage``, which always answers with the caller's own data.

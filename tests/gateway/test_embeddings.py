@@ -174,3 +174,12 @@ def test_an_answer_that_is_not_an_object_is_the_upstreams_fault(answer: bytes) -
     with pytest.raises(BadGatewayError) as info:
         EMBEDDINGS.whole(parse_embeddings_request(body()), ROUTE, answer)
     assert info.value.code == "upstream_invalid_response"
+
+
+def test_integral_floats_are_tokens_sent_on_as_integers() -> None:
+    """JSON Schema (and so the document) counts 54.0 as an integer: it is taken as 54."""
+    request = parse_embeddings_request(b'{"model": "m", "input": [[1.0, 2], [3]]}')
+    assert request.body["input"] == [[1, 2], [3]]
+    assert all(type(t) is int for row in request.body["input"] for t in row)
+    flat = parse_embeddings_request(b'{"model": "m", "input": [54.0, 84185]}')
+    assert flat.body["input"] == [54, 84185] and type(flat.body["input"][0]) is int

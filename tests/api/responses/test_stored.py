@@ -54,7 +54,7 @@ def test_store_false_keeps_nothing(stack: Stack) -> None:
     response = client.responses.create(model="fake/gpt-native", input="x", store=False)
     with pytest.raises(openai.NotFoundError):
         client.responses.retrieve(response.id)
-    with pytest.raises(openai.BadRequestError) as refused:
+    with pytest.raises(openai.NotFoundError) as refused:
         client.responses.create(model="fake/gpt", input="y", previous_response_id=response.id)
     assert refused.value.body["param"] == "previous_response_id"  # type: ignore[index]
 
@@ -70,6 +70,6 @@ def test_another_caller_can_neither_read_nor_continue_nor_delete(stack: Stack) -
         other.responses.delete(mine.id)
     with pytest.raises(openai.NotFoundError):
         other.responses.input_items.list(mine.id)
-    with pytest.raises(openai.BadRequestError):
+    with pytest.raises(openai.NotFoundError):
         other.responses.create(model="fake/gpt", input="tell me", previous_response_id=mine.id)
     assert sdk(stack).responses.retrieve(mine.id).output_text == mine.output_text

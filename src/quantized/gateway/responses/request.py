@@ -102,7 +102,7 @@ class ResponsesRequest:
 
 def text_of(item: dict[str, Any]) -> str:
     """The text a model reads in one input item."""
-    kind = item.get("type", "message")
+    kind = item.get("type") or "message"
     if kind == "message":
         content = item.get("content")
         if isinstance(content, str):
@@ -145,7 +145,7 @@ def _check_message(item: dict[str, Any], where: str, found: dict[str, str]) -> N
 def _check_item(item: Any, where: str, found: dict[str, str]) -> None:
     if not isinstance(item, dict):
         raise invalid("each input item must be an object", where)
-    kind = item.get("type", "message")
+    kind = item.get("type") or "message"
     if not isinstance(kind, str):
         raise invalid("an input item's type must be a string", f"{where}.type")
     if kind == "message":

@@ -109,7 +109,7 @@ class _Messages:
         """Images and files of the tool outputs read since the last other item."""
 
     def add(self, item: dict[str, Any]) -> None:
-        kind = item.get("type", "message")
+        kind = item.get("type") or "message"
         if kind in _OUTPUTS:
             self._output(item)
             return

@@ -88,13 +88,20 @@ def _token(value: Any) -> bool:
 
 
 def _tokens(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(type(token) is int for token in value)
-        and 0 <= min(value)
-        and max(value) <= MAX_COUNT
+    if not isinstance(value, list) or not value:
+        return False
+    if any(type(token) is float for token in value):  # JSON's 54.0 is the integer 54
+        value[:] = [_whole(token) for token in value]
+    return all(type(token) is int for token in value) and 0 <= min(value) <= max(value) <= (
+        MAX_COUNT
     )
+
+
+def _whole(token: Any) -> Any:
+    """An integral float as the integer it is (sent on as such); anything else unchanged."""
+    if type(token) is float and token.is_integer() and abs(token) <= MAX_COUNT:
+        return int(token)
+    return token
 
 
 def check_input(value: Any) -> None:
@@ -108,6 +115,8 @@ def check_input(value: Any) -> None:
         raise _invalid(f"input {what} {KINDS}", "input")
     if _tokens(value):  # one token array, checked at once
         return
+    if any(type(item) is float for item in value):
+        value[:] = [_whole(item) for item in value]
     first = value[0]
     ok, what = (
         (_text, "a non-empty string")

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from quantized.errors import InvalidRequestError
+from quantized.errors import NotFoundError
 from quantized.gateway.providers.base import json_answer
 from quantized.gateway.providers.openai import openai_call
 from quantized.gateway.responses.from_chat import ResponsesFromChat, whole_response
@@ -83,7 +83,7 @@ class Responses(Surface[ResponsesRequest]):
             return
         stored = await self._store.get(caller, previous) if self._store is not None else None
         if stored is None:
-            raise InvalidRequestError(
+            raise NotFoundError(
                 f"Previous response with id '{previous}' not found.",
                 param="previous_response_id",
                 code="previous_response_not_found",
