@@ -215,6 +215,10 @@ def test_schemathesis_finds_no_disagreement(fuzzed_gateway: Gateway, tmp_path: P
     assert result.returncode == 0, output[-6000:]
     selected = re.search(r"Selected: (\d+)/(\d+)\s+Tested: (\d+)", output)
     assert selected and len(set(selected.groups())) == 1, output[-3000:]
-    assert " passed" in output and "failure" not in output and "error" not in output.lower(), (
+    # Schemathesis's warnings are heuristics (its "schema validation mismatch" counts the
+    # 400s of its own negative cases on model routes whose unknown model ids are 404s), and
+    # their wording says "errors": only what precedes them must be free of the word.
+    checked = output.split("WARNINGS ===")[0]
+    assert " passed" in output and "failure" not in output and "error" not in checked.lower(), (
         output[-3000:]
     )
