@@ -39,6 +39,8 @@ _CHUNK = (
 STREAM = (
     b"".join(_CHUNK % word for word in (b"Hello", b"!", b" How", b" can", b" I", b" help?"))
     + b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,'
+    b'"model":"bench","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n'
+    + b'data: {"id":"chatcmpl-bench","object":"chat.completion.chunk","created":1700000000,'
     b'"model":"bench","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":6,'
     b'"total_tokens":18}}\n\ndata: [DONE]\n\n'
 )
