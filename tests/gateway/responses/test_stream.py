@@ -12,10 +12,15 @@ import json
 import pytest
 
 from quantized.errors import BadGatewayError
+from quantized.gateway.providers.openai import OpenAIProvider
+from quantized.gateway.responses.from_chat import ResponsesFromChat
+from quantized.gateway.responses.to_chat import translate
 from tests.gateway.responses.support import (
     accumulated,
     call,
     chunk,
+    model,
+    parse,
     request,
     stream,
     usage_chunk,
@@ -234,3 +239,15 @@ def test_the_response_echoes_the_request() -> None:
 def test_an_upstream_error_in_the_stream_is_an_error_not_a_completion(broken: list[bytes]) -> None:
     with pytest.raises(BadGatewayError):
         stream(*broken)
+
+
+def test_an_error_event_after_a_break_is_numbered_after_the_events_sent() -> None:
+    found = request(stream=True)
+    translation = translate(found, model())
+    inner = OpenAIProvider().translator(translation.chat)
+    translator = ResponsesFromChat(inner, found, translation, "resp_0123", 1_700_000_000)
+    sent = translator.feed(ROLE + chunk({"content": "a"}) + chunk({"content": "b"}))
+    assert [parse(event)["sequence_number"] for event in sent] == list(range(len(sent)))
+    assert len(sent) > 2 and translator.sequence == len(sent)
+    with pytest.raises(BadGatewayError):
+        translator.finish()

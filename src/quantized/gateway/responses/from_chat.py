@@ -111,13 +111,20 @@ class ResponsesFromChat(ChatDeltas):
         self._names = translation.names
         self._id = response_id
         self._created_at = created_at
-        self._event = Events()
+        self._events = Events()
         self._started = False
         self._output: list[dict[str, Any]] = []
         """The items done so far."""
         self._item: _Streaming | None = None
         self._reasoning_tokens = 0
         self.response: dict[str, Any] | None = None
+
+    def _event(self, kind: str, **payload: Any) -> bytes:
+        """The next event; :attr:`sequence` then numbers the one after it (an error event, if
+        the stream breaks)."""
+        event = self._events(kind, **payload)
+        self.sequence = self._events.sent
+        return event
 
     def _start(self) -> list[bytes]:
         if self._started:
