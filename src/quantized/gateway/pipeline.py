@@ -266,7 +266,9 @@ class Streamed:
             ended = True
             response.abort()
             outcome.error_code = StreamInterrupted.code
-            log.warning("upstream %s broke mid-stream: %s", opened.route.label, exc)
+            log.warning(
+                "upstream %s broke mid-stream: %s", opened.route.label, opened.route.scrub(str(exc))
+            )
             raise StreamInterrupted(
                 f"The upstream stream broke: {opened.route.scrub(str(exc))}"
             ) from None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.api.chat.conftest import start_stack
 from tests.utils.forward_proxy import ForwardProxy
+from tests.utils.stacks import start_stack
 
 USER = {"role": "user", "content": "hi"}
 

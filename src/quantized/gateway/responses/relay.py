@@ -5,7 +5,9 @@ response (``response.completed``, ``response.incomplete`` or ``response.failed``
 is held until the upstream's stream has ended, so the gateway can bill the usage
 it reports and store the response before the client learns it is complete (a
 client that continues it at once with ``previous_response_id`` then finds it).
-Only that event is parsed; the others are scanned for their sequence number.
+Events are told apart by their ``event:`` line, as OpenAI sends it; only the
+ending ones (and, from a server that sends no such line, all but deltas) are
+parsed; the others are scanned for their sequence number.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from quantized.gateway.streams import (
     StreamTranslator,
     Usage,
     event_data,
+    event_name,
     invalid_response,
     json_event,
 )
@@ -51,17 +54,19 @@ class ResponsesRelay(StreamTranslator):
         found = _SEQUENCE.search(event)
         if found is not None:
             self.sequence = int(found.group(1)) + 1
-        if b"delta" in event[:64]:
+        name = event_name(event)
+        if name is not None and name.endswith(b".delta"):
             self.chunks += 1
-        head = event[:80]
-        if not any(ending in head for ending in ENDINGS) and b'"type":"error"' not in event[:200]:
             return [event + b"\n\n"]
-        payload = event_data(event)
+        if name is not None and name not in ENDINGS and name != b"error":
+            return [event + b"\n\n"]
+        payload = event_data(event)  # no event line (some servers): read its type
         data = json_event(payload) if payload is not None else {}
         kind = data.get("type")
+        if isinstance(kind, str) and kind.endswith(".delta"):
+            self.chunks += 1
         if kind == "error":
             self.error_code = "upstream_error"
-            return [event + b"\n\n"]
         if kind not in ("response.completed", "response.incomplete", "response.failed"):
             return [event + b"\n\n"]
         response = data.get("response")

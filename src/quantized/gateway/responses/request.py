@@ -156,8 +156,38 @@ def _check_item(item: Any, where: str, found: dict[str, str]) -> None:
     elif kind in ("function_call_output", "custom_tool_call_output"):
         if not isinstance(item.get("call_id"), str):
             raise invalid(f"a {kind} item needs the call_id it answers", f"{where}.call_id")
-    elif kind == "additional_tools" and not isinstance(item.get("tools"), list):
-        raise invalid("an additional_tools item needs a list of tools", f"{where}.tools")
+        if not isinstance(item.get("output"), str | list):
+            raise invalid("output must be a string or a list of content parts", f"{where}.output")
+    elif kind == "additional_tools":
+        if not isinstance(item.get("tools"), list):
+            raise invalid("an additional_tools item needs a list of tools", f"{where}.tools")
+        _check_tools(item["tools"], f"{where}.tools")
+
+
+def _check_tools(tools: list[Any], where: str) -> None:
+    """Each tool is an object with a type; a namespace's tools are such a list too."""
+    for index, tool in enumerate(tools):
+        at = f"{where}[{index}]"
+        if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
+            raise invalid("each tool must be an object with a type", at)
+        if tool["type"] == "namespace":
+            if not isinstance(tool.get("name"), str) or not isinstance(tool.get("tools"), list):
+                raise invalid("a namespace tool needs a name and a list of tools", at)
+            _check_tools(tool["tools"], f"{at}.tools")
+
+
+def _check_tool_choice(choice: Any) -> None:
+    if choice is None or isinstance(choice, str):
+        return
+    if not isinstance(choice, dict) or not isinstance(choice.get("type"), str):
+        raise invalid("tool_choice must be a string or an object with a type", "tool_choice")
+    if choice["type"] == "allowed_tools":
+        allowed = choice.get("tools")
+        if not isinstance(allowed, list) or not all(
+            isinstance(tool, dict) and isinstance(tool.get("namespace", ""), str)
+            for tool in allowed
+        ):
+            raise invalid("allowed_tools needs a list of tools", "tool_choice.tools")
 
 
 def _items(value: Any, found: dict[str, str]) -> list[dict[str, Any]]:
@@ -205,8 +235,7 @@ def parse_responses_request(data: bytes | bytearray) -> ResponsesRequest:
         },
     )
     check_count(body, "max_output_tokens")
-    for index, tool in enumerate(body.get("tools") or ()):
-        if not isinstance(tool, dict) or not isinstance(tool.get("type"), str):
-            raise invalid("each tool must be an object with a type", f"tools[{index}]")
+    _check_tools(body.get("tools") or [], "tools")
+    _check_tool_choice(body.get("tool_choice"))
     stream, store = _flag(body, "stream", False), _flag(body, "store", True)
     return ResponsesRequest(body, model, stream, store, items, modalities, previous)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from quantized.errors import NotFoundError
+from quantized.errors import InvalidRequestError, NotFoundError, QuantizedError
 from quantized.gateway.providers.base import json_answer
 from quantized.gateway.providers.openai import openai_call
 from quantized.gateway.responses.from_chat import ResponsesFromChat, whole_response
@@ -60,7 +60,7 @@ def passthrough(request: ResponsesRequest, route: Route) -> UpstreamCall:
     stored conversation spelled out, since that upstream never saw it)."""
     body = dict(request.body)
     body["model"] = route.upstream.model
-    if request.history:
+    if request.previous_response_id is not None:  # the gateway's id: the upstream never saw it
         body["input"] = request.conversation
         body.pop("previous_response_id", None)
     return openai_call(route.upstream, route.api_key, "/responses", orjson.dumps(body))
@@ -94,7 +94,16 @@ class Responses(Surface[ResponsesRequest]):
         """The request as chat completions (made once: it depends on the model, not the
         route)."""
         if request.translation is None:
-            request.translation = translate(request, route.model)
+            try:
+                request.translation = translate(request, route.model)
+            except QuantizedError:
+                raise
+            except (AttributeError, TypeError, ValueError, KeyError, IndexError) as exc:
+                log.warning("untranslatable Responses request (%s: %s)", type(exc).__name__, exc)
+                raise InvalidRequestError(
+                    "The request cannot be translated for this model's upstream "
+                    "(an input item or tool of an unexpected shape)."
+                ) from None
         return request.translation  # type: ignore[no-any-return]
 
     def call(self, request: ResponsesRequest, route: Route) -> UpstreamCall:
