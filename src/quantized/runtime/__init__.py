@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -122,14 +122,20 @@ class Runtime:
                 statement_timeout=settings.database_statement_timeout,
             )
             stack.push_async_callback(writer.close)  # after the ledger's close
+            budgets = self.state.budgets
+
+            async def write(records: Sequence[UsageRecord]) -> None:
+                async with budgets.counting:  # see Budgets.counting
+                    await writer(records)
+                    budgets.written(records)
+
             ledger = self._ledger = Ledger(
-                writer,
+                write,
                 interval=settings.usage_flush_interval,
                 batch=settings.usage_batch_rows,
                 flush_at=settings.usage_flush_rows,
                 concurrency=settings.usage_writes,
                 capacity=settings.usage_buffer,
-                on_written=self.state.budgets.written,
             )
             ledger.start()
             stack.push_async_callback(ledger.close)  # runs before the engine is disposed

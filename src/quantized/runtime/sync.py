@@ -68,7 +68,7 @@ class Synchroniser:
     async def poll(self) -> int:
         """Apply changes recorded since the last poll; return how many were applied."""
         floor = max(0, self._last_id - _REPLAY_WINDOW)
-        async with self._engine.connect() as conn:
+        async with self._state.budgets.counting, self._engine.connect() as conn:
             pending = [c for c in await changes.since(conn, floor) if c.id not in self._applied]
             if any(c.entity == changes.BUDGET for c in pending):
                 budgets = await budget_store.all_budgets(conn)

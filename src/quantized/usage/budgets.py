@@ -97,6 +97,11 @@ class Budgets:
         self._budgets: dict[tuple[str, str], Budget] = {}
         self._written: dict[tuple[str, str], dict[str, int]] = {}
         self._unwritten: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+        self.counting = asyncio.Lock()
+        """Held while the database's spend is read (:meth:`set_written`) and while records
+        are written and moved there (:meth:`written`): a record committed but not yet moved
+        would otherwise be counted twice — in the database's spend and as unwritten — and
+        refuse a caller under budget until the next read."""
 
     def set_budgets(self, budgets: Iterable[Budget]) -> None:
         self._budgets = {b.subject: b for b in budgets}
