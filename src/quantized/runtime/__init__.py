@@ -15,6 +15,7 @@ from quantized.auth.api_keys import ApiKey
 from quantized.auth.lookup import KeyLookup
 from quantized.gateway.client import UpstreamClient
 from quantized.gateway.pipeline import Pipeline
+from quantized.gateway.responses.write_behind import WriteBehind
 from quantized.gateway.router import Router
 from quantized.limits import Limits
 from quantized.limits.local import LocalLimiter
@@ -60,8 +61,9 @@ class Runtime:
             LocalLimiter(),
             Limits(settings.default_rpm, settings.default_tpm),
         )
-        self.responses = DatabaseResponses(
-            lambda: self.engine, settings.responses_retention_days * DAY
+        self.responses = WriteBehind(
+            DatabaseResponses(lambda: self.engine, settings.responses_retention_days * DAY),
+            self.spawn,
         )
         """Responses kept for the Responses API (``store: true``), usable once running."""
         self.redis: RedisLink | None = None
