@@ -9,8 +9,18 @@ from typing import Any
 
 from starlette.routing import Router
 
-from quantized.api import admin, chat, embeddings, messages, models, openapi, responses, usage
-from quantized.api.asgi import ASGIApp, Receive, Scope, Send
+from quantized.api import (
+    admin,
+    chat,
+    embeddings,
+    messages,
+    metrics,
+    models,
+    openapi,
+    responses,
+    usage,
+)
+from quantized.api.asgi import Receive, Scope, Send
 from quantized.api.bodies import BodyBudget
 from quantized.api.boundary import Boundary, RequestIds
 from quantized.api.chat import PATH as CHAT_PATH
@@ -18,7 +28,7 @@ from quantized.api.chat import chat_completions
 from quantized.api.errors import OPENAI
 from quantized.api.health import healthz, readyz
 from quantized.api.model_route import ModelRoute
-from quantized.api.models import ModelsEndpoint, is_models_path
+from quantized.api.models import ModelsEndpoint, is_models_path, route_template
 from quantized.api.routing import route
 from quantized.runtime import Runtime
 from quantized.server.capacity import connection_capacity
@@ -33,7 +43,7 @@ class QuantizedApp:
 
     def __init__(self, runtime: Runtime, settings: Settings) -> None:
         self.runtime = runtime
-        self.boundary = Boundary(RequestIds())
+        self.boundary = Boundary(RequestIds(), runtime.metrics)
         self.body_budget = BodyBudget(settings.max_body_buffer_bytes)
         self.max_connections = connection_capacity(settings.max_connections)
         self.deadlines = Deadlines(
@@ -76,6 +86,7 @@ class QuantizedApp:
                 route("/healthz", GET=healthz),
                 route("/readyz", GET=readyz),
                 *openapi.routes(),
+                *(metrics.routes(settings.metrics_public) if runtime.metrics else ()),
                 *usage.routes(),
                 *responses.routes(),
                 *admin.routes(),
@@ -105,12 +116,12 @@ class QuantizedApp:
         scope["app"] = self
         path = scope["path"]
         route = self.model_routes.get(path)
-        endpoint: ASGIApp
         if route is not None:
-            await self.boundary(route, scope, receive, send, route.errors)
-            return
-        endpoint = self.models if is_models_path(path) else self.router
-        await self.boundary(endpoint, scope, receive, send, OPENAI)
+            await self.boundary(route, scope, receive, send, route.errors, path)
+        elif is_models_path(path):
+            await self.boundary(self.models, scope, receive, send, OPENAI, route_template(path))
+        else:
+            await self.boundary(self.router, scope, receive, send, OPENAI)
 
 
 def create_app(settings: Settings | None = None) -> QuantizedApp:

@@ -189,6 +189,47 @@ class Settings(BaseSettings):
         "responses are not stored (ones stored before stay until they expire).",
     )
 
+    # Observability: metrics, traces, logs.
+    metrics: bool = Field(default=True, description="Count requests and serve GET /metrics.")
+    metrics_public: bool = Field(
+        default=False,
+        description="Serve /metrics without credentials (for scrapers that cannot send a "
+        "bearer token); otherwise it needs an admin key or token.",
+    )
+    metrics_caller_labels: int = Field(
+        default=0,
+        ge=0,
+        le=10_000,
+        description="Label model requests, tokens and cost with the caller (key id or JWT "
+        "subject) for the first N callers seen, 'other' after; 0: no caller label.",
+    )
+    metrics_multiprocess_dir: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PROMETHEUS_MULTIPROC_DIR", "prometheus_multiproc_dir"),
+        description="Where workers keep their metrics (prometheus-client's multiprocess "
+        "mode); `quantized serve --workers N` sets it to a fresh directory itself.",
+    )
+    otel_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
+        ),
+        description="Export traces over OTLP/HTTP here (the OpenTelemetry SDK reads the "
+        "other OTEL_* variables itself); unset: no tracing, and the SDK is not loaded.",
+    )
+    otel_sdk_disabled: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("OTEL_SDK_DISABLED"),
+        description="OpenTelemetry's switch: true turns tracing off even with an endpoint.",
+    )
+    trace_content: bool = Field(
+        default=False,
+        description="Record request and answer bodies (prompts and completions) on spans.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="text, or json: one JSON object per line."
+    )
+
     # JWT bearer tokens: one issuer from these variables, more from jwt_issuers_file.
     jwt_issuer: str | None = Field(default=None, description="Expected `iss` of tokens.")
     jwt_audience: str | None = Field(default=None, description="Expected `aud` of tokens.")

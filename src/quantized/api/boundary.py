@@ -14,6 +14,8 @@ from __future__ import annotations
 import itertools
 import logging
 import secrets
+import time
+from typing import TYPE_CHECKING
 
 from starlette.exceptions import HTTPException
 
@@ -28,8 +30,14 @@ from quantized.api.errors import (
 )
 from quantized.errors import MethodNotAllowedError, NotFoundError, QuantizedError
 
+if TYPE_CHECKING:
+    from quantized.observability.metrics import Metrics
+
 REQUEST_ID = "quantized.request_id"
 """The scope key under which an endpoint finds its request's id (bytes)."""
+ROUTE = "quantized.route"
+"""The scope key where the framework's router leaves the matched route's template."""
+METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 
 log = logging.getLogger("quantized.api")
 
@@ -58,9 +66,17 @@ def as_domain_error(exc: HTTPException, scope: Scope) -> QuantizedError | None:
     return None
 
 
+def method_label(method: str) -> str:
+    """The method as a metrics label: one of the usual ones, or ``other`` (never raw input)."""
+    return method if method in METHODS else "other"
+
+
 class Boundary:
-    def __init__(self, ids: RequestIds) -> None:
+    """Also counts every request it passes (route template, method, status, duration)."""
+
+    def __init__(self, ids: RequestIds, metrics: Metrics | None = None) -> None:
         self.ids = ids
+        self.metrics = metrics
 
     def unexpected(self, exc: BaseException, request_id: bytes, shape: ErrorShape) -> Reply:
         self.report(exc, request_id)
@@ -78,29 +94,58 @@ class Boundary:
         receive: Receive,
         send: Send,
         shape: ErrorShape = OPENAI,
+        route: str | None = None,
     ) -> None:
+        """``route``: the template to count the request under; the router's match if not
+        given (``(unmatched)`` if nothing matched)."""
+        metrics = self.metrics
+        if metrics is None:
+            await self._answer(endpoint, scope, receive, send, shape)
+            return
+        clock = time.perf_counter()
+        metrics.in_flight.inc()
+        status = 500
+        try:
+            status = await self._answer(endpoint, scope, receive, send, shape)
+        finally:
+            metrics.in_flight.dec()
+            metrics.http(
+                route or scope.get(ROUTE, "(unmatched)"),
+                method_label(scope["method"]),
+                status,
+                time.perf_counter() - clock,
+            )
+
+    async def _answer(
+        self, endpoint: ASGIApp, scope: Scope, receive: Receive, send: Send, shape: ErrorShape
+    ) -> int:
+        """Run the endpoint within the boundary; returns the status answered."""
         request_id = scope[REQUEST_ID] = self.ids()
         started = False
+        status = 500
         ids = request_id_headers(shape, request_id)
 
         async def send_with_id(message: Message) -> None:
-            nonlocal started
+            nonlocal started, status
             if message["type"] == "http.response.start":
                 started = True
+                status = message["status"]
                 message["headers"] = [*message.get("headers", ()), *ids]
             await send(message)
 
         try:
             await endpoint(scope, receive, send_with_id)
+            return status
         except Exception as exc:  # noqa: BLE001 - the boundary: every failure gets an answer
             error = as_domain_error(exc, scope) if isinstance(exc, HTTPException) else exc
             if started:  # too late for an error answer: the server closes the connection
                 log.error(
                     "request %s failed after its answer started", request_id.decode(), exc_info=exc
                 )
-                return
+                return status
             if isinstance(error, QuantizedError):
                 reply = error_reply(error, shape, request_id=request_id)
             else:
                 reply = self.unexpected(exc, request_id, shape)
             await send_reply(send, reply)
+            return reply[0]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from typing import Any
 
 from quantized.api.asgi import Receive, Scope, Send, send_reply
@@ -52,11 +53,11 @@ class ModelRoute:
         self._budget = budget
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exchange = self._pipeline.begin(scope[REQUEST_ID].decode())
+        headers = scope["headers"]
+        exchange = self._pipeline.begin(scope[REQUEST_ID].decode(), self._surface.endpoint, headers)
         try:
             if scope["method"] != "POST":
                 raise MethodNotAllowedError(f"Use POST for {scope['path']}.", allow=("POST",))
-            headers = scope["headers"]
             await exchange.authenticate(credential(headers))
             body = await read_body(
                 receive, self._limit, declared=content_length(headers), budget=self._budget
@@ -71,14 +72,13 @@ class ModelRoute:
                 headers = [_JSON, (b"content-length", b"%d" % len(answer.body)), *answer.headers]
                 exchange.finish()  # spend counted before the caller can send the next request
                 await exchange.settled()
-                await send_reply(
-                    send, (200, headers + rate_limit_headers(exchange.decision), answer.body)
-                )
+                headers += rate_limit_headers(exchange.decision)
+                await send_reply(send, (200, [*headers, server_timing(exchange)], answer.body))
         except ClientGone:
             exchange.failed(499, "client_disconnected")
         except QuantizedError as exc:
             exchange.failed(status_of(exc), exc.code)
-            extra = rate_limit_headers(exchange.decision)
+            extra = [*rate_limit_headers(exchange.decision), server_timing(exchange)]
             exchange.finish()
             await exchange.settled()
             await send_reply(send, error_reply(exc, self.errors, extra=extra))
@@ -88,7 +88,12 @@ class ModelRoute:
     async def _stream(
         self, answer: Streamed, exchange: Exchange, receive: Receive, send: Send
     ) -> None:
-        headers = _SSE + answer.headers + rate_limit_headers(exchange.decision)
+        headers = [
+            *_SSE,
+            *answer.headers,
+            *rate_limit_headers(exchange.decision),
+            server_timing(exchange, stream=True),
+        ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         relay = asyncio.ensure_future(self._relay(answer, exchange, send))
         gone = asyncio.ensure_future(_disconnected(receive))
@@ -117,6 +122,16 @@ class ModelRoute:
         exchange.finish()  # as for whole answers: the spend counts before the stream ends
         await exchange.settled()
         await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def server_timing(exchange: Exchange, *, stream: bool = False) -> tuple[bytes, bytes]:
+    """``Server-Timing``: the gateway's own time, the time spent waiting for upstreams, and
+    for streams the time to the upstream's first chunk, in milliseconds, up to now."""
+    gateway, upstream, ttft = exchange.timing.milliseconds(time.perf_counter())
+    value = b"gateway;dur=%.3f, upstream;dur=%.3f" % (gateway, upstream)
+    if stream and ttft is not None:
+        value += b", ttft;dur=%.3f" % ttft
+    return (b"server-timing", value)
 
 
 def credential(headers: list[tuple[bytes, bytes]]) -> bytes | None:

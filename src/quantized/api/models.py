@@ -63,6 +63,11 @@ _ANSWERS = 4096
 _UNPARSED = object()
 
 
+def route_template(path: str) -> str:
+    """The route a models path is counted under (never the raw path: model ids vary)."""
+    return LIST_PATH if path == LIST_PATH else ITEM_PREFIX + "{model}"
+
+
 def is_models_path(path: str) -> bool:
     return path == LIST_PATH or (path.startswith(ITEM_PREFIX) and len(path) > len(ITEM_PREFIX))
 

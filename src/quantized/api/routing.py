@@ -30,6 +30,7 @@ from starlette.routing import Match, Route
 from starlette.types import Scope
 
 from quantized.api import requests
+from quantized.api.boundary import ROUTE
 from quantized.auth.principal import Principal
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -179,6 +180,8 @@ class DeclaredRoute(Route):
         if match is not Match.NONE and self.reserved:
             if any(value in self.reserved for value in child.get("path_params", {}).values()):
                 return Match.NONE, {}
+        if match is not Match.NONE:
+            child[ROUTE] = self.path  # the template, for metrics (see Boundary)
         return match, child
 
 

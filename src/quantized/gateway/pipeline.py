@@ -26,6 +26,7 @@ from quantized.catalog.model import Model
 from quantized.errors import BadGatewayError, QuantizedError, UpstreamFailure
 from quantized.gateway.capabilities import check_capabilities, check_endpoint
 from quantized.gateway.client import UpstreamError
+from quantized.gateway.observe import Observer, Timing
 from quantized.gateway.router import Opened, Router
 from quantized.gateway.streams import Headers, StreamTranslator, Usage, invalid_response
 from quantized.gateway.surfaces.base import ModelRequest, Surface
@@ -56,6 +57,9 @@ class Outcome:
     stream: bool = False
     model: Model | None = None
     upstream: str | None = None
+    provider: str = ""
+    upstream_model: str = ""
+    endpoint: str = ""
     usage: Usage = field(default_factory=Usage)
     estimated: bool = False
     limited: bool = False
@@ -71,6 +75,7 @@ class Pipeline:
         record: Callable[[UsageRecord], asyncio.Future[Any] | None],
         limiter: RateLimiter,
         default_limits: Limits,
+        observer: Observer | None = None,
     ) -> None:
         self.state = state
         self.router = router
@@ -78,10 +83,16 @@ class Pipeline:
         self.limiter = limiter
         """Replaced by the shared (Redis) limiter when the runtime has one."""
         self.default_limits = default_limits
+        self.observer = observer or Observer()
+        """Who watches requests (metrics, traces); replaced by the runtime's."""
         self.today = Today()
 
-    def begin(self, request_id: str) -> Exchange:
-        return Exchange(self, request_id)
+    def begin(self, request_id: str, endpoint: str, headers: Headers | None = None) -> Exchange:
+        """A new request to ``endpoint`` (a surface's); ``headers`` are the client's (for
+        the trace context they may carry)."""
+        exchange = Exchange(self, request_id, headers or [])
+        exchange.outcome.endpoint = endpoint
+        return exchange
 
 
 @dataclass
@@ -95,12 +106,18 @@ class Whole:
 class Exchange:
     """One request through the pipeline; :meth:`finish` records it (once)."""
 
-    def __init__(self, pipeline: Pipeline, request_id: str) -> None:
+    def __init__(self, pipeline: Pipeline, request_id: str, headers: Headers) -> None:
         self._pipeline = pipeline
         self.request_id = request_id
         self.started = time.time()
-        self._clock = time.perf_counter()
+        self.timing = Timing(time.perf_counter())
+        self.watch = pipeline.observer.watch(request_id, headers)
         self.principal: Principal | None = None
+        self.caller: tuple[str, str] | None = None
+        """The caller's (kind, id), once authenticated."""
+        self.record: UsageRecord | None = None
+        """The ledger's record of the request, once finished."""
+        self._finished = False
         self.outcome = Outcome()
         self.decision: Decision | None = None
         """The rate limiter's decision, when limits apply (for ``x-ratelimit-*`` headers)."""
@@ -108,6 +125,7 @@ class Exchange:
 
     async def authenticate(self, authorization: bytes | None) -> Principal:
         self.principal = await self._pipeline.state.auth.resolve(authorization)
+        self.caller = (self.principal.kind, self.principal.id)
         return self.principal
 
     async def run(
@@ -120,6 +138,7 @@ class Exchange:
         """
         pipeline, outcome, principal = self._pipeline, self.outcome, self.principal
         assert principal is not None  # noqa: S101 - authenticate() comes first
+        self.watch.request(body)
         try:
             request = surface.parse(body, headers)
         finally:
@@ -144,8 +163,10 @@ class Exchange:
             except RateLimited as refused:
                 self.decision = refused.decision
                 raise
-        opened = await pipeline.router.open(surface, request, model)
+        opened = await pipeline.router.open(surface, request, model, self.watch, self.timing)
         outcome.upstream = opened.route.label
+        outcome.provider = opened.route.upstream.provider
+        outcome.upstream_model = opened.route.upstream.model
         if request.stream:
             translator = translated(lambda: surface.stream(request, opened.route))
             outcome.status, outcome.error_code = 200, None
@@ -154,19 +175,30 @@ class Exchange:
             lambda: surface.whole(request, opened.route, opened.first)
         )
         outcome.estimated = outcome.usage.estimated
+        self.timing.end = self.timing.first
         outcome.status, outcome.error_code = 200, None
         await surface.answered(request, (principal.kind, principal.id))
+        self.watch.answer(answer)
         return Whole(answer, surface.headers(request, opened.route))
 
     def failed(self, status: int, code: str | None) -> None:
         self.outcome.status, self.outcome.error_code = status, code
 
     def finish(self) -> None:
-        """Record the request in the ledger, and its tokens against the caller's limits."""
+        """Record the request in the ledger, and its tokens against the caller's limits, and
+        tell the watch it ended (once)."""
+        if self._finished:
+            return
+        self._finished = True
+        try:
+            self._record()
+        finally:
+            self.watch.finished(self)
+
+    def _record(self) -> None:
         principal, outcome = self.principal, self.outcome
         if principal is None:
             return
-        self.principal = None  # once
         pipeline, usage, model = self._pipeline, outcome.usage, outcome.model
         cost = 0
         if model is not None and (usage.prompt_tokens or usage.completion_tokens):
@@ -179,27 +211,26 @@ class Exchange:
                     usage.cache_write_tokens,
                 )
             )
-        self._charging = pipeline.record(
-            UsageRecord(
-                request_id=self.request_id,
-                at=self.started,
-                day=pipeline.today.of(self.started),
-                caller_kind=principal.kind,
-                caller_id=principal.id,
-                model=model.id if model is not None else "",
-                upstream=outcome.upstream,
-                status=outcome.status,
-                stream=outcome.stream,
-                prompt_tokens=usage.prompt_tokens,
-                cached_tokens=usage.cached_tokens,
-                cache_write_tokens=usage.cache_write_tokens,
-                completion_tokens=usage.completion_tokens,
-                cost_pusd=cost,
-                latency_ms=(time.perf_counter() - self._clock) * 1000,
-                estimated=outcome.estimated,
-                error_code=outcome.error_code[:64] if outcome.error_code else None,
-            )
+        record = self.record = UsageRecord(
+            request_id=self.request_id,
+            at=self.started,
+            day=pipeline.today.of(self.started),
+            caller_kind=principal.kind,
+            caller_id=principal.id,
+            model=model.id if model is not None else "",
+            upstream=outcome.upstream,
+            status=outcome.status,
+            stream=outcome.stream,
+            prompt_tokens=usage.prompt_tokens,
+            cached_tokens=usage.cached_tokens,
+            cache_write_tokens=usage.cache_write_tokens,
+            completion_tokens=usage.completion_tokens,
+            cost_pusd=cost,
+            latency_ms=(time.perf_counter() - self.timing.start) * 1000,
+            estimated=outcome.estimated,
+            error_code=outcome.error_code[:64] if outcome.error_code else None,
         )
+        self._charging = pipeline.record(record)
         tokens = usage.prompt_tokens + usage.completion_tokens
         if outcome.limited and tokens:
             pipeline.limiter.charge(principal.subject, tokens, self.request_id, self.started)
@@ -248,20 +279,28 @@ class Streamed:
         response = opened.response
         assert response is not None  # noqa: S101 - a surface answers only whole requests itself
         ended = False
+        watch = self._exchange.watch
+        watch.streaming(True)
         try:
             events = translated(lambda: translator.feed(opened.first))
             if events:
-                yield b"".join(events)
+                data = b"".join(events)
+                watch.answer(data)
+                yield data
             async for chunk in response.chunks():
                 events = translated(lambda chunk=chunk: translator.feed(chunk))  # type: ignore[misc]
                 if events:
-                    yield b"".join(events)
+                    data = b"".join(events)
+                    watch.answer(data)
+                    yield data
             tail = translated(translator.finish)
             ended = True
             outcome.error_code = translator.error_code
             if translator.error_code is None:
                 await self._surface.answered(self._request, self._caller)
-            yield b"".join(tail)
+            data = b"".join(tail)
+            watch.answer(data)
+            yield data
         except (UpstreamError, UpstreamFailure) as exc:
             ended = True
             response.abort()
@@ -273,6 +312,8 @@ class Streamed:
                 f"The upstream stream broke: {opened.route.scrub(str(exc))}"
             ) from None
         finally:
+            watch.streaming(False)
+            self._exchange.timing.end = time.perf_counter()
             if not ended:  # the consumer stopped: the client went away
                 response.abort()
                 outcome.error_code = "client_disconnected"

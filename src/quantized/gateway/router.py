@@ -7,15 +7,16 @@ A request whose bytes went out and got no answer (the connection broke, or no
 answer came in time) is never sent again, to the same upstream or another: it
 may be being served, and billed, already — the caller gets 502 or 504 and
 decides. Any other 4xx is the request's fault and is passed on at once. Every
-fallback is logged with the upstream and the reason, and counted.
+fallback is logged with the upstream and the reason, and told to the request's
+watch (metrics and traces count it).
 """
 
 from __future__ import annotations
 
 import logging
-from collections import Counter
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -40,6 +41,7 @@ from quantized.gateway.providers.base import Provider, error_message
 from quantized.gateway.streams import invalid_response
 
 if TYPE_CHECKING:
+    from quantized.gateway.observe import Timing, Watch
     from quantized.gateway.surfaces.base import ModelRequest, Surface
 
 log = logging.getLogger("quantized.gateway")
@@ -118,8 +120,6 @@ class Router:
     def __init__(self, client: UpstreamClient, secret: Callable[[str], str | None]) -> None:
         self._client = client
         self._secret = secret
-        self.fallbacks: Counter[tuple[str, str]] = Counter()
-        """Fallbacks away from an upstream, by (upstream label, reason)."""
 
     def routes(self, model: Model) -> list[Route]:
         """The usable upstreams of a model, in order; 503 if there are none."""
@@ -139,13 +139,29 @@ class Router:
             )
         raise ServiceUnavailableError(f"The model '{model.id}' has no upstream configured.")
 
-    async def open(self, surface: Surface[Any], request: ModelRequest, model: Model) -> Opened:
-        """The first upstream answer worth passing on (for streams: with its first chunk)."""
+    async def open(
+        self,
+        surface: Surface[Any],
+        request: ModelRequest,
+        model: Model,
+        watch: Watch,
+        timing: Timing,
+    ) -> Opened:
+        """The first upstream answer worth passing on (for streams: with its first chunk).
+
+        ``watch`` hears of every attempt (and may add headers to it, such as the trace
+        context); ``timing`` gets when attempts were sent and when the answer came.
+        """
         routes = self.routes(model)
         for position, route in enumerate(routes):
             call = surface.call(request, route)
             if call is None:
                 return Opened(route, None, b"")
+            extra = watch.attempt(route)
+            if extra:
+                call = replace(call, headers=[*call.headers, *extra])
+            timing.served = time.perf_counter()
+            timing.upstream = timing.upstream or timing.served
             try:
                 response = await self._client.post(call.url, call.headers, call.body)
             except UpstreamError as exc:
@@ -157,18 +173,29 @@ class Router:
                         route.label,
                         failure.message,
                     )
+                    watch.attempt_failed(route, reason, retried=False)
                     raise failure from None
             else:
                 if response.status < 400:
-                    return await self._first(route, response, request.stream)
+                    opened = await self._first(route, response, request.stream)
+                    timing.first = time.perf_counter()
+                    return opened
                 failure = await self._rejected(route, response)
-                if isinstance(failure, UpstreamRejected) and failure.status != 429:
-                    raise failure
                 reason = str(response.status)
-            if position == len(routes) - 1:
+                if isinstance(failure, UpstreamRejected) and failure.status != 429:
+                    watch.attempt_failed(route, reason, retried=False)
+                    raise failure
+            last = position == len(routes) - 1
+            watch.attempt_failed(route, reason, retried=not last)
+            if last:
                 log.warning("upstream %s failed (%s): %s", route.label, reason, failure.message)
                 raise failure
-            self._fall_back(route, reason, failure)
+            log.warning(
+                "upstream %s failed (%s): %s; trying the next upstream",
+                route.label,
+                reason,
+                failure.message,
+            )
         raise AssertionError("routes() returns at least one route")  # pragma: no cover
 
     async def _rejected(self, route: Route, response: Response) -> QuantizedError:
@@ -194,12 +221,3 @@ class Router:
         except UpstreamError as exc:
             response.abort()
             raise invalid_response(f"the answer was cut short ({route.scrub(str(exc))})") from None
-
-    def _fall_back(self, route: Route, reason: str, failure: QuantizedError) -> None:
-        self.fallbacks[(route.label, reason)] += 1
-        log.warning(
-            "upstream %s failed (%s): %s; trying the next upstream",
-            route.label,
-            reason,
-            failure.message,
-        )

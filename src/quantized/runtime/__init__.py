@@ -14,11 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from quantized.auth.api_keys import ApiKey
 from quantized.auth.lookup import KeyLookup
 from quantized.gateway.client import UpstreamClient
+from quantized.gateway.observe import Observer, Observers
 from quantized.gateway.pipeline import Pipeline
 from quantized.gateway.responses.write_behind import WriteBehind
 from quantized.gateway.router import Router
 from quantized.limits import Limits
 from quantized.limits.local import LocalLimiter
+from quantized.observability.metrics import Metrics, Snapshot
+from quantized.observability.observers import MetricsObserver
+from quantized.observability.tracing import tracing
 from quantized.runtime.state import LiveState
 from quantized.runtime.sync import Synchroniser
 from quantized.settings import Settings
@@ -54,12 +58,25 @@ class Runtime:
             ca_file=settings.upstream_ca_file,
         )
         self.router = Router(self.client, settings.upstream_secret)
+        self.metrics = (
+            Metrics(
+                multiprocess_dir=settings.metrics_multiprocess_dir,
+                caller_limit=settings.metrics_caller_labels,
+            )
+            if settings.metrics
+            else None
+        )
+        self.tracing = tracing(settings)
+        observers: list[Observer] = [MetricsObserver(self.metrics)] if self.metrics else []
+        if self.tracing is not None:
+            observers.append(self.tracing)
         self.pipeline = Pipeline(
             self.state,
             self.router,
             self.record,
             LocalLimiter(),
             Limits(settings.default_rpm, settings.default_tpm),
+            Observers(observers),
         )
         self.responses = WriteBehind(
             DatabaseResponses(lambda: self.engine, settings.responses_retention_days * DAY),
@@ -144,10 +161,45 @@ class Runtime:
             stack.push_async_callback(self._finish_background)
             if self.jwt_issuers:
                 await self._start_jwt(stack)
+            self._observe(stack)
             yield self
         self._engine = None
         self._sync = None
         self._ledger = None
+
+    def _observe(self, stack: contextlib.AsyncExitStack) -> None:
+        """Sample metrics every second when other workers' scrapes read them; at shutdown,
+        export the spans left and retire this worker's live gauges."""
+        if self.tracing is not None:
+            stack.push_async_callback(asyncio.to_thread, self.tracing.close)
+        metrics = self.metrics
+        if metrics is None:
+            return
+        stack.callback(metrics.close)
+        if metrics.multiprocess_dir:
+            sampler = asyncio.get_running_loop().create_task(self._sample_every_second(metrics))
+            stack.callback(sampler.cancel)
+
+    async def _sample_every_second(self, metrics: Metrics) -> None:
+        while True:
+            try:
+                metrics.sample(self.snapshot())
+            except Exception:  # never stop sampling for one bad look
+                log.exception("could not sample metrics")
+            await asyncio.sleep(1.0)
+
+    def snapshot(self) -> Snapshot:
+        """The state metrics sample (see ``quantized.observability.metrics``)."""
+        ledger, state = self._ledger, self.state
+        return Snapshot(
+            ledger_pending=(ledger.pending + ledger.in_flight) if ledger else 0,
+            ledger_written=ledger.written if ledger else 0,
+            ledger_dropped=(ledger.dropped + ledger.refused) if ledger else 0,
+            database_up=state.store_ok,
+            redis_up=self.redis.available if self.redis is not None else None,
+            models=len(state.catalog.active),
+            keys=len(state.auth.keys),
+        )
 
     async def _start_redis(self, url: str, stack: contextlib.AsyncExitStack) -> None:
         from quantized.coordination.limits import RedisLimiter

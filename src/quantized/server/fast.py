@@ -33,7 +33,7 @@ from uvicorn.server import ServerState
 
 from quantized.api.boundary import Boundary
 from quantized.api.errors import OPENAI, internal_reply, protocol_reply
-from quantized.api.models import is_models_path
+from quantized.api.models import is_models_path, route_template
 from quantized.auth.index import KeyIndex
 from quantized.auth.principal import Principal
 from quantized.auth.refresh import RefreshRequired
@@ -84,6 +84,7 @@ class FastProtocol(asyncio.Protocol):
         self._known: tuple[bytes | None, Principal, KeyIndex, int, float] | None = None
         self._closed = False
         self._writer = ReplyWriter(server_state, app.models.header_block)
+        self._metrics = app.runtime.metrics
         self.deadline: float | None = None
 
     # asyncio.Protocol ---------------------------------------------------------------------
@@ -188,6 +189,7 @@ class FastProtocol(asyncio.Protocol):
             self._hand_off(head + rest)
             return False
         method = "GET" if line[0] == 71 else "HEAD"  # b"G"
+        clock = time.perf_counter()
         request_id = self._ids()
         try:
             reply = self._endpoint.respond(
@@ -202,6 +204,8 @@ class FastProtocol(asyncio.Protocol):
         keep_alive = self._keep_alive
         self._writer.write(self._transport, reply, request_id, close=not keep_alive)
         self._state.total_requests += 1
+        if self._metrics is not None:
+            self._metrics.http(route_template(path), method, reply[0], time.perf_counter() - clock)
         if not keep_alive:
             self._close()
             return False
@@ -260,6 +264,8 @@ class FastProtocol(asyncio.Protocol):
         codes = {408: "request_timeout", 503: "server_busy", 400: "invalid_http"}
         reply = protocol_reply(status, message, codes.get(status, "request_too_large"))
         self._writer.write(self._transport, reply, self._ids(), close=True)
+        if self._metrics is not None:
+            self._metrics.rejected(status)
         self._close()
 
     def _close(self) -> None:

@@ -86,6 +86,7 @@ class QuantizedProtocol(HttpToolsProtocol):
         self._app = app
         self._ids = app.boundary.ids if app is not None else RequestIds()
         self._writer = ReplyWriter(server_state)
+        self._metrics = app.runtime.metrics if app is not None else None
         self._max_body = settings.max_body_bytes
         self._header_timeout = settings.header_timeout
         self._keepalive_timeout = settings.keepalive_timeout
@@ -211,6 +212,8 @@ class QuantizedProtocol(HttpToolsProtocol):
             headers = [*headers, (shape.request_id_header, request_id)]
         self._writer.write(self.transport, (status, headers, body), request_id, close=True)
         self.transport.close()
+        if self._metrics is not None:
+            self._metrics.rejected(status)
 
     def _declared_too_large(self) -> bool:
         for name, value in self.headers:

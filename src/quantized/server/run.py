@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -47,9 +53,37 @@ def http_protocol(settings: Settings) -> type[asyncio.Protocol] | str:
     return QuantizedProtocol
 
 
+@contextlib.contextmanager
+def metrics_directory(settings: Settings, workers: int) -> Iterator[None]:
+    """With several workers, where they keep their metrics so that any worker's scrape sees
+    them all: the directory set in ``PROMETHEUS_MULTIPROC_DIR`` (emptied of an earlier
+    run's files), else a fresh one, removed at exit. The workers inherit the variable."""
+    if workers == 1 or not settings.metrics:
+        yield
+        return
+    given = settings.metrics_multiprocess_dir
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    made = tempfile.mkdtemp(prefix="quantized-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made  # read by prometheus-client and Settings
+    try:
+        yield
+    finally:
+        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        shutil.rmtree(made, ignore_errors=True)
+
+
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
     """Serve until SIGINT/SIGTERM; workers > 1 run under uvicorn's process supervisor."""
     raise_descriptor_limit()
+    with metrics_directory(settings, workers):
+        _run(settings, host=host, port=port, workers=workers)
+
+
+def _run(settings: Settings, *, host: str, port: int, workers: int) -> None:
     uvicorn.run(
         APP,
         factory=True,
