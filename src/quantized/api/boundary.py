@@ -29,6 +29,7 @@ from quantized.api.errors import (
     request_id_headers,
 )
 from quantized.errors import MethodNotAllowedError, NotFoundError, QuantizedError
+from quantized.observability.logs import REQUEST_ID_VAR
 
 if TYPE_CHECKING:
     from quantized.observability.metrics import Metrics
@@ -121,6 +122,7 @@ class Boundary:
     ) -> int:
         """Run the endpoint within the boundary; returns the status answered."""
         request_id = scope[REQUEST_ID] = self.ids()
+        logged_as = REQUEST_ID_VAR.set(request_id)  # every line logged meanwhile carries it
         started = False
         status = 500
         ids = request_id_headers(shape, request_id)
@@ -149,3 +151,5 @@ class Boundary:
                 reply = self.unexpected(exc, request_id, shape)
             await send_reply(send, reply)
             return reply[0]
+        finally:
+            REQUEST_ID_VAR.reset(logged_as)

@@ -22,6 +22,7 @@ from quantized.limits import Limits
 from quantized.limits.local import LocalLimiter
 from quantized.observability.metrics import Metrics, Snapshot
 from quantized.observability.observers import MetricsObserver
+from quantized.observability.request_log import RequestLog
 from quantized.observability.tracing import tracing
 from quantized.runtime.state import LiveState
 from quantized.runtime.sync import Synchroniser
@@ -70,6 +71,8 @@ class Runtime:
         observers: list[Observer] = [MetricsObserver(self.metrics)] if self.metrics else []
         if self.tracing is not None:
             observers.append(self.tracing)
+        if settings.access_log:
+            observers.append(RequestLog())
         self.pipeline = Pipeline(
             self.state,
             self.router,

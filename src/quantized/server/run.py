@@ -10,33 +10,15 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import uvicorn
 
+from quantized.observability.logs import log_config
 from quantized.server.capacity import raise_descriptor_limit
 from quantized.settings import Settings
 
 APP = "quantized.app:create_app"
 log = logging.getLogger("quantized.server")
-
-
-def log_config(level: str) -> dict[str, Any]:
-    """One format for uvicorn's loggers and ours, on stderr."""
-    handler = {"class": "logging.StreamHandler", "formatter": "plain", "stream": "ext://sys.stderr"}
-    return {
-        "version": 1,
-        "disable_existing_loggers": False,
-        "formatters": {
-            "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
-        },
-        "handlers": {"stderr": handler},
-        "loggers": {
-            "quantized": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
-            "uvicorn": {"handlers": ["stderr"], "level": level.upper(), "propagate": False},
-            "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-        },
-    }
 
 
 def http_protocol(settings: Settings) -> type[asyncio.Protocol] | str:
@@ -97,7 +79,7 @@ def _run(settings: Settings, *, host: str, port: int, workers: int) -> None:
         interface="asgi3",
         access_log=settings.access_log,
         proxy_headers=False,  # nothing uses the client's address: no middleware for it
-        log_config=log_config(settings.log_level),
+        log_config=log_config(settings.log_level, settings.log_format),
         log_level=settings.log_level,
         backlog=2048,
         timeout_keep_alive=max(1, round(settings.keepalive_timeout)),
