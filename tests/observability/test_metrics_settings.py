@@ -1,0 +1,125 @@
+"""The metrics settings, in process: public or protected, off, and bounded caller labels."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from quantized.observability.metrics import CallerLabels, Metrics, refusal_reason
+from tests.utils.catalogs import write_catalog
+from tests.utils.inprocess import in_process
+from tests.utils.metrics import parse, value
+from tests.utils.processes import free_port
+from tests.utils.stacks import PROVIDER_KEY, catalog
+from tests.utils.upstreams import FakeUpstream
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def upstream_catalog(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    (tmp_path / "db").mkdir()
+    fake = FakeUpstream().start()
+    monkeypatch.setenv("FAKE_KEY", PROVIDER_KEY)
+    dead = f"http://127.0.0.1:{free_port()}"
+    yield write_catalog(tmp_path / "catalog.yaml", catalog(fake.base_url, dead))
+    fake.stop()
+
+
+async def test_public_metrics_need_no_credential(tmp_path: Path) -> None:
+    async with in_process(tmp_path, metrics_public=True) as running:
+        answer = await running.client.get("/metrics")
+        assert answer.status_code == 200
+        samples = parse(answer.text)
+        assert value(samples, "quantized_catalog_models") >= 30
+
+
+async def test_metrics_off_serve_no_route_and_count_nothing(tmp_path: Path) -> None:
+    async with in_process(tmp_path, metrics=False) as running:
+        assert running.app.runtime.metrics is None
+        answer = await running.client.get("/metrics", headers=running.headers())
+        assert answer.status_code == 404
+        assert (
+            await running.client.get("/v1/models", headers=running.headers())
+        ).status_code == 200
+
+
+async def test_callers_are_labelled_only_when_asked_and_only_the_first_n(
+    tmp_path: Path, upstream_catalog: Path
+) -> None:
+    async with in_process(
+        tmp_path / "db", catalog_file=upstream_catalog, metrics_caller_labels=1
+    ) as running:
+        client, admin = running.client, running.headers()
+        made = await client.post("/admin/v1/keys", json={"name": "second"}, headers=admin)
+        second = made.json()["secret"]
+        body = {"model": "fake/gpt", "messages": [{"role": "user", "content": "hi"}]}
+        for key in (None, second, second):
+            answer = await client.post(
+                "/v1/chat/completions", json=body, headers=running.headers(key)
+            )
+            assert answer.status_code == 200
+        caller = (await client.get("/v1/usage", headers=admin)).json()["caller"]
+        samples = parse((await client.get("/metrics", headers=admin)).text)
+        first = f"{caller['kind']}:{caller['id']}"
+        tokens = "quantized_tokens_total"
+        assert value(samples, tokens, model="fake/gpt", kind="prompt", caller=first) == 100
+        assert value(samples, tokens, model="fake/gpt", kind="prompt", caller="other") == 200
+        labelled = {
+            dict(labels).get("caller")
+            for (name, labels) in samples
+            if name == "quantized_model_requests_total"
+        }
+        assert labelled == {first, "other"}
+
+
+async def test_server_timing_splits_the_gateways_time_from_the_upstreams(
+    tmp_path: Path, upstream_catalog: Path
+) -> None:
+    async with in_process(tmp_path / "db", catalog_file=upstream_catalog) as running:
+        body = {"model": "fake/slowish", "messages": [{"role": "user", "content": "hi"}]}
+        answer = await running.client.post(
+            "/v1/chat/completions", json=body, headers=running.headers()
+        )
+        assert answer.status_code == 200
+        timing = dict(
+            part.strip().split(";dur=") for part in answer.headers["server-timing"].split(",")
+        )
+        assert set(timing) == {"gateway", "upstream"}
+        assert float(timing["upstream"]) >= 400  # the upstream waits 0.4 s
+        assert 0 < float(timing["gateway"]) < 100
+        refused = await running.client.post(
+            "/v1/messages",
+            json={"model": "fake/gpt", "max_tokens": 5, "messages": []},
+            headers={"x-api-key": "sk-quantized-wrong"},
+        )
+        assert refused.status_code == 401 and refused.json()["type"] == "error"
+        assert refused.headers["server-timing"].startswith("gateway;dur=")
+
+
+def test_caller_labels_are_bounded() -> None:
+    labels = CallerLabels(2)
+    assert [labels("key", "1"), labels("jwt", "ann"), labels("key", "3"), labels("key", "1")] == [
+        "key:1",
+        "jwt:ann",
+        "other",
+        "key:1",
+    ]
+
+
+def test_refusal_reasons() -> None:
+    assert refusal_reason(401, "invalid_api_key") == "auth"
+    assert refusal_reason(403, "model_not_allowed") == "auth"
+    assert refusal_reason(429, "budget_exceeded") == "budget"
+    assert refusal_reason(429, "rate_limit_exceeded") == "rate_limit"
+    assert refusal_reason(400, "unsupported_feature") == "capability"
+    assert refusal_reason(502, "upstream_error") is None
+
+
+def test_each_app_has_its_own_registry() -> None:
+    one, two = Metrics(), Metrics()
+    one.http("/healthz", "GET", 200, 0.0001)
+    assert b'route="/healthz"' in one.exposition()
+    assert b'route="/healthz"' not in two.exposition()
