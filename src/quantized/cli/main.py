@@ -7,6 +7,7 @@ import click
 from quantized.cli.budgets import budgets
 from quantized.cli.catalog import models
 from quantized.cli.common import run
+from quantized.cli.dashboard import dashboard
 from quantized.cli.keys import keys
 from quantized.cli.serve import serve
 from quantized.cli.usage import usage
@@ -28,6 +29,7 @@ cli.add_command(keys)
 cli.add_command(models)
 cli.add_command(usage)
 cli.add_command(budgets)
+cli.add_command(dashboard)
 
 
 def main() -> None:
