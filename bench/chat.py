@@ -6,9 +6,13 @@ core 0 for both measurements. Reported: p50/p99 latency at 1 connection (and
 the p50 the gateway adds), requests/s at 16 connections (and the ratio to
 direct), and the time to the first byte of a stream, direct and through. With
 ``--source DIR`` a second gateway, from another checkout's ``src``, is measured
-too, the runs alternating between the three.
+too, the runs alternating between the three. With ``--observability`` two more
+gateways are measured alike: one with metrics off (``QUANTIZED_METRICS=false``;
+the default gateway has them on) and one exporting a span per request and per
+upstream attempt over OTLP/HTTP (to the fake upstream's trace sink), so the cost
+of each is the difference.
 
-    python bench/chat.py [--runs 3] [--duration 10] [--source ../earlier/src]
+    python bench/chat.py [--runs 3] [--duration 10] [--source ../earlier/src] [--observability]
 """
 
 from __future__ import annotations
@@ -60,7 +64,16 @@ def first_byte(port: int, path: str, token: str, samples: int = 300) -> float:
     return statistics.median(timings[20:])
 
 
-def start(work: Path, port: int, catalog: Path, source: Path | None) -> tuple[Popen[str], str]:
+VARIANTS = {
+    "no-metrics": {"QUANTIZED_METRICS": "false"},
+    "tracing": {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{UPSTREAM_PORT}"},
+}
+"""The gateways ``--observability`` adds, by the settings that make them differ."""
+
+
+def start(
+    work: Path, port: int, catalog: Path, source: Path | None, **env: str
+) -> tuple[Popen[str], str]:
     """A gateway on core 1 (with its admin key)."""
     gateway = start_gateway(
         work,
@@ -68,6 +81,7 @@ def start(work: Path, port: int, catalog: Path, source: Path | None) -> tuple[Po
         source=source,
         QUANTIZED_CATALOG_FILE=str(catalog),
         BENCH_UPSTREAM_KEY="sk-bench",
+        **env,
     )
     key = admin_key(gateway)
     subprocess.run(
@@ -78,7 +92,7 @@ def start(work: Path, port: int, catalog: Path, source: Path | None) -> tuple[Po
 
 
 def main() -> None:
-    args = arguments(__doc__.splitlines()[0])
+    args = arguments(__doc__.splitlines()[0], observability=True)
     require("wrk", "taskset")
     gateways: dict[str, tuple[Popen[str], str, int]] = {}
     results: dict[str, list[Run]] = {}
@@ -88,14 +102,16 @@ def main() -> None:
         script.write_text(LUA.format(body=BODY.decode()))
         upstream = fake_upstream.start(UPSTREAM_PORT)
         try:
-            sources = (
-                {"gateway": None, "--source": args.source} if args.source else {"gateway": None}
-            )
-            for offset, (name, source) in enumerate(sources.items()):
+            sources: dict[str, tuple[Path | None, dict[str, str]]] = {"gateway": (None, {})}
+            if args.source:
+                sources["--source"] = (args.source, {})
+            if args.observability:
+                sources.update({name: (None, env) for name, env in VARIANTS.items()})
+            for offset, (name, (source, env)) in enumerate(sources.items()):
                 work = Path(tmp) / name
                 work.mkdir()
                 catalog = fake_upstream.write_catalog(work / "catalog.yaml", UPSTREAM_PORT)
-                gateway, key = start(work, GATEWAY_PORT + offset, catalog, source)
+                gateway, key = start(work, GATEWAY_PORT + offset, catalog, source, **env)
                 gateways[name] = (gateway, key, GATEWAY_PORT + offset)
             key = gateways["gateway"][1]
             targets = {"direct": (UPSTREAM_PORT, key)}
@@ -140,6 +156,15 @@ def report(results: dict[str, list[Run]], ttfb: dict[str, float]) -> None:
             f"  stream, time to first byte: {ttfb[name]:.3f} ms -> added "
             f"{ttfb[name] - ttfb['direct']:.3f} ms  (target <= 1 ms)"
         )
+    if "no-metrics" in ttfb:  # --observability: what each costs a request, at saturation
+        base = median(results["no-metrics 16"], "rps")
+        for name, what in (("gateway", "metrics (on by default)"), ("tracing", "tracing")):
+            rps = median(results[f"{name} 16"], "rps")
+            reference = base if name == "gateway" else median(results["gateway 16"], "rps")
+            print(
+                f"{what}: {(1 / rps - 1 / reference) * 1e6:.1f} µs of gateway CPU per request"
+                f" ({rps / reference:.3f} of the throughput without it)"
+            )
 
 
 if __name__ == "__main__":

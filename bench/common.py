@@ -33,14 +33,22 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def arguments(description: str) -> argparse.Namespace:
+def arguments(description: str, *, observability: bool = False) -> argparse.Namespace:
     """``--runs``, ``--duration`` (seconds) and ``--connections`` for wrk; ``--source DIR``
-    also measures the gateway from another checkout's ``src`` (an earlier commit, say)."""
+    also measures the gateway from another checkout's ``src`` (an earlier commit, say);
+    ``--observability`` (where the benchmark offers it) also measures the gateway without
+    metrics and with tracing."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--source", type=Path, help="also run the gateway from this src")
+    if observability:
+        parser.add_argument(
+            "--observability",
+            action="store_true",
+            help="also measure the gateway with metrics off, and with tracing on",
+        )
     return parser.parse_args()
 
 

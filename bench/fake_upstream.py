@@ -5,8 +5,10 @@
 each event named in an ``event:`` line and numbered; unlike OpenAI's, the response
 does not echo the request's tools), ``POST /v1/embeddings`` a fixed embeddings
 answer (one 1,536-value vector, as text-embedding-3-small gives: base64, or
-floats for a body asking for them), any other path a fixed OpenAI chat
-completion (or chunk stream); a body holding ``"stream":true`` gets the stream.
+floats for a body asking for them), ``POST /v1/traces`` an empty OTLP/HTTP
+answer (a trace sink for bench/chat.py --observability), any other path a fixed
+OpenAI chat completion (or chunk stream); a body holding ``"stream":true`` gets
+the stream.
 A plain ASGI app, run with uvicorn (httptools, uvloop):
 
     python -m uvicorn fake_upstream:app --app-dir bench --port 18501 --no-access-log
@@ -205,6 +207,11 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         await send({"type": "http.response.body", "body": answer})
         return
     path = scope["path"]
+    if path == "/v1/traces":  # ExportTraceServiceResponse, empty
+        otlp = [(b"content-type", b"application/x-protobuf"), (b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 200, "headers": otlp})
+        await send({"type": "http.response.body", "body": b""})
+        return
     if path.endswith("/messages"):
         whole, headers, stream = MESSAGE, MESSAGE_JSON, MESSAGE_STREAM
     elif path.endswith("/responses"):

@@ -7,9 +7,12 @@ same Authorization check — twice: tuned as an operator would tune it (sendfile
 tcp_nopush, a million requests per keep-alive connection: the baseline the
 target is measured against) and with nginx's defaults (for reference). wrk
 drives all three from the other core, alternating runs, and the medians are
-compared. Also reports startup time and RSS.
+compared. Also reports startup time and RSS. With ``--observability`` a second
+gateway with metrics off (``QUANTIZED_METRICS=false``; the first has them on, the
+default) is measured alike.
 
     python bench/models_vs_nginx.py [--runs 5] [--duration 10] [--connections 64]
+                                    [--observability]
 
 Needs wrk and nginx (Debian: apt-get install wrk nginx-light) and two cores.
 """
@@ -44,7 +47,7 @@ LOCATIONS = """location = /v1/models {{
 
 
 def main() -> None:
-    args = arguments(__doc__.splitlines()[0])
+    args = arguments(__doc__.splitlines()[0], observability=True)
     require("wrk", "nginx", "taskset")
 
     with tempfile.TemporaryDirectory(prefix="quantized-bench-") as tmp:
@@ -69,6 +72,10 @@ def main() -> None:
         if args.source is not None:
             other = start_gateway(workdir, gw_port + 10, PYTHONPATH=str(args.source.resolve()))
             wait_for(f"http://127.0.0.1:{gw_port + 10}/v1/models", headers)
+        bare = None
+        if args.observability:
+            bare = start_gateway(workdir, gw_port + 20, QUANTIZED_METRICS="false")
+            wait_for(f"http://127.0.0.1:{gw_port + 20}/v1/models", headers)
         tuned = start_nginx(workdir, ng_port, key, LOCATIONS)
         untuned = start_nginx(workdir, ng_port + 1, key, LOCATIONS, tuned=False)
         try:
@@ -80,6 +87,8 @@ def main() -> None:
             servers = [("quantized", gw_port), ("nginx", ng_port), ("nginx-default", ng_port + 1)]
             if other is not None:
                 servers.append(("--source", gw_port + 10))
+            if bare is not None:
+                servers.append(("no-metrics", gw_port + 20))
             results: dict[str, list[Run]] = {name: [] for name, _ in servers}
             for i in range(args.runs):
                 for name, port in servers:
@@ -98,8 +107,9 @@ def main() -> None:
             stop_nginx(tuned)
             stop_nginx(untuned)
             stop(gateway)
-            if other is not None:
-                stop(other)
+            for extra in (other, bare):
+                if extra is not None:
+                    stop(extra)
 
     q_rps, n_rps = median(results["quantized"], "rps"), median(results["nginx"], "rps")
     d_rps = median(results["nginx-default"], "rps")
@@ -115,13 +125,19 @@ def main() -> None:
             f"{name:14} {median(runs, 'rps'):10.0f} {median(runs, 'p50_ms'):8.2f}"
             f" {median(runs, 'p99_ms'):8.2f}"
         )
-    print(f"ratio quantized/nginx (tuned) req/s: {q_rps / n_rps:.2f}  (target >= 0.5)")
+    print(f"ratio quantized/nginx (tuned) req/s: {q_rps / n_rps:.2f}  (target >= 0.7, metrics on)")
     print(f"ratio quantized/nginx (defaults) req/s: {q_rps / d_rps:.2f}  (for reference)")
     if args.source is not None:
         o_rps = median(results["--source"], "rps")
         print(
             f"--source {args.source}: {o_rps / n_rps:.2f} of nginx (tuned), "
             f"{o_rps / d_rps:.2f} of nginx (defaults)"
+        )
+    if bare is not None:
+        b_rps = median(results["no-metrics"], "rps")
+        print(
+            f"metrics off: {b_rps / n_rps:.2f} of nginx (tuned); metrics on (the default)"
+            f" keep {q_rps / b_rps:.3f} of the throughput without them"
         )
     print(
         f"startup to first answer: first start {first_start:.2f} s, restart {restart:.2f} s"

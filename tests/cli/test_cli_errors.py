@@ -24,6 +24,7 @@ COMMANDS = [
     ("budgets", "list"),
     ("budgets", "set"),
     ("budgets", "remove"),
+    ("dashboard",),
 ]
 
 

@@ -253,12 +253,22 @@ class Metrics:
         )
         build.labels(_version(), platform.python_version()).set(1)
         self._http: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._children: dict[tuple[Any, ...], Any] = {}
         self._sampled = (0, 0)
 
     def _new(
         self, kind: Any, name: str, documentation: str, labels: tuple[str, ...] = (), **kw: Any
     ) -> Any:
         return kind(name, documentation, labels, registry=self.registry, **kw)
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, remembered: prometheus-client checks and converts the
+        labels and takes a lock on every call, ten times what a dict lookup costs."""
+        key = (metric, *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     # Recording ------------------------------------------------------------------------
 
@@ -276,7 +286,7 @@ class Metrics:
 
     def rejected(self, status: int) -> None:
         """A request the HTTP protocol refused before any route (408, 413, 414, 431, 503)."""
-        self.requests.labels("(protocol)", "", str(status)).inc()
+        self._child(self.requests, "(protocol)", "", str(status)).inc()
 
     def model_request(
         self,
@@ -290,11 +300,13 @@ class Metrics:
     ) -> str:
         """Count one model request (and a refusal); returns the caller label used."""
         who = self.callers(*caller) if self.callers is not None and caller else None
-        labels = (model, provider, endpoint, str(status), code or "")
-        self.model_requests.labels(*labels, *((who or "",) if self.callers else ())).inc()
+        labels: tuple[str, ...] = (model, provider, endpoint, str(status), code or "")
+        if self.callers is not None:
+            labels += (who or "",)
+        self._child(self.model_requests, *labels).inc()
         reason = refusal_reason(status, code)
         if reason is not None:
-            self.refusals.labels(reason).inc()
+            self._child(self.refusals, reason).inc()
         return who or ""
 
     def billed(
@@ -304,17 +316,17 @@ class Metrics:
         extra = (caller or "",) if self.callers else ()
         for kind, count in tokens.items():
             if count:
-                self.tokens.labels(model, kind, *extra).inc(count)
+                self._child(self.tokens, model, kind, *extra).inc(count)
         if cost_usd:
-            self.cost.labels(model, *extra).inc(cost_usd)
+            self._child(self.cost, model, *extra).inc(cost_usd)
 
     def upstream(self, provider: str, model: str, seconds: float, ttft: float | None) -> None:
-        self.upstream_latency.labels(provider, model).observe(seconds)
+        self._child(self.upstream_latency, provider, model).observe(seconds)
         if ttft is not None:
-            self.ttft.labels(provider, model).observe(ttft)
+            self._child(self.ttft, provider, model).observe(ttft)
 
     def fell_back(self, upstream: str, reason: str) -> None:
-        self.fallbacks.labels(upstream, reason).inc()
+        self._child(self.fallbacks, upstream, reason).inc()
 
     def sample(self, now: Snapshot) -> None:
         """Set the sampled values from ``now``; ledger counters move by what changed."""
