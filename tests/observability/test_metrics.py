@@ -199,8 +199,14 @@ def test_workers_share_one_view_of_the_totals(tmp_path: Path) -> None:
                 headers={"Authorization": f"Bearer {running.user_key}"},
             )
             assert listed.status_code == 200
-        for _ in range(6):
+
+        def complete() -> Samples | None:
             samples = scrape(running.gateway.url, None)  # public: no credential
+            return samples if model_requests(samples, "fake/gpt", "200") == sent else None
+
+        wait_until(complete, timeout=5)  # a worker moves its additions in every second
+        for _ in range(6):  # from then on, whichever worker answers sees them all
+            samples = scrape(running.gateway.url, None)
             assert model_requests(samples, "fake/gpt", "200") == sent
             tokens = value(samples, "quantized_tokens_total", model="fake/gpt", kind="prompt")
             assert tokens == 100 * sent

@@ -104,12 +104,12 @@ class Boundary:
             await self._answer(endpoint, scope, receive, send, shape)
             return
         clock = time.perf_counter()
-        metrics.in_flight.inc()
+        metrics.active += 1
         status = 500
         try:
             status = await self._answer(endpoint, scope, receive, send, shape)
         finally:
-            metrics.in_flight.dec()
+            metrics.active -= 1
             metrics.http(
                 route or scope.get(ROUTE, "(unmatched)"),
                 method_label(scope["method"]),

@@ -35,6 +35,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from quantized.observability.tally import Tally
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (
     0.0001,
@@ -255,6 +257,11 @@ class Metrics:
         self._http: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._children: dict[tuple[Any, ...], Any] = {}
         self._sampled = (0, 0)
+        self._tally = Tally()
+        self.active = 0
+        """Requests being answered now (the in-flight gauge's value at the next sample)."""
+        self.relaying = 0
+        """Streams being relayed now."""
 
     def _new(
         self, kind: Any, name: str, documentation: str, labels: tuple[str, ...] = (), **kw: Any
@@ -281,12 +288,13 @@ class Metrics:
                 self.requests.labels(route, method, str(status)),
                 self.latency.labels(route),
             )
-        children[0].inc()
-        children[1].observe(seconds)
+        tally = self._tally
+        tally.add(children[0])
+        tally.observe(children[1], seconds)
 
     def rejected(self, status: int) -> None:
         """A request the HTTP protocol refused before any route (408, 413, 414, 431, 503)."""
-        self._child(self.requests, "(protocol)", "", str(status)).inc()
+        self._tally.add(self._child(self.requests, "(protocol)", "", str(status)))
 
     def model_request(
         self,
@@ -303,10 +311,10 @@ class Metrics:
         labels: tuple[str, ...] = (model, provider, endpoint, str(status), code or "")
         if self.callers is not None:
             labels += (who or "",)
-        self._child(self.model_requests, *labels).inc()
+        self._tally.add(self._child(self.model_requests, *labels))
         reason = refusal_reason(status, code)
         if reason is not None:
-            self._child(self.refusals, reason).inc()
+            self._tally.add(self._child(self.refusals, reason))
         return who or ""
 
     def billed(
@@ -316,20 +324,24 @@ class Metrics:
         extra = (caller or "",) if self.callers else ()
         for kind, count in tokens.items():
             if count:
-                self._child(self.tokens, model, kind, *extra).inc(count)
+                self._tally.add(self._child(self.tokens, model, kind, *extra), count)
         if cost_usd:
-            self._child(self.cost, model, *extra).inc(cost_usd)
+            self._tally.add(self._child(self.cost, model, *extra), cost_usd)
 
     def upstream(self, provider: str, model: str, seconds: float, ttft: float | None) -> None:
-        self._child(self.upstream_latency, provider, model).observe(seconds)
+        self._tally.observe(self._child(self.upstream_latency, provider, model), seconds)
         if ttft is not None:
-            self._child(self.ttft, provider, model).observe(ttft)
+            self._tally.observe(self._child(self.ttft, provider, model), ttft)
 
     def fell_back(self, upstream: str, reason: str) -> None:
-        self._child(self.fallbacks, upstream, reason).inc()
+        self._tally.add(self._child(self.fallbacks, upstream, reason))
 
     def sample(self, now: Snapshot) -> None:
-        """Set the sampled values from ``now``; ledger counters move by what changed."""
+        """Move what requests added into the metrics, and set the sampled values from
+        ``now``; ledger counters move by what changed."""
+        self._tally.flush()
+        self.in_flight.set(self.active)
+        self.streams.set(self.relaying)
         self.ledger_pending.set(now.ledger_pending)
         written, dropped = self._sampled
         if now.ledger_written > written:
@@ -353,7 +365,9 @@ class Metrics:
     # Exposition ----------------------------------------------------------------------
 
     def exposition(self) -> bytes:
-        """Every metric of the server, in the Prometheus text format."""
+        """Every metric of the server, in the Prometheus text format (this process's
+        additions moved in first; :meth:`sample` also sets the sampled values)."""
+        self._tally.flush()
         if self.registry is not None:
             return generate_latest(self.registry)
         registry = CollectorRegistry()
@@ -361,6 +375,8 @@ class Metrics:
         return generate_latest(registry)
 
     def close(self) -> None:
-        """This worker stops: its live gauges no longer count (multiprocess mode)."""
+        """This worker stops: what it added is kept, its live gauges no longer count
+        (multiprocess mode)."""
+        self._tally.flush()
         if self.multiprocess_dir:
             multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]

@@ -27,8 +27,7 @@ class MetricsWatch(Watch):
             self._metrics.fell_back(route.label, reason)
 
     def streaming(self, relaying: bool) -> None:
-        gauge = self._metrics.streams
-        gauge.inc() if relaying else gauge.dec()
+        self._metrics.relaying += 1 if relaying else -1
 
     def finished(self, exchange: Exchange) -> None:
         metrics, outcome = self._metrics, exchange.outcome
