@@ -77,6 +77,7 @@ UPSTREAM_BUCKETS = (
     300.0,
 )
 OTHER_CALLERS = "other"
+TOKEN_KINDS = ("prompt", "cached", "cache_write", "completion")
 REFUSALS = {
     "budget_exceeded": "budget",
     "rate_limit_exceeded": "rate_limit",
@@ -318,15 +319,17 @@ class Metrics:
         return who or ""
 
     def billed(
-        self, model: str, tokens: dict[str, int], cost_usd: float, caller: str | None = None
+        self, model: str, tokens: tuple[int, int, int, int], cost_usd: float, caller: str
     ) -> None:
-        """Tokens by kind and their cost, for a model (and the caller label, if labelled)."""
-        extra = (caller or "",) if self.callers else ()
-        for kind, count in tokens.items():
+        """Tokens by kind (prompt, cached, cache_write, completion) and their cost, for a
+        model (and the caller label, if callers are labelled)."""
+        extra = (caller,) if self.callers else ()
+        tally, child = self._tally, self._child
+        for kind, count in zip(TOKEN_KINDS, tokens, strict=True):
             if count:
-                self._tally.add(self._child(self.tokens, model, kind, *extra), count)
+                tally.add(child(self.tokens, model, kind, *extra), count)
         if cost_usd:
-            self._tally.add(self._child(self.cost, model, *extra), cost_usd)
+            tally.add(child(self.cost, model, *extra), cost_usd)
 
     def upstream(self, provider: str, model: str, seconds: float, ttft: float | None) -> None:
         self._tally.observe(self._child(self.upstream_latency, provider, model), seconds)

@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 from quantized.gateway.observe import Observer, Watch
 from quantized.gateway.streams import Headers
 from quantized.observability.metrics import Metrics
-from quantized.usage.cost import from_pico
 
 if TYPE_CHECKING:
     from quantized.gateway.pipeline import Exchange
@@ -42,13 +41,14 @@ class MetricsWatch(Watch):
         )
         record = exchange.record
         if record is not None and model:
-            tokens = {
-                "prompt": record.prompt_tokens,
-                "cached": record.cached_tokens,
-                "cache_write": record.cache_write_tokens,
-                "completion": record.completion_tokens,
-            }
-            metrics.billed(model, tokens, float(from_pico(record.cost_pusd)), caller)
+            tokens = (
+                record.prompt_tokens,
+                record.cached_tokens,
+                record.cache_write_tokens,
+                record.completion_tokens,
+            )
+            # int / float: the correctly rounded dollars (picodollars below 2**53 are exact)
+            metrics.billed(model, tokens, record.cost_pusd / 1e12, caller)
         timing = exchange.timing
         if outcome.status == 200 and timing.served and timing.end:
             ttft = timing.first - timing.served if outcome.stream and timing.first else None
