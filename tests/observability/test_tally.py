@@ -1,4 +1,4 @@
-"""The tally adds to prometheus-client's metrics exactly what calling them directly adds."""
+"""What requests add, flushed into prometheus-client's metrics, equals calling them directly."""
 
 from __future__ import annotations
 
@@ -7,44 +7,50 @@ import random
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from quantized.observability.metrics import LATENCY_BUCKETS
-from quantized.observability.tally import Tally
-from tests.utils.metrics import parse
+from quantized.observability.metrics import LATENCY_BUCKETS, Metrics
+from tests.utils.metrics import Samples, parse
 
 
-def metrics(registry: CollectorRegistry) -> tuple[Counter, Histogram]:
-    counter = Counter("c", "c", ("kind",), registry=registry)
-    histogram = Histogram("h", "h", ("route",), buckets=LATENCY_BUCKETS, registry=registry)
-    return counter, histogram
+def samples(exposition: bytes, prefix: str) -> Samples:
+    return {
+        key: value
+        for key, value in parse(exposition.decode()).items()
+        if key[0].startswith(prefix) and not key[0].endswith(("_created", "_in_flight"))
+    }
 
 
-def test_a_flushed_tally_equals_direct_calls() -> None:
-    direct, tallied = CollectorRegistry(), CollectorRegistry()
-    (counter, histogram), (counter2, histogram2) = metrics(direct), metrics(tallied)
-    tally = Tally()
+def test_flushed_rows_equal_direct_calls() -> None:
+    registry = CollectorRegistry()
+    counter = Counter(
+        "quantized_http_requests", "", ("route", "method", "status"), registry=registry
+    )
+    histogram = Histogram(
+        "quantized_http_request_duration_seconds",
+        "",
+        ("route",),
+        buckets=LATENCY_BUCKETS,
+        registry=registry,
+    )
+    metrics = Metrics()
     rng = random.Random(7)
     values = [rng.choice(LATENCY_BUCKETS) for _ in range(200)]  # bounds themselves: le holds
     values += [rng.expovariate(50) for _ in range(2000)] + [0.0, 500.0]
     for n, value in enumerate(values):
-        kind, route = f"k{n % 3}", f"/r{n % 2}"
-        counter.labels(kind).inc(n % 5)
+        route, status = f"/r{n % 2}", 200 + n % 3
+        counter.labels(route, "GET", str(status)).inc()
         histogram.labels(route).observe(value)
-        tally.add(counter2.labels(kind), n % 5)
-        tally.observe(histogram2.labels(route), value)
+        metrics.http(route, "GET", status, value)
         if n % 700 == 0:
-            tally.flush()  # flushes in the middle add up too
-    tally.flush()
-    tally.flush()  # nothing pending: nothing added
-    expected, found = samples(direct), samples(tallied)
-    assert found.keys() == expected.keys()
-    for key, value in expected.items():  # sums added in another order: equal to rounding
-        assert found[key] == (pytest.approx(value) if key[0] == "h_sum" else value), key
-    assert expected[("h_bucket", frozenset({("le", "0.0001"), ("route", "/r0")}))] > 0
-
-
-def samples(registry: CollectorRegistry) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
-    return {
-        key: value
-        for key, value in parse(generate_latest(registry).decode()).items()
-        if not key[0].endswith("_created")
-    }
+            metrics.flush()  # flushes in the middle add up too
+    metrics.flush()
+    metrics.flush()  # nothing pending: nothing added
+    direct = samples(generate_latest(registry), "quantized_http")
+    found = samples(metrics.exposition(), "quantized_http")
+    assert found.keys() == direct.keys()
+    for key, value in direct.items():  # sums added in another order: equal to rounding
+        assert found[key] == (pytest.approx(value) if key[0].endswith("_sum") else value), key
+    bucket = (
+        "quantized_http_request_duration_seconds_bucket",
+        frozenset({("le", "0.0001"), ("route", "/r0")}),
+    )
+    assert direct[bucket] > 0

@@ -35,7 +35,7 @@ from prometheus_client import (
     multiprocess,
 )
 
-from quantized.observability.tally import Tally
+from quantized.observability.tally import HttpRow, ModelRow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (
@@ -255,10 +255,12 @@ class Metrics:
             multiprocess_mode="livemax",
         )
         build.labels(_version(), platform.python_version()).set(1)
-        self._http: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._children: dict[tuple[Any, ...], Any] = {}
         self._sampled = (0, 0)
-        self._tally = Tally()
+        self._http: dict[tuple[str, str, int], HttpRow] = {}
+        self._models: dict[tuple[Any, ...], ModelRow] = {}
+        self._counts: dict[Any, float] = {}
+        """Rare events (fallbacks, protocol refusals), by the child they count in."""
         self.active = 0
         """Requests being answered now (the in-flight gauge's value at the next sample)."""
         self.relaying = 0
@@ -278,71 +280,76 @@ class Metrics:
             child = self._children[key] = metric.labels(*labels)
         return child
 
-    # Recording ------------------------------------------------------------------------
+    # Recording (see quantized.observability.tally) -------------------------------------
 
     def http(self, route: str, method: str, status: int, seconds: float) -> None:
         """One answered request (``route`` is a template, never the raw path)."""
-        key = (route, method, status)
-        children = self._http.get(key)
-        if children is None:
-            children = self._http[key] = (
-                self.requests.labels(route, method, str(status)),
-                self.latency.labels(route),
-            )
-        tally = self._tally
-        tally.add(children[0])
-        tally.observe(children[1], seconds)
+        row = self._http.get((route, method, status))
+        if row is None:
+            row = self._http[(route, method, status)] = HttpRow(LATENCY_BUCKETS)
+        row.count += 1
+        row.latency.observe(seconds)
 
     def rejected(self, status: int) -> None:
         """A request the HTTP protocol refused before any route (408, 413, 414, 431, 503)."""
-        self._tally.add(self._child(self.requests, "(protocol)", "", str(status)))
+        self._add(self._child(self.requests, "(protocol)", "", str(status)))
 
     def model_request(
         self,
-        *,
-        model: str,
-        provider: str,
-        endpoint: str,
-        status: int,
-        code: str | None,
+        labels: tuple[str, str, str, int, str],
         caller: tuple[str, str] | None,
-    ) -> str:
-        """Count one model request (and a refusal); returns the caller label used."""
-        who = self.callers(*caller) if self.callers is not None and caller else None
-        labels: tuple[str, ...] = (model, provider, endpoint, str(status), code or "")
+    ) -> ModelRow:
+        """Count one model request of (model, provider, endpoint, status, code); returns its
+        row, for the caller to add tokens, cost and timings to."""
+        key: tuple[Any, ...] = labels
         if self.callers is not None:
-            labels += (who or "",)
-        self._tally.add(self._child(self.model_requests, *labels))
-        reason = refusal_reason(status, code)
-        if reason is not None:
-            self._tally.add(self._child(self.refusals, reason))
-        return who or ""
-
-    def billed(
-        self, model: str, tokens: tuple[int, int, int, int], cost_usd: float, caller: str
-    ) -> None:
-        """Tokens by kind (prompt, cached, cache_write, completion) and their cost, for a
-        model (and the caller label, if callers are labelled)."""
-        extra = (caller,) if self.callers else ()
-        tally, child = self._tally, self._child
-        for kind, count in zip(TOKEN_KINDS, tokens, strict=True):
-            if count:
-                tally.add(child(self.tokens, model, kind, *extra), count)
-        if cost_usd:
-            tally.add(child(self.cost, model, *extra), cost_usd)
-
-    def upstream(self, provider: str, model: str, seconds: float, ttft: float | None) -> None:
-        self._tally.observe(self._child(self.upstream_latency, provider, model), seconds)
-        if ttft is not None:
-            self._tally.observe(self._child(self.ttft, provider, model), ttft)
+            key += (self.callers(*caller) if caller else "",)
+        row = self._models.get(key)
+        if row is None:
+            row = self._models[key] = ModelRow(UPSTREAM_BUCKETS)
+        row.count += 1
+        return row
 
     def fell_back(self, upstream: str, reason: str) -> None:
-        self._tally.add(self._child(self.fallbacks, upstream, reason))
+        self._add(self._child(self.fallbacks, upstream, reason))
+
+    def _add(self, child: Any, amount: float = 1) -> None:
+        self._counts[child] = self._counts.get(child, 0) + amount
+
+    def flush(self) -> None:
+        """Move what requests added into prometheus-client's metrics."""
+        child = self._child
+        for (route, method, status), http in self._http.items():
+            if http.count:
+                child(self.requests, route, method, str(status)).inc(http.count)
+                http.latency.flush_into(child(self.latency, route))
+                http.count = 0
+        for key, row in self._models.items():
+            if not row.count:
+                continue
+            model, provider, endpoint, answered, code, *caller = key
+            labels = (model, provider, endpoint, str(answered), code, *caller)
+            child(self.model_requests, *labels).inc(row.count)
+            reason = refusal_reason(answered, code)
+            if reason is not None:
+                child(self.refusals, reason).inc(row.count)
+            for kind, count in zip(TOKEN_KINDS, row.tokens, strict=True):
+                if count:
+                    child(self.tokens, model, kind, *caller).inc(count)
+            if row.cost:
+                child(self.cost, model, *caller).inc(row.cost)
+            if provider:
+                row.upstream.flush_into(child(self.upstream_latency, provider, model))
+                row.ttft.flush_into(child(self.ttft, provider, model))
+            row.count, row.tokens, row.cost = 0, [0, 0, 0, 0], 0.0
+        counts, self._counts = self._counts, {}
+        for counter, amount in counts.items():
+            counter.inc(amount)
 
     def sample(self, now: Snapshot) -> None:
         """Move what requests added into the metrics, and set the sampled values from
         ``now``; ledger counters move by what changed."""
-        self._tally.flush()
+        self.flush()
         self.in_flight.set(self.active)
         self.streams.set(self.relaying)
         self.ledger_pending.set(now.ledger_pending)
@@ -370,7 +377,7 @@ class Metrics:
     def exposition(self) -> bytes:
         """Every metric of the server, in the Prometheus text format (this process's
         additions moved in first; :meth:`sample` also sets the sampled values)."""
-        self._tally.flush()
+        self.flush()
         if self.registry is not None:
             return generate_latest(self.registry)
         registry = CollectorRegistry()
@@ -380,6 +387,6 @@ class Metrics:
     def close(self) -> None:
         """This worker stops: what it added is kept, its live gauges no longer count
         (multiprocess mode)."""
-        self._tally.flush()
+        self.flush()
         if self.multiprocess_dir:
             multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]

@@ -31,28 +31,28 @@ class MetricsWatch(Watch):
     def finished(self, exchange: Exchange) -> None:
         metrics, outcome = self._metrics, exchange.outcome
         model = outcome.model.id if outcome.model is not None else ""
-        caller = metrics.model_request(
-            model=model,
-            provider=outcome.provider,
-            endpoint=outcome.endpoint,
-            status=outcome.status,
-            code=outcome.error_code,
-            caller=exchange.caller,
+        labels = (
+            model,
+            outcome.provider,
+            outcome.endpoint,
+            outcome.status,
+            outcome.error_code or "",
         )
+        row = metrics.model_request(labels, exchange.caller)
         record = exchange.record
         if record is not None and model:
-            tokens = (
-                record.prompt_tokens,
-                record.cached_tokens,
-                record.cache_write_tokens,
-                record.completion_tokens,
-            )
+            tokens = row.tokens
+            tokens[0] += record.prompt_tokens
+            tokens[1] += record.cached_tokens
+            tokens[2] += record.cache_write_tokens
+            tokens[3] += record.completion_tokens
             # int / float: the correctly rounded dollars (picodollars below 2**53 are exact)
-            metrics.billed(model, tokens, record.cost_pusd / 1e12, caller)
+            row.cost += record.cost_pusd / 1e12
         timing = exchange.timing
         if outcome.status == 200 and timing.served and timing.end:
-            ttft = timing.first - timing.served if outcome.stream and timing.first else None
-            metrics.upstream(outcome.provider, model, timing.end - timing.served, ttft)
+            row.upstream.observe(timing.end - timing.served)
+            if outcome.stream and timing.first:
+                row.ttft.observe(timing.first - timing.served)
 
 
 class MetricsObserver(Observer):
