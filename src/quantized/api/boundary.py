@@ -97,30 +97,12 @@ class Boundary:
         shape: ErrorShape = OPENAI,
         route: str | None = None,
     ) -> None:
-        """``route``: the template to count the request under; the router's match if not
-        given (``(unmatched)`` if nothing matched)."""
-        metrics = self.metrics
-        if metrics is None:
-            await self._answer(endpoint, scope, receive, send, shape)
-            return
+        """Run the endpoint within the boundary, and count it under ``route`` (the template;
+        the router's match if not given, ``(unmatched)`` if nothing matched)."""
         clock = time.perf_counter()
-        metrics.active += 1
-        status = 500
-        try:
-            status = await self._answer(endpoint, scope, receive, send, shape)
-        finally:
-            metrics.active -= 1
-            metrics.http(
-                route or scope.get(ROUTE, "(unmatched)"),
-                method_label(scope["method"]),
-                status,
-                time.perf_counter() - clock,
-            )
-
-    async def _answer(
-        self, endpoint: ASGIApp, scope: Scope, receive: Receive, send: Send, shape: ErrorShape
-    ) -> int:
-        """Run the endpoint within the boundary; returns the status answered."""
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.active += 1
         request_id = scope[REQUEST_ID] = self.ids()
         logged_as = REQUEST_ID_VAR.set(request_id)  # every line logged meanwhile carries it
         started = False
@@ -137,19 +119,26 @@ class Boundary:
 
         try:
             await endpoint(scope, receive, send_with_id)
-            return status
         except Exception as exc:  # noqa: BLE001 - the boundary: every failure gets an answer
             error = as_domain_error(exc, scope) if isinstance(exc, HTTPException) else exc
             if started:  # too late for an error answer: the server closes the connection
                 log.error(
                     "request %s failed after its answer started", request_id.decode(), exc_info=exc
                 )
-                return status
+                return
             if isinstance(error, QuantizedError):
                 reply = error_reply(error, shape, request_id=request_id)
             else:
                 reply = self.unexpected(exc, request_id, shape)
+            status = reply[0]
             await send_reply(send, reply)
-            return reply[0]
         finally:
             REQUEST_ID_VAR.reset(logged_as)
+            if metrics is not None:
+                metrics.active -= 1
+                metrics.http(
+                    route or scope.get(ROUTE, "(unmatched)"),
+                    method_label(scope["method"]),
+                    status,
+                    time.perf_counter() - clock,
+                )
