@@ -190,7 +190,7 @@ def test_workers_share_one_view_of_the_totals(tmp_path: Path) -> None:
     """Under --workers 2 every scrape, whichever worker answers it, sees every request."""
     running = start_stack(tmp_path, QUANTIZED_WORKERS="2", QUANTIZED_METRICS_PUBLIC="true")
     try:
-        assert running.gateway.log().count("Started server process") >= 2
+        wait_until(lambda: running.gateway.log().count("Started server process") >= 2, timeout=10)
         sent = 24
         for _ in range(sent):  # a new connection each: the kernel spreads them
             assert chat(running, "fake/gpt").status_code == 200

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -123,3 +126,16 @@ def test_each_app_has_its_own_registry() -> None:
     one.http("/healthz", "GET", 200, 0.0001)
     assert b'route="/healthz"' in one.exposition()
     assert b'route="/healthz"' not in two.exposition()
+
+
+def test_a_gateway_nobody_scrapes_never_loads_prometheus_client() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("QUANTIZED_", "PROMETHEUS"))}
+    code = (
+        "import sys; from quantized.app import create_app; app = create_app(); "
+        "app.runtime.metrics.http('/healthz', 'GET', 200, 0.001); "
+        "print('prometheus_client' in sys.modules)"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    assert found.stdout.strip() == "False"

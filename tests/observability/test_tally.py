@@ -7,7 +7,8 @@ import random
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
-from quantized.observability.metrics import LATENCY_BUCKETS, Metrics
+from quantized.observability.buckets import LATENCY_BUCKETS
+from quantized.observability.metrics import Metrics
 from tests.utils.metrics import Samples, parse
 
 

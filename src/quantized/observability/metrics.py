@@ -1,15 +1,16 @@
-"""The gateway's Prometheus metrics, kept with ``prometheus-client``.
+"""The gateway's Prometheus metrics: what requests record, and when it is exposed.
 
-One :class:`Metrics` per app. In a single process its metrics live in the app's
-own registry; under ``--workers N`` every worker writes them to files in
-``PROMETHEUS_MULTIPROC_DIR`` (prometheus-client's multiprocess mode, which the
-server turns on before it starts the workers) and a scrape of any worker reads
-them all, so every scrape sees the totals of the whole server.
+One :class:`Metrics` per app. Requests add to plain rows (``tally``): one per
+(route, method, status) and one per model series, no lock, no prometheus-client
+call. :meth:`Metrics.flush` moves the rows into prometheus-client's families
+(``families``, imported at that moment): at each scrape in the worker that
+answers it, and, under ``--workers N``, every second in every worker, so a
+scrape of any worker sees every worker's totals within a second (multiprocess
+mode). A gateway nobody scrapes never loads prometheus-client.
 
-Values that are states rather than events (ledger backlog, whether Redis and the
-database answer, catalog size, key count) are sampled: at each scrape in the
-worker that answers it, and every second in every worker under multiprocess mode
-(:meth:`Metrics.sample`).
+Values that are states rather than events (in-flight requests and streams,
+ledger backlog, whether Redis and the database answer, catalog size, key count)
+are sampled at the same moments (:meth:`Metrics.sample`).
 
 Names and labels are the contract the shipped Grafana dashboard and operators'
 alerts rely on; the README lists them. No label ever holds a caller's raw input:
@@ -19,63 +20,16 @@ default) is bounded (:class:`CallerLabels`).
 
 from __future__ import annotations
 
-import os
-import platform
 from dataclasses import dataclass
-from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    disable_created_metrics,
-    generate_latest,
-    multiprocess,
-)
-
+from quantized.observability.buckets import LATENCY_BUCKETS, UPSTREAM_BUCKETS
 from quantized.observability.tally import HttpRow, ModelRow
 
+if TYPE_CHECKING:
+    from quantized.observability.families import Families
+
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-LATENCY_BUCKETS = (
-    0.0001,
-    0.00025,
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-    30.0,
-    60.0,
-    120.0,
-)
-"""Seconds; the first four resolve the sub-millisecond answers of the listing."""
-UPSTREAM_BUCKETS = (
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-    2.5,
-    5.0,
-    10.0,
-    30.0,
-    60.0,
-    300.0,
-)
 OTHER_CALLERS = "other"
 TOKEN_KINDS = ("prompt", "cached", "cache_write", "completion")
 REFUSALS = {
@@ -122,13 +76,6 @@ class CallerLabels:
         return label
 
 
-def _version() -> str:
-    try:
-        return metadata.version("quantized")
-    except metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def refusal_reason(status: int, code: str | None) -> str | None:
     """Why a request was refused, for ``quantized_refusals_total``; ``None`` if it was not."""
     if status in (401, 403):
@@ -137,148 +84,34 @@ def refusal_reason(status: int, code: str | None) -> str | None:
 
 
 class Metrics:
-    """Every metric of one app, and what records them."""
+    """What one app's requests did, in plain rows, moved into prometheus-client's families
+    (``quantized.observability.families``, imported then) by :meth:`flush`."""
 
     def __init__(
         self, *, multiprocess_dir: str | None = None, caller_limit: int | None = None
     ) -> None:
-        disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series
         self.multiprocess_dir = multiprocess_dir
-        self.registry: CollectorRegistry | None = None if multiprocess_dir else CollectorRegistry()
         self.callers = CallerLabels(caller_limit) if caller_limit else None
-        caller = ("caller",) if self.callers else ()
-        new = self._new
-        self.requests = new(
-            Counter,
-            "quantized_http_requests",
-            "HTTP requests answered, by route template, method and status.",
-            ("route", "method", "status"),
-        )
-        self.latency = new(
-            Histogram,
-            "quantized_http_request_duration_seconds",
-            "Time from a request's arrival to the end of its answer, by route template.",
-            ("route",),
-            buckets=LATENCY_BUCKETS,
-        )
-        self.in_flight = new(
-            Gauge,
-            "quantized_http_requests_in_flight",
-            "Requests being answered now.",
-            multiprocess_mode="livesum",
-        )
-        self.streams = new(
-            Gauge,
-            "quantized_streams_in_flight",
-            "Streamed model answers being relayed now.",
-            multiprocess_mode="livesum",
-        )
-        self.model_requests = new(
-            Counter,
-            "quantized_model_requests",
-            "Model API requests by model, upstream provider, API, status and error code.",
-            ("model", "provider", "endpoint", "status", "code", *caller),
-        )
-        self.upstream_latency = new(
-            Histogram,
-            "quantized_upstream_duration_seconds",
-            "Time from sending a request upstream to the end of its answer (served requests).",
-            ("provider", "model"),
-            buckets=UPSTREAM_BUCKETS,
-        )
-        self.ttft = new(
-            Histogram,
-            "quantized_upstream_time_to_first_token_seconds",
-            "Time from sending a streamed request upstream to its first chunk.",
-            ("provider", "model"),
-            buckets=UPSTREAM_BUCKETS,
-        )
-        self.fallbacks = new(
-            Counter,
-            "quantized_upstream_fallbacks",
-            "Times an upstream failed and the next one was tried, by upstream and reason.",
-            ("upstream", "reason"),
-        )
-        self.tokens = new(
-            Counter,
-            "quantized_tokens",
-            "Tokens billed, by model and kind (prompt, cached, cache_write, completion).",
-            ("model", "kind", *caller),
-        )
-        self.cost = new(
-            Counter,
-            "quantized_cost_usd",
-            "Spend in US dollars at catalog prices, by model.",
-            ("model", *caller),
-        )
-        self.refusals = new(
-            Counter,
-            "quantized_refusals",
-            "Model requests refused before any upstream, by reason "
-            "(auth, budget, rate_limit, capability).",
-            ("reason",),
-        )
-        self.ledger_pending = new(
-            Gauge,
-            "quantized_ledger_pending_rows",
-            "Usage records waiting to be written to the ledger.",
-            multiprocess_mode="livesum",
-        )
-        self.ledger_written = new(
-            Counter, "quantized_ledger_rows_written", "Usage records written to the ledger."
-        )
-        self.ledger_dropped = new(
-            Counter,
-            "quantized_ledger_rows_dropped",
-            "Usage records dropped (buffer full, or refused by the database).",
-        )
-        self.database_up = new(
-            Gauge,
-            "quantized_database_up",
-            "Whether the last look at the database succeeded (1) or not (0).",
-            multiprocess_mode="livemin",
-        )
-        self.redis_up: Any = None
-        """Made at the first sample that has Redis: absent when none is configured."""
-        self.models = new(
-            Gauge,
-            "quantized_catalog_models",
-            "Active models in the catalog.",
-            multiprocess_mode="livemax",
-        )
-        self.keys = new(Gauge, "quantized_api_keys", "API keys known.", multiprocess_mode="livemax")
-        build = new(
-            Gauge,
-            "quantized_build_info",
-            "The running version (the value is always 1).",
-            ("version", "python"),
-            multiprocess_mode="livemax",
-        )
-        build.labels(_version(), platform.python_version()).set(1)
-        self._children: dict[tuple[Any, ...], Any] = {}
+        self._families: Families | None = None
         self._sampled = (0, 0)
         self._http: dict[tuple[str, str, int], HttpRow] = {}
         self._models: dict[tuple[Any, ...], ModelRow] = {}
-        self._counts: dict[Any, float] = {}
-        """Rare events (fallbacks, protocol refusals), by the child they count in."""
+        self._rejected: dict[int, int] = {}
+        self._fallbacks: dict[tuple[str, str], int] = {}
         self.active = 0
         """Requests being answered now (the in-flight gauge's value at the next sample)."""
         self.relaying = 0
         """Streams being relayed now."""
 
-    def _new(
-        self, kind: Any, name: str, documentation: str, labels: tuple[str, ...] = (), **kw: Any
-    ) -> Any:
-        return kind(name, documentation, labels, registry=self.registry, **kw)
+    @property
+    def families(self) -> Families:
+        if self._families is None:
+            from quantized.observability.families import Families
 
-    def _child(self, metric: Any, *labels: str) -> Any:
-        """``metric.labels(*labels)``, remembered: prometheus-client checks and converts the
-        labels and takes a lock on every call, ten times what a dict lookup costs."""
-        key = (metric, *labels)
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = metric.labels(*labels)
-        return child
+            self._families = Families(
+                multiprocess_dir=self.multiprocess_dir, callers=self.callers is not None
+            )
+        return self._families
 
     # Recording (see quantized.observability.tally) -------------------------------------
 
@@ -292,7 +125,7 @@ class Metrics:
 
     def rejected(self, status: int) -> None:
         """A request the HTTP protocol refused before any route (408, 413, 414, 431, 503)."""
-        self._add(self._child(self.requests, "(protocol)", "", str(status)))
+        self._rejected[status] = self._rejected.get(status, 0) + 1
 
     def model_request(
         self,
@@ -311,82 +144,77 @@ class Metrics:
         return row
 
     def fell_back(self, upstream: str, reason: str) -> None:
-        self._add(self._child(self.fallbacks, upstream, reason))
+        self._fallbacks[(upstream, reason)] = self._fallbacks.get((upstream, reason), 0) + 1
 
-    def _add(self, child: Any, amount: float = 1) -> None:
-        self._counts[child] = self._counts.get(child, 0) + amount
+    # Moving into the families --------------------------------------------------------
 
     def flush(self) -> None:
         """Move what requests added into prometheus-client's metrics."""
-        child = self._child
+        families = self.families
+        child = families.child
         for (route, method, status), http in self._http.items():
             if http.count:
-                child(self.requests, route, method, str(status)).inc(http.count)
-                http.latency.flush_into(child(self.latency, route))
+                child(families.requests, route, method, str(status)).inc(http.count)
+                http.latency.flush_into(child(families.latency, route))
                 http.count = 0
         for key, row in self._models.items():
-            if not row.count:
-                continue
-            model, provider, endpoint, answered, code, *caller = key
-            labels = (model, provider, endpoint, str(answered), code, *caller)
-            child(self.model_requests, *labels).inc(row.count)
-            reason = refusal_reason(answered, code)
-            if reason is not None:
-                child(self.refusals, reason).inc(row.count)
-            for kind, count in zip(TOKEN_KINDS, row.tokens, strict=True):
-                if count:
-                    child(self.tokens, model, kind, *caller).inc(count)
-            if row.cost:
-                child(self.cost, model, *caller).inc(row.cost)
-            if provider:
-                row.upstream.flush_into(child(self.upstream_latency, provider, model))
-                row.ttft.flush_into(child(self.ttft, provider, model))
-            row.count, row.tokens, row.cost = 0, [0, 0, 0, 0], 0.0
-        counts, self._counts = self._counts, {}
-        for counter, amount in counts.items():
-            counter.inc(amount)
+            if row.count:
+                self._flush_model(families, key, row)
+        rejected, self._rejected = self._rejected, {}
+        for status, count in rejected.items():
+            child(families.requests, "(protocol)", "", str(status)).inc(count)
+        fallbacks, self._fallbacks = self._fallbacks, {}
+        for (upstream, reason), count in fallbacks.items():
+            child(families.fallbacks, upstream, reason).inc(count)
+
+    @staticmethod
+    def _flush_model(families: Families, key: tuple[Any, ...], row: ModelRow) -> None:
+        child = families.child
+        model, provider, endpoint, status, code, *caller = key
+        labels = (model, provider, endpoint, str(status), code, *caller)
+        child(families.model_requests, *labels).inc(row.count)
+        reason = refusal_reason(status, code)
+        if reason is not None:
+            child(families.refusals, reason).inc(row.count)
+        for kind, count in zip(TOKEN_KINDS, row.tokens, strict=True):
+            if count:
+                child(families.tokens, model, kind, *caller).inc(count)
+        if row.cost:
+            child(families.cost, model, *caller).inc(row.cost)
+        if provider:
+            row.upstream.flush_into(child(families.upstream_latency, provider, model))
+            row.ttft.flush_into(child(families.ttft, provider, model))
+        row.count, row.tokens, row.cost = 0, [0, 0, 0, 0], 0.0
 
     def sample(self, now: Snapshot) -> None:
         """Move what requests added into the metrics, and set the sampled values from
         ``now``; ledger counters move by what changed."""
         self.flush()
-        self.in_flight.set(self.active)
-        self.streams.set(self.relaying)
-        self.ledger_pending.set(now.ledger_pending)
+        families = self.families
+        families.in_flight.set(self.active)
+        families.streams.set(self.relaying)
+        families.ledger_pending.set(now.ledger_pending)
         written, dropped = self._sampled
         if now.ledger_written > written:
-            self.ledger_written.inc(now.ledger_written - written)
+            families.ledger_written.inc(now.ledger_written - written)
         if now.ledger_dropped > dropped:
-            self.ledger_dropped.inc(now.ledger_dropped - dropped)
+            families.ledger_dropped.inc(now.ledger_dropped - dropped)
         self._sampled = (max(written, now.ledger_written), max(dropped, now.ledger_dropped))
-        self.database_up.set(1 if now.database_up else 0)
+        families.database_up.set(1 if now.database_up else 0)
         if now.redis_up is not None:
-            if self.redis_up is None:
-                self.redis_up = self._new(
-                    Gauge,
-                    "quantized_redis_up",
-                    "Whether Redis answers (1) or not (0); absent when none is configured.",
-                    multiprocess_mode="livemin",
-                )
-            self.redis_up.set(1 if now.redis_up else 0)
-        self.models.set(now.models)
-        self.keys.set(now.keys)
-
-    # Exposition ----------------------------------------------------------------------
+            families.redis(now.redis_up)
+        families.models.set(now.models)
+        families.keys.set(now.keys)
 
     def exposition(self) -> bytes:
         """Every metric of the server, in the Prometheus text format (this process's
         additions moved in first; :meth:`sample` also sets the sampled values)."""
         self.flush()
-        if self.registry is not None:
-            return generate_latest(self.registry)
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
-        return generate_latest(registry)
+        return self.families.exposition()
 
     def close(self) -> None:
         """This worker stops: what it added is kept, its live gauges no longer count
         (multiprocess mode)."""
-        self.flush()
-        if self.multiprocess_dir:
-            multiprocess.mark_process_dead(os.getpid(), self.multiprocess_dir)  # type: ignore[no-untyped-call]
+        if self._families is not None or self.multiprocess_dir:
+            self.flush()
+            self.families.close()
