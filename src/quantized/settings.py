@@ -209,13 +209,17 @@ class Settings(BaseSettings):
         description="Where workers keep their metrics (prometheus-client's multiprocess "
         "mode); `quantized serve --workers N` sets it to a fresh directory itself.",
     )
-    otel_endpoint: str | None = Field(
+    otel_exporter_otlp_endpoint: str | None = Field(
         default=None,
-        validation_alias=AliasChoices(
-            "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"
-        ),
-        description="Export traces over OTLP/HTTP here (the OpenTelemetry SDK reads the "
-        "other OTEL_* variables itself); unset: no tracing, and the SDK is not loaded.",
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="Export traces over OTLP/HTTP to this base URL (+ /v1/traces); the "
+        "OpenTelemetry SDK reads the other OTEL_* variables itself. Unset (and no traces "
+        "endpoint): no tracing, and the SDK is not loaded.",
+    )
+    otel_exporter_otlp_traces_endpoint: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
+        description="Export traces over OTLP/HTTP to exactly this URL.",
     )
     otel_sdk_disabled: bool = Field(
         default=False,
@@ -258,6 +262,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    def otel_traces_endpoint(self) -> str | None:
+        """Where spans go, as OpenTelemetry's variables say (the traces one wins)."""
+        if self.otel_exporter_otlp_traces_endpoint:
+            return self.otel_exporter_otlp_traces_endpoint
+        if self.otel_exporter_otlp_endpoint:
+            return self.otel_exporter_otlp_endpoint.rstrip("/") + "/v1/traces"
+        return None
 
     def upstream_secret(self, name: str) -> str | None:
         """The provider key held by the environment variable ``name`` (the catalog names it).

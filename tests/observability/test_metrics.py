@@ -127,15 +127,30 @@ def test_refusals_are_counted_by_reason(stack: Stack) -> None:
     assert total(after, "quantized_model_requests_total", **unknown) >= 1
 
 
-def test_fallbacks_are_counted_by_upstream_and_reason(stack: Stack) -> None:
+def test_fallbacks_and_upstream_errors_are_counted_by_upstream_and_reason(stack: Stack) -> None:
     before = metrics(stack)
     assert chat(stack, "fake/fallback").status_code == 200
+    assert chat(stack, "fake/down").status_code == 502
     after = metrics(stack)
-    upstream = f"openai {stack.upstream.base_url}/v1 fail-500"
-    name = "quantized_upstream_fallbacks_total"
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    failing = {"upstream": f"openai {stack.upstream.base_url}/v1 fail-500", "reason": "500"}
+    assert moved("quantized_upstream_fallbacks_total", **failing) == 1
+    assert moved("quantized_upstream_errors_total", **failing) == 1
+    down = [
+        labels
+        for (name, labels) in after
+        if name == "quantized_upstream_errors_total" and ("reason", "unreachable") in labels
+    ]
+    assert len(down) == 1 and moved("quantized_upstream_errors_total", **dict(down[0])) == 1
+    assert moved("quantized_upstream_fallbacks_total", **dict(down[0])) == 0  # nothing to try
+    # the failed request is counted under the provider it failed on
+    failed = {"model": "fake/down", "provider": "openai", "endpoint": "chat", "status": "502"}
     assert (
-        value(after, name, upstream=upstream, reason="500")
-        - value(before, name, upstream=upstream, reason="500")
+        total(after, "quantized_model_requests_total", **failed)
+        - total(before, "quantized_model_requests_total", **failed)
         == 1
     )
 

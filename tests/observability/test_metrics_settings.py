@@ -7,10 +7,20 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from quantized.observability.metrics import CallerLabels, Metrics, refusal_reason
+from quantized.api.boundary import Boundary, RequestIds
+from quantized.catalog.model import Upstream
+from quantized.gateway.router import Route
+from quantized.observability.metrics import (
+    CallerLabels,
+    Metrics,
+    error_code_label,
+    refusal_reason,
+)
+from quantized.settings import Settings
 from tests.utils.catalogs import write_catalog
 from tests.utils.inprocess import in_process
 from tests.utils.metrics import parse, value
@@ -139,3 +149,91 @@ def test_a_gateway_nobody_scrapes_never_loads_prometheus_client() -> None:
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
     )
     assert found.stdout.strip() == "False"
+
+
+def test_labels_never_carry_an_upstreams_free_text() -> None:
+    assert error_code_label(None) == ""
+    assert error_code_label("rate_limit_exceeded") == "rate_limit_exceeded"
+    assert error_code_label("context_length_exceeded") == "context_length_exceeded"
+    assert error_code_label("Your request was bad: see https://x") == "upstream_rejected"
+    assert error_code_label("x" * 100) == "upstream_rejected"
+
+
+def test_an_upstream_label_drops_credentials_and_query() -> None:
+    upstream = Upstream(
+        provider="openai",
+        base_url="https://user:s3cret@llm.example.com:8443/v1?api-key=abc",
+        model="m",
+        api_key_env=None,
+    )
+    route = Route(model=None, upstream=upstream, provider=None, api_key=None)  # type: ignore[arg-type]
+    assert route.label == "openai https://llm.example.com:8443/v1 m"
+
+
+def test_the_otlp_endpoint_is_read_as_opentelemetry_names_it(tmp_path: Path) -> None:
+    base = Settings(_env_file=None, OTEL_EXPORTER_OTLP_ENDPOINT="http://collector:4318/")
+    assert base.otel_traces_endpoint() == "http://collector:4318/v1/traces"
+    exact = Settings(
+        _env_file=None,
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://collector:4318",
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT="http://traces:9999/custom",
+    )
+    assert exact.otel_traces_endpoint() == "http://traces:9999/custom"
+    assert Settings(_env_file=None).otel_traces_endpoint() is None
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("OTEL_EXPORTER_OTLP_ENDPOINT=http://from-dotenv:4318\n")
+    assert Settings(_env_file=dotenv).otel_traces_endpoint() == "http://from-dotenv:4318/v1/traces"
+
+
+async def test_a_client_gone_before_any_answer_is_a_499_not_a_500() -> None:
+    metrics = Metrics()
+    boundary = Boundary(RequestIds(), metrics)
+
+    async def silent(scope: Any, receive: Any, send: Any) -> None:
+        return None  # as ModelRoute does when the client left while sending its body
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        raise AssertionError("nothing is sent")
+
+    scope = {"type": "http", "method": "POST", "path": "/v1/chat/completions", "headers": []}
+    await boundary(silent, scope, receive, send, route="/v1/chat/completions")
+    samples = parse(metrics.exposition().decode())
+    route = {"route": "/v1/chat/completions", "method": "POST"}
+    assert value(samples, "quantized_http_requests_total", **route, status="499") == 1
+    assert value(samples, "quantized_http_requests_total", **route, status="500") == 0
+
+
+def test_live_gauges_of_dead_workers_are_forgotten(tmp_path: Path) -> None:
+    """Under multiprocess mode (a process started with PROMETHEUS_MULTIPROC_DIR), a worker
+    that died without closing leaves gauge files; the next sample removes them."""
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pid = int(dead.stdout)
+    (tmp_path / f"gauge_livesum_{pid}.db").write_bytes(b"")
+    (tmp_path / f"counter_{pid}.db").write_bytes(b"")
+    code = (
+        "import os; from quantized.observability.metrics import Metrics, Snapshot; "
+        f"m = Metrics(multiprocess_dir={str(tmp_path)!r}); "
+        "m.sample(Snapshot(0, 0, 0, True, None, 1, 1)); "
+        "print(sorted(os.listdir())); print(os.getpid())"
+    )
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    found = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    files, me = found.stdout.splitlines()
+    assert f"gauge_livesum_{pid}.db" not in files  # the dead worker's live gauge: gone
+    assert f"counter_{pid}.db" in files  # its counts stay
+    assert f"gauge_livesum_{me}.db" in files  # the living worker's own

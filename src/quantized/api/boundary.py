@@ -119,6 +119,8 @@ class Boundary:
 
         try:
             await endpoint(scope, receive, send_with_id)
+            if not started:  # the endpoint found the client gone before it could answer
+                status = 499
         except Exception as exc:  # noqa: BLE001 - the boundary: every failure gets an answer
             error = as_domain_error(exc, scope) if isinstance(exc, HTTPException) else exc
             if started:  # too late for an error answer: the server closes the connection

@@ -63,9 +63,12 @@ _ANSWERS = 4096
 _UNPARSED = object()
 
 
+ITEM_ROUTE = ITEM_PREFIX + "{model}"
+
+
 def route_template(path: str) -> str:
     """The route a models path is counted under (never the raw path: model ids vary)."""
-    return LIST_PATH if path == LIST_PATH else ITEM_PREFIX + "{model}"
+    return LIST_PATH if path == LIST_PATH else ITEM_ROUTE
 
 
 def is_models_path(path: str) -> bool:

@@ -10,6 +10,7 @@ writes ``Server-Timing`` from them.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -19,12 +20,17 @@ if TYPE_CHECKING:
     from quantized.gateway.pipeline import Exchange
     from quantized.gateway.router import Route
 
+log = logging.getLogger("quantized.gateway")
+
 
 @dataclass(slots=True)
 class Timing:
     """``time.perf_counter()`` instants of one request (0.0: did not happen)."""
 
     start: float
+    """When the request arrived."""
+    read: float = 0.0
+    """When its body had been read (the client's upload is not the gateway's time)."""
     upstream: float = 0.0
     """When the first upstream attempt was sent."""
     served: float = 0.0
@@ -37,12 +43,14 @@ class Timing:
 
     def milliseconds(self, now: float) -> tuple[float, float, float | None]:
         """(gateway, upstream, time to first token) up to ``now``, in milliseconds: the
-        upstream's part is the time spent waiting for upstreams, the gateway's the rest."""
+        upstream's part is the time spent waiting for upstreams, the gateway's the rest
+        since the body was read; time to first token counts from the request's arrival."""
+        since = self.read or self.start
         if not self.upstream:
-            return (now - self.start) * 1000, 0.0, None
+            return (now - since) * 1000, 0.0, None
         waited = (self.first or now) - self.upstream
         ttft = (self.first - self.start) * 1000 if self.first else None
-        return (now - self.start - waited) * 1000, waited * 1000, ttft
+        return (now - since - waited) * 1000, waited * 1000, ttft
 
 
 class Watch:
@@ -78,7 +86,9 @@ NO_WATCH = Watch()
 class Observer:
     """Gives each request its :class:`Watch`; this one watches nothing."""
 
-    def watch(self, request_id: str, headers: Headers) -> Watch:
+    def watch(self, request_id: str, endpoint: str, headers: Headers) -> Watch:
+        """The watch of a request to ``endpoint`` (chat, messages, responses, embeddings),
+        whose client sent ``headers``."""
         return NO_WATCH
 
 
@@ -113,8 +123,11 @@ class Watches(Watch):
             watch.streaming(relaying)
 
     def finished(self, exchange: Exchange) -> None:
-        for watch in self._watches:
-            watch.finished(exchange)
+        for watch in self._watches:  # each, whatever another does
+            try:
+                watch.finished(exchange)
+            except Exception:
+                log.exception("observing request %s failed", exchange.request_id)
 
 
 class Observers(Observer):
@@ -125,10 +138,10 @@ class Observers(Observer):
         if len(observers) == 1:  # the usual case: no list a request
             self.watch = observers[0].watch  # type: ignore[method-assign]
 
-    def watch(self, request_id: str, headers: Headers) -> Watch:
+    def watch(self, request_id: str, endpoint: str, headers: Headers) -> Watch:
         if not self._observers:
             return NO_WATCH
-        watches = [observer.watch(request_id, headers) for observer in self._observers]
+        watches = [observer.watch(request_id, endpoint, headers) for observer in self._observers]
         watches = [watch for watch in watches if watch is not NO_WATCH]
         if not watches:
             return NO_WATCH

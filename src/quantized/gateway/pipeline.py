@@ -27,7 +27,7 @@ from quantized.errors import BadGatewayError, QuantizedError, UpstreamFailure
 from quantized.gateway.capabilities import check_capabilities, check_endpoint
 from quantized.gateway.client import UpstreamError
 from quantized.gateway.observe import Observer, Timing
-from quantized.gateway.router import Opened, Router
+from quantized.gateway.router import Opened, Route, Router
 from quantized.gateway.streams import Headers, StreamTranslator, Usage, invalid_response
 from quantized.gateway.surfaces.base import ModelRequest, Surface
 from quantized.limits import Decision, Limits, RateLimited, RateLimiter, admit
@@ -90,9 +90,7 @@ class Pipeline:
     def begin(self, request_id: str, endpoint: str, headers: Headers | None = None) -> Exchange:
         """A new request to ``endpoint`` (a surface's); ``headers`` are the client's (for
         the trace context they may carry)."""
-        exchange = Exchange(self, request_id, headers or [])
-        exchange.outcome.endpoint = endpoint
-        return exchange
+        return Exchange(self, request_id, endpoint, headers or [])
 
 
 @dataclass
@@ -106,19 +104,21 @@ class Whole:
 class Exchange:
     """One request through the pipeline; :meth:`finish` records it (once)."""
 
-    def __init__(self, pipeline: Pipeline, request_id: str, headers: Headers) -> None:
+    def __init__(
+        self, pipeline: Pipeline, request_id: str, endpoint: str, headers: Headers
+    ) -> None:
         self._pipeline = pipeline
         self.request_id = request_id
         self.started = time.time()
         self.timing = Timing(time.perf_counter())
-        self.watch = pipeline.observer.watch(request_id, headers)
+        self.watch = pipeline.observer.watch(request_id, endpoint, headers)
         self.principal: Principal | None = None
         self.caller: tuple[str, str] | None = None
         """The caller's (kind, id), once authenticated."""
         self.record: UsageRecord | None = None
         """The ledger's record of the request, once finished."""
         self._finished = False
-        self.outcome = Outcome()
+        self.outcome = Outcome(endpoint=endpoint)
         self.decision: Decision | None = None
         """The rate limiter's decision, when limits apply (for ``x-ratelimit-*`` headers)."""
         self._charging: asyncio.Future[Any] | None = None
@@ -138,6 +138,7 @@ class Exchange:
         """
         pipeline, outcome, principal = self._pipeline, self.outcome, self.principal
         assert principal is not None  # noqa: S101 - authenticate() comes first
+        self.timing.read = time.perf_counter()
         self.watch.request(body)
         try:
             request = surface.parse(body, headers)
@@ -163,10 +164,17 @@ class Exchange:
             except RateLimited as refused:
                 self.decision = refused.decision
                 raise
-        opened = await pipeline.router.open(surface, request, model, self.watch, self.timing)
-        outcome.upstream = opened.route.label
-        outcome.provider = opened.route.upstream.provider
-        outcome.upstream_model = opened.route.upstream.model
+        tried: list[Route] = []
+        try:
+            opened = await pipeline.router.open(
+                surface, request, model, self.watch, self.timing, tried
+            )
+        finally:
+            if tried:  # the upstream that served, or the last that failed
+                route = tried[-1]
+                outcome.upstream = route.label
+                outcome.provider = route.upstream.provider
+                outcome.upstream_model = route.upstream.model
         if request.stream:
             translator = translated(lambda: surface.stream(request, opened.route))
             outcome.status, outcome.error_code = 200, None
@@ -193,7 +201,10 @@ class Exchange:
         try:
             self._record()
         finally:
-            self.watch.finished(self)
+            try:
+                self.watch.finished(self)
+            except Exception:  # a watch's bug must not fail the request
+                log.exception("observing request %s failed", self.request_id)
 
     def _record(self) -> None:
         principal, outcome = self.principal, self.outcome

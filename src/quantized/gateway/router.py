@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import orjson
 
@@ -56,7 +57,18 @@ class Route:
 
     @property
     def label(self) -> str:
-        return f"{self.upstream.provider} {self.upstream.base_url} {self.upstream.model}"[:300]
+        """``provider base_url model``, for logs, the ledger and metrics: the base URL
+        without credentials (``user:password@``) or query, which may hold secrets."""
+        parts = urlsplit(self.upstream.base_url)
+        host = parts.hostname or ""
+        if ":" in host:  # an IPv6 literal
+            host = f"[{host}]"
+        try:
+            port = f":{parts.port}" if parts.port else ""
+        except ValueError:
+            port = ""
+        base = f"{parts.scheme}://{host}{port}{parts.path}"
+        return f"{self.upstream.provider} {base} {self.upstream.model}"[:300]
 
     def scrub(self, text: str) -> str:
         """Never pass a provider key on, even inside an upstream's error message."""
@@ -146,14 +158,17 @@ class Router:
         model: Model,
         watch: Watch,
         timing: Timing,
+        tried: list[Route],
     ) -> Opened:
         """The first upstream answer worth passing on (for streams: with its first chunk).
 
         ``watch`` hears of every attempt (and may add headers to it, such as the trace
-        context); ``timing`` gets when attempts were sent and when the answer came.
+        context); ``timing`` gets when attempts were sent and when the answer came;
+        ``tried`` gets each route as it is tried (the last one served, or failed).
         """
         routes = self.routes(model)
         for position, route in enumerate(routes):
+            tried.append(route)
             call = surface.call(request, route)
             if call is None:
                 return Opened(route, None, b"")

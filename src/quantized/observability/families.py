@@ -12,9 +12,12 @@ all.
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
+import re
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import (
@@ -25,9 +28,13 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
     multiprocess,
+    values,
 )
 
 from quantized.observability.buckets import LATENCY_BUCKETS, UPSTREAM_BUCKETS
+
+log = logging.getLogger("quantized.metrics")
+_LIVE_FILE = re.compile(r"gauge_live[a-z]+_(\d+)\.db")
 
 
 def _version() -> str:
@@ -42,6 +49,12 @@ class Families:
 
     def __init__(self, *, multiprocess_dir: str | None, callers: bool) -> None:
         disable_created_metrics()  # type: ignore[no-untyped-call]  # no *_created series
+        if multiprocess_dir and values.ValueClass is values.MutexValue:
+            log.warning(
+                "PROMETHEUS_MULTIPROC_DIR is set but prometheus-client was loaded without it "
+                "(set it in the environment, not only in .env): /metrics shows this process"
+            )
+            multiprocess_dir = None
         self.multiprocess_dir = multiprocess_dir
         self.registry = None if multiprocess_dir else CollectorRegistry()
         self._children: dict[tuple[Any, ...], Any] = {}
@@ -96,6 +109,12 @@ class Families:
             Counter,
             "quantized_upstream_fallbacks",
             "Times an upstream failed and the next one was tried, by upstream and reason.",
+            ("upstream", "reason"),
+        )
+        self.failures = new(
+            Counter,
+            "quantized_upstream_errors",
+            "Upstream attempts that failed (fallen back from or not), by upstream and reason.",
             ("upstream", "reason"),
         )
         self.tokens = new(
@@ -186,6 +205,23 @@ class Families:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
+
+    def reap(self) -> None:
+        """Forget the live gauges of workers that died without closing (killed, or restarted
+        by the supervisor): their counts stay, their in-flight values no longer do."""
+        if not self.multiprocess_dir:
+            return
+        for path in Path(self.multiprocess_dir).glob("gauge_live*.db"):
+            found = _LIVE_FILE.fullmatch(path.name)
+            if found is None:
+                continue
+            pid = int(found.group(1))
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                multiprocess.mark_process_dead(pid, self.multiprocess_dir)  # type: ignore[no-untyped-call]
+            except PermissionError:
+                pass  # alive, another user's: not ours to judge
 
     def close(self) -> None:
         """This worker stops: its live gauges no longer count (multiprocess mode)."""

@@ -20,6 +20,7 @@ default) is bounded (:class:`CallerLabels`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,17 @@ class CallerLabels:
         return label
 
 
+_CODE = re.compile(r"[a-z0-9_.-]{1,48}")
+
+
+def error_code_label(code: str | None) -> str:
+    """An error code as a label: ours, or an upstream's that looks like one (a short
+    identifier); anything else an upstream sent is ``upstream_rejected``."""
+    if code is None:
+        return ""
+    return code if _CODE.fullmatch(code) else "upstream_rejected"
+
+
 def refusal_reason(status: int, code: str | None) -> str | None:
     """Why a request was refused, for ``quantized_refusals_total``; ``None`` if it was not."""
     if status in (401, 403):
@@ -98,6 +110,7 @@ class Metrics:
         self._models: dict[tuple[Any, ...], ModelRow] = {}
         self._rejected: dict[int, int] = {}
         self._fallbacks: dict[tuple[str, str], int] = {}
+        self._failures: dict[tuple[str, str], int] = {}
         self.active = 0
         """Requests being answered now (the in-flight gauge's value at the next sample)."""
         self.relaying = 0
@@ -117,9 +130,10 @@ class Metrics:
 
     def http(self, route: str, method: str, status: int, seconds: float) -> None:
         """One answered request (``route`` is a template, never the raw path)."""
-        row = self._http.get((route, method, status))
+        key = (route, method, status)
+        row = self._http.get(key)
         if row is None:
-            row = self._http[(route, method, status)] = HttpRow(LATENCY_BUCKETS)
+            row = self._http[key] = HttpRow(LATENCY_BUCKETS)
         row.count += 1
         row.latency.observe(seconds)
 
@@ -143,8 +157,12 @@ class Metrics:
         row.count += 1
         return row
 
-    def fell_back(self, upstream: str, reason: str) -> None:
-        self._fallbacks[(upstream, reason)] = self._fallbacks.get((upstream, reason), 0) + 1
+    def attempt_failed(self, upstream: str, reason: str, *, retried: bool) -> None:
+        """An upstream attempt failed; ``retried``: the next upstream was tried."""
+        key = (upstream, reason)
+        self._failures[key] = self._failures.get(key, 0) + 1
+        if retried:
+            self._fallbacks[key] = self._fallbacks.get(key, 0) + 1
 
     # Moving into the families --------------------------------------------------------
 
@@ -166,6 +184,9 @@ class Metrics:
         fallbacks, self._fallbacks = self._fallbacks, {}
         for (upstream, reason), count in fallbacks.items():
             child(families.fallbacks, upstream, reason).inc(count)
+        failures, self._failures = self._failures, {}
+        for (upstream, reason), count in failures.items():
+            child(families.failures, upstream, reason).inc(count)
 
     @staticmethod
     def _flush_model(families: Families, key: tuple[Any, ...], row: ModelRow) -> None:
@@ -191,6 +212,7 @@ class Metrics:
         ``now``; ledger counters move by what changed."""
         self.flush()
         families = self.families
+        families.reap()
         families.in_flight.set(self.active)
         families.streams.set(self.relaying)
         families.ledger_pending.set(now.ledger_pending)

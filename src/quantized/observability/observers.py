@@ -22,8 +22,7 @@ class MetricsWatch(Watch):
         self._metrics = metrics
 
     def attempt_failed(self, route: Route, reason: str, *, retried: bool) -> None:
-        if retried:
-            self._metrics.fell_back(route.label, reason)
+        self._metrics.attempt_failed(route.label, reason, retried=retried)
 
     def streaming(self, relaying: bool) -> None:
         self._metrics.relaying += 1 if relaying else -1
@@ -59,5 +58,5 @@ class MetricsObserver(Observer):
     def __init__(self, metrics: Metrics) -> None:
         self._watch = MetricsWatch(metrics)
 
-    def watch(self, request_id: str, headers: Headers) -> Watch:
+    def watch(self, request_id: str, endpoint: str, headers: Headers) -> Watch:
         return self._watch

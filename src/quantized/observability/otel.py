@@ -13,8 +13,10 @@ off the event loop; the SDK reads its ``OTEL_*`` variables itself.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from opentelemetry.context import Context
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
@@ -57,14 +59,16 @@ def _parent(headers: Headers) -> Context | None:
 
 
 class Tracing(Observer):
-    def __init__(self, *, content: bool) -> None:
+    def __init__(self, *, endpoint: str, content: bool) -> None:
+        """``endpoint``: the URL spans are posted to (``…/v1/traces``)."""
         self.provider = TracerProvider(resource=_resource())
-        self.provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+        exporter = OTLPSpanExporter(endpoint=endpoint)
+        self.provider.add_span_processor(BatchSpanProcessor(exporter))
         self.tracer = self.provider.get_tracer("quantized")
         self.content = content
 
-    def watch(self, request_id: str, headers: Headers) -> Watch:
-        return SpanWatch(self, request_id, headers)
+    def watch(self, request_id: str, endpoint: str, headers: Headers) -> Watch:
+        return SpanWatch(self, request_id, OPERATIONS.get(endpoint, "chat"), headers)
 
     def close(self) -> None:
         """Export what is left (at shutdown)."""
@@ -72,10 +76,11 @@ class Tracing(Observer):
 
 
 class SpanWatch(Watch):
-    __slots__ = ("_tracing", "_span", "_attempt", "_finish", "_content")
+    __slots__ = ("_tracing", "_operation", "_span", "_attempt", "_finish", "_content")
 
-    def __init__(self, tracing: Tracing, request_id: str, headers: Headers) -> None:
+    def __init__(self, tracing: Tracing, request_id: str, operation: str, headers: Headers) -> None:
         self._tracing = tracing
+        self._operation = operation
         self._span: Span = tracing.tracer.start_span(
             "gateway request",
             context=_parent(headers),
@@ -94,15 +99,22 @@ class SpanWatch(Watch):
 
     def attempt(self, route: Route) -> Headers:
         upstream = route.upstream
+        where = urlsplit(upstream.base_url)
+        attributes: dict[str, str | int] = {
+            "gen_ai.operation.name": self._operation,
+            "gen_ai.provider.name": upstream.provider,
+            "gen_ai.request.model": upstream.model,
+            "server.address": where.hostname or "",
+            "quantized.upstream": route.label,
+        }
+        with contextlib.suppress(ValueError):
+            if where.port:
+                attributes["server.port"] = where.port
         span = self._attempt = self._tracing.tracer.start_span(
-            f"chat {upstream.model}",
+            f"{self._operation} {upstream.model}",
             context=set_span_in_context(self._span),
             kind=SpanKind.CLIENT,
-            attributes={
-                "gen_ai.provider.name": upstream.provider,
-                "gen_ai.request.model": upstream.model,
-                "server.address": upstream.base_url,
-            },
+            attributes=attributes,
         )
         carrier: dict[str, str] = {}
         PROPAGATOR.inject(carrier, context=set_span_in_context(span))
@@ -123,7 +135,7 @@ class SpanWatch(Watch):
 
     def finished(self, exchange: Exchange) -> None:
         span, outcome, record = self._span, exchange.outcome, exchange.record
-        operation = OPERATIONS.get(outcome.endpoint, "chat")
+        operation = self._operation
         model = outcome.model.id if outcome.model is not None else ""
         span.update_name(f"{operation} {model}".strip())
         span.set_attribute("gen_ai.operation.name", operation)
@@ -150,7 +162,7 @@ class SpanWatch(Watch):
         if self._content:
             text = b"".join(self._content)[:_CONTENT_LIMIT].decode("utf-8", "replace")
             span.set_attribute("quantized.response.body", text)
-        failed = outcome.status >= 400
+        failed = outcome.status >= 400 or outcome.error_code not in (None, "client_disconnected")
         if outcome.error_code:
             span.set_attribute("error.type", outcome.error_code)
         if self._attempt is not None:

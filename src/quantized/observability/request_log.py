@@ -64,5 +64,5 @@ class RequestLog(Observer):
     def __init__(self) -> None:
         self._watch = RequestLogWatch()
 
-    def watch(self, request_id: str, headers: Headers) -> Watch:
+    def watch(self, request_id: str, endpoint: str, headers: Headers) -> Watch:
         return self._watch

@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
 def tracing(settings: Settings) -> Tracing | None:
     """The tracing observer the settings ask for, or ``None``."""
-    if not settings.otel_endpoint or settings.otel_sdk_disabled:
+    endpoint = settings.otel_traces_endpoint()
+    if endpoint is None or settings.otel_sdk_disabled:
         return None
     from quantized.observability.otel import Tracing
 
-    return Tracing(content=settings.trace_content)
+    return Tracing(endpoint=endpoint, content=settings.trace_content)

@@ -37,25 +37,29 @@ def http_protocol(settings: Settings) -> type[asyncio.Protocol] | str:
 
 @contextlib.contextmanager
 def metrics_directory(settings: Settings, workers: int) -> Iterator[None]:
-    """With several workers, where they keep their metrics so that any worker's scrape sees
-    them all: the directory set in ``PROMETHEUS_MULTIPROC_DIR`` (emptied of an earlier
-    run's files), else a fresh one, removed at exit. The workers inherit the variable."""
-    if workers == 1 or not settings.metrics:
+    """Where workers keep their metrics so that any worker's scrape sees them all: the
+    directory ``PROMETHEUS_MULTIPROC_DIR`` names (made if missing, emptied of an earlier
+    run's files; whatever the number of workers), else with several workers a fresh one,
+    removed at exit. The variable is set here for prometheus-client, in this process and
+    the workers it starts (it may have come from ``.env``, which only Settings reads)."""
+    given = settings.metrics_multiprocess_dir
+    if not settings.metrics or (workers == 1 and not given):
         yield
         return
-    given = settings.metrics_multiprocess_dir
+    made = None
     if given:
+        Path(given).mkdir(parents=True, exist_ok=True)
         for stale in Path(given).glob("*.db"):
             stale.unlink()
-        yield
-        return
-    made = tempfile.mkdtemp(prefix="quantized-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made  # read by prometheus-client and Settings
+    else:
+        given = made = tempfile.mkdtemp(prefix="quantized-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = given
     try:
         yield
     finally:
-        os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        shutil.rmtree(made, ignore_errors=True)
+        if made is not None:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            shutil.rmtree(made, ignore_errors=True)
 
 
 def serve(settings: Settings, *, host: str, port: int, workers: int) -> None:
