@@ -42,8 +42,10 @@ def test_startup_is_quick(tmp_path: Path) -> None:
     gateway.stop()
     again = start_gateway(env, tmp_path)
     again.stop()
-    # Generous bound for a shared CI machine; bench/ measures the real figure.
-    assert again.started_in < 5
+    # A bound against something pathological (a migration or an import that takes seconds),
+    # loose enough for a shared two-core machine under load (5.03 s seen there);
+    # bench/models_vs_nginx.py measures the real figure.
+    assert again.started_in < 15
 
 
 def test_several_workers_serve_the_same_state(tmp_path: Path) -> None:
