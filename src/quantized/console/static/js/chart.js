@@ -29,7 +29,11 @@ export function dayChart(container, days, series, { title, unit = "$" } = {}) {
     title,
     tzDate: (ts) => window.uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"),
     scales: { x: { time: true } },
-    axes: [axis, { ...axis, values: (u, ticks) => ticks.map((v) => `${unit}${+v.toFixed(6)}`) }],
+    axes: [axis, {
+      ...axis,
+      size: 72,  // room for small dollar amounts ("$0.00125")
+      values: (u, ticks) => ticks.map((v) => `${unit}${+v.toFixed(6)}`),
+    }],
     series: [
       {},
       ...series.map((s, i) => ({
