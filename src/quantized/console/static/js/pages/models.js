@@ -341,6 +341,7 @@ export async function render(main, { user }) {
   };
 
   function update({ writeUrl = true } = {}) {
+    if (writeUrl) saveUrl(); // before the rows change: replaceState after them costs more
     if (!orders.has(state.sort)) orders.set(state.sort, sorted(rows, state.sort));
     matching = orders.get(state.sort).filter(matcher(state));
     shown = 0;
@@ -351,24 +352,16 @@ export async function render(main, { user }) {
     }
     markSort();
     showRows(PAGE);
-    if (writeUrl) {
-      clearTimeout(urlTimer);
-      urlTimer = setTimeout(saveUrl, writeUrl === "soon" ? 250 : 0);
-    }
   }
 
-  // history.replaceState costs tens of milliseconds in Chromium: the URL follows just after
-  // the rows are shown (a quarter of a second after the last key, while typing).
-  let urlTimer = null;
+  // The view's URL follows every change at once (a link to it shows the same rows).
   function saveUrl() {
-    clearTimeout(urlTimer);
-    urlTimer = null;
     if (!root.isConnected || !/^\/ui(\/models)?\/?$/.test(location.pathname)) return; // gone
     const url = path + queryOf(state);
     if (url !== location.pathname + location.search) history.replaceState(null, "", url);
   }
 
-  const readInputs = (event) => {
+  const readInputs = () => {
     state.q = search.value;
     state.author = author.value ? author.value.split(",") : [];
     for (const name of Object.keys(LISTS)) state[name] = boxes[name].filter((b) => b.checked).map((b) => b.value);
@@ -376,14 +369,9 @@ export async function render(main, { user }) {
       const value = input.value.trim();
       state[name] = value !== "" && Number.isFinite(Number(value)) && Number(value) >= 0 ? value : "";
     }
-    const typing = event && (event.target === search || event.target.type === "number");
-    update({ writeUrl: typing ? "soon" : true });
+    update();
   };
   filters.addEventListener("input", readInputs);
-  // Leaving by a link (to a model) right after typing: keep this view in the history.
-  root.addEventListener("click", (event) => {
-    if (urlTimer !== null && event.target.closest("a")) saveUrl();
-  }, true);
   more.addEventListener("click", () => {
     const first = shown;
     showRows(shown + PAGE);
