@@ -391,32 +391,4 @@ export async function render(main, { user }) {
 
   build();
   update();
-
-  // The listing does not carry context lengths; the admin catalog does. For admins, fill
-  // them in after the first render (small catalogs only: the admin list is not cached).
-  if (user && user.admin && !showContext && rows.length > 0 && rows.length <= 2000) {
-    try {
-      const stored = await api("/admin/v1/models");
-      const lengths = new Map((stored.data || []).map((m) => [m.id, number(m.context_length)]));
-      for (const r of rows) {
-        r.context = lengths.get(r.model.id) ?? null;
-        r.tr = null;
-      }
-      orders.delete("context_length");
-      orders.delete("-context_length");
-      if (root.isConnected && rows.some((r) => r.context !== null)) {
-        showContext = true;
-        const focused = document.activeElement;
-        const upTo = shown;
-        build();
-        update({ writeUrl: false });
-        if (upTo > shown) showRows(upTo);
-        const sortKey = focused?.dataset?.sort;
-        if (sortKey) table.querySelector(`button[data-sort="${sortKey}"]`)?.focus();
-        else if (focused && focused.isConnected) focused.focus();
-      }
-    } catch {
-      // Only an addition: the page is whole without it.
-    }
-  }
 }
