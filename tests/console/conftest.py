@@ -76,13 +76,25 @@ class Watch:
     requests: list[str] = field(default_factory=list)
     """Every URL the context's pages requested, in order."""
 
+    context: BrowserContext | None = None
+
     def attach(self, context: BrowserContext) -> None:
+        self.context = context
         context.expose_binding("__quantizedCspViolation", self._csp)
         context.add_init_script(CSP_WATCH)
         context.on("console", self._console)
         context.on("weberror", lambda error: self.problems.append(f"page error: {error.error}"))
         context.on("request", lambda request: self.requests.append(request.url))
         context.on("response", self._response)
+
+    def flush(self) -> None:
+        """Take in what the browser has sent so far: Playwright's sync API delivers events
+        only while it is called, so make one round trip to each open page."""
+        for page in self.context.pages if self.context else []:
+            try:
+                page.evaluate("0")
+            except PlaywrightError:
+                pass  # a page closing or navigating: nothing more to hear from it
 
     def _csp(self, source: Any, text: str) -> None:
         self.problems.append(f"CSP violation: {text}")
@@ -178,6 +190,8 @@ def pytest_runtest_call(item: pytest.Item) -> Generator[None, Any, None]:
     assertions passed): the problems are the test's failure, not a teardown error."""
     outcome = yield
     found: list[Watch] = getattr(item, "funcargs", {}).get("watches") or []
+    for watch in found:
+        watch.flush()
     problems = [f"{w.name}: {p}" for w in found for p in w.problems]
     if problems and outcome.excinfo is None:
         outcome.force_exception(
