@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import httpx
 import pytest
 from playwright.sync_api import Page
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.console.conftest import PageOpener, Screenshot, Watch
 from tests.utils.catalogs import entry
@@ -80,10 +81,11 @@ def on_path(page: Page, path: str) -> None:
 
 
 def loaded(page: Page) -> None:
-    """Wait until the page has rendered: no request in flight and no "Loading…" left."""
+    """Wait until the page has rendered: no request in flight and no "Loading…" (or
+    "Loading the models…") left."""
     page.wait_for_load_state("networkidle")
     page.wait_for_function(
-        "() => !document.querySelector('#main').textContent.includes('Loading…')"
+        "() => !/Loading[^.]*…/.test(document.getElementById('main').textContent)"
     )
 
 
@@ -125,7 +127,7 @@ def rows_become(page: Page, expected: list[str], timeout: float = 10.0) -> None:
             arg=sorted(expected),
             timeout=timeout * 1000,
         )
-    except Exception:  # noqa: BLE001 - show what differs instead
+    except PlaywrightTimeoutError:  # say what differs instead
         shown = rows(page)
         missing, extra = sorted(set(expected) - set(shown)), sorted(set(shown) - set(expected))
         raise AssertionError(
