@@ -19,8 +19,10 @@ export function dayChart(container, days, series, { title, unit = "$" } = {}) {
   const box = h("div", { class: "chart", role: "img", "aria-label": title || "chart" });
   container.append(box);
   if (!window.uPlot || days.length === 0) return box;
-  const { fg, line } = colors();
   const x = days.map((day) => Date.parse(`${day}T00:00:00Z`) / 1000);
+  // Colors are read at each draw, so the chart follows a switch to dark mode and back.
+  const fg = () => colors().fg;
+  const line = () => colors().line;
   const axis = { stroke: fg, grid: { stroke: line, width: 1 }, ticks: { stroke: line } };
   const width = Math.max(280, box.clientWidth || container.clientWidth || 600);
   const chart = new window.uPlot({
@@ -45,6 +47,8 @@ export function dayChart(container, days, series, { title, unit = "$" } = {}) {
   }, [x, ...series.map((s) => s.values)], box);
   new ResizeObserver(() => chart.setSize({ width: Math.max(280, box.clientWidth), height: 240 }))
     .observe(box);
+  matchMedia("(prefers-color-scheme: dark)")
+    .addEventListener("change", () => chart.redraw(false, true));
   return box;
 }
 
