@@ -25,6 +25,7 @@ from quantized.api.bodies import BodyBudget
 from quantized.api.boundary import Boundary, RequestIds
 from quantized.api.chat import PATH as CHAT_PATH
 from quantized.api.chat import chat_completions
+from quantized.api.console import Console, is_console_path
 from quantized.api.errors import OPENAI
 from quantized.api.health import healthz, readyz
 from quantized.api.model_route import ModelRoute
@@ -49,6 +50,7 @@ class QuantizedApp:
         self.deadlines = Deadlines(
             period=min(1.0, settings.header_timeout / 4, settings.keepalive_timeout / 4)
         )
+        self.console = Console(settings)
         self.models = ModelsEndpoint(
             runtime.state, settings.listing_max_age, settings.max_body_bytes
         )
@@ -120,6 +122,8 @@ class QuantizedApp:
             await self.boundary(route, scope, receive, send, route.errors, path)
         elif is_models_path(path):
             await self.boundary(self.models, scope, receive, send, OPENAI, route_template(path))
+        elif is_console_path(path):
+            await self.boundary(self.console, scope, receive, send, OPENAI, "/ui")
         else:
             await self.boundary(self.router, scope, receive, send, OPENAI)
 

@@ -12,6 +12,7 @@ import os
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -234,6 +235,16 @@ class Settings(BaseSettings):
         default="text", description="text, or json: one JSON object per line."
     )
 
+    # The web console.
+    console_oidc_client_id: str | None = Field(
+        default=None,
+        description="OpenID Connect client id of the web console (a public client, "
+        "authorization code with PKCE) at QUANTIZED_JWT_ISSUER; unset: API key sign-in only.",
+    )
+    console_oidc_scope: str = Field(
+        default="openid profile email", description="Scopes the console asks for."
+    )
+
     # JWT bearer tokens: one issuer from these variables, more from jwt_issuers_file.
     jwt_issuer: str | None = Field(default=None, description="Expected `iss` of tokens.")
     jwt_audience: str | None = Field(default=None, description="Expected `aud` of tokens.")
@@ -262,6 +273,14 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    def console_oidc_origins(self) -> tuple[str, ...]:
+        """Origins the console's pages may talk to besides the gateway (the identity
+        provider's, for OpenID Connect sign-in)."""
+        if not self.console_oidc_client_id or not self.jwt_issuer:
+            return ()
+        parts = urlsplit(self.jwt_issuer)
+        return (f"{parts.scheme}://{parts.netloc}",) if parts.scheme and parts.netloc else ()
 
     def otel_traces_endpoint(self) -> str | None:
         """Where spans go, as OpenTelemetry's variables say (the traces one wins)."""

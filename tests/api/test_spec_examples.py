@@ -22,8 +22,8 @@ DOCUMENTED_FIELDS = {
     "supported_features": list,
     "cost": dict,
 }
-ADDITIVE_FIELDS = {"endpoints"}
-"""Beyond the documented fields: the model APIs a model serves."""
+ADDITIVE_FIELDS = {"endpoints", "context_length"}
+"""Beyond the documented fields: the model APIs a model serves, and its context length."""
 
 
 def assert_documented_model(model: dict[str, object]) -> None:

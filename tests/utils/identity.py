@@ -1,15 +1,21 @@
 """A real OIDC identity provider for tests: an HTTP server on a free port serving a
-discovery document and a JWKS, with keys generated here and tokens signed by them."""
+discovery document and a JWKS, with keys generated here and tokens signed by them; and,
+for the console's sign-in, an authorization endpoint that approves at once and a token
+endpoint for the authorization code flow with PKCE (S256)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
+import secrets
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -43,6 +49,22 @@ class SigningKey:
         )
 
 
+@dataclass
+class Grant:
+    """An authorization code handed out by the authorization endpoint, not yet redeemed."""
+
+    client_id: str
+    redirect_uri: str
+    challenge: str
+    subject: str
+
+
+def s256(verifier: str) -> str:
+    """The PKCE S256 code challenge of ``verifier`` (RFC 7636)."""
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
 def new_key(kid: str, algorithm: str = "RS256") -> SigningKey:
     if algorithm == "RS256":
         private: Any = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -69,7 +91,12 @@ def sign(
 
 
 class IdentityProvider:
-    """``/.well-known/openid-configuration`` and ``/jwks`` over real HTTP."""
+    """``/.well-known/openid-configuration`` and ``/jwks`` over real HTTP, and the
+    authorization code flow with PKCE: ``/authorize`` approves every request at once for
+    :attr:`subject` (redirecting back with a code and the state), ``/token`` redeems a code
+    once, for the client and redirect URI it was issued to, and only with the code verifier
+    whose S256 challenge came with it. The discovery, JWKS and token answers carry
+    ``Access-Control-Allow-Origin: *``: browsers call them from another origin."""
 
     def __init__(self, *algorithms: str) -> None:
         self.port = free_port()
@@ -78,7 +105,72 @@ class IdentityProvider:
         self.jwks_requests = 0
         self.last_jwks_request = 0.0
         """``time.monotonic()`` of the last JWKS request."""
+        self.subject = "alice@example.com"
+        """Whom ``/authorize`` signs in."""
+        self.grants: dict[str, Grant] = {}
         self._server: ThreadingHTTPServer | None = None
+
+    @property
+    def authorization_endpoint(self) -> str:
+        return f"{self.issuer}/authorize"
+
+    @property
+    def token_endpoint(self) -> str:
+        return f"{self.issuer}/token"
+
+    def discovery(self) -> dict[str, Any]:
+        return {
+            "issuer": self.issuer,
+            "jwks_uri": self.jwks_url,
+            "authorization_endpoint": self.authorization_endpoint,
+            "token_endpoint": self.token_endpoint,
+            "response_types_supported": ["code"],
+            "grant_types_supported": ["authorization_code"],
+            "code_challenge_methods_supported": ["S256"],
+            "token_endpoint_auth_methods_supported": ["none"],
+            "subject_types_supported": ["public"],
+            "id_token_signing_alg_values_supported": [k.algorithm for k in self.keys],
+        }
+
+    def authorize(self, query: dict[str, str]) -> str:
+        """Where ``/authorize`` sends the browser: back to ``redirect_uri`` with a code and
+        the state (or an error, as RFC 6749 says, for a request it cannot serve)."""
+        redirect_uri = query.get("redirect_uri", "")
+        if urlsplit(redirect_uri).scheme not in ("http", "https"):
+            raise ValueError("redirect_uri must be an absolute http(s) URL")
+        answer: dict[str, str]
+        if query.get("response_type") != "code":
+            answer = {"error": "unsupported_response_type"}
+        elif query.get("code_challenge_method") != "S256" or not query.get("code_challenge"):
+            answer = {"error": "invalid_request", "error_description": "PKCE S256 is required"}
+        elif not query.get("client_id"):
+            answer = {"error": "invalid_request", "error_description": "client_id is missing"}
+        else:
+            code = secrets.token_urlsafe(24)
+            self.grants[code] = Grant(
+                query["client_id"], redirect_uri, query["code_challenge"], self.subject
+            )
+            answer = {"code": code}
+        if "state" in query:
+            answer["state"] = query["state"]
+        separator = "&" if urlsplit(redirect_uri).query else "?"
+        return f"{redirect_uri}{separator}{urlencode(answer)}"
+
+    def redeem(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
+        """The token endpoint's status and answer for a form-encoded request."""
+        if form.get("grant_type") != "authorization_code":
+            return 400, {"error": "unsupported_grant_type"}
+        grant = self.grants.pop(form.get("code", ""), None)  # a code is good once
+        if grant is None:
+            return 400, {"error": "invalid_grant", "error_description": "unknown or used code"}
+        if form.get("client_id") != grant.client_id:
+            return 400, {"error": "invalid_grant", "error_description": "another client's code"}
+        if form.get("redirect_uri") != grant.redirect_uri:
+            return 400, {"error": "invalid_grant", "error_description": "redirect_uri differs"}
+        if s256(form.get("code_verifier", "")) != grant.challenge:
+            return 400, {"error": "invalid_grant", "error_description": "code_verifier is wrong"}
+        token = self.token(sub=grant.subject)
+        return 200, {"access_token": token, "token_type": "Bearer", "expires_in": 600}
 
     @property
     def jwks_url(self) -> str:
@@ -111,19 +203,53 @@ class IdentityProvider:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-                if self.path == "/.well-known/openid-configuration":
-                    body = {"issuer": provider.issuer, "jwks_uri": provider.jwks_url}
-                elif self.path == "/jwks":
+                path, _, query = self.path.partition("?")
+                if path == "/.well-known/openid-configuration":
+                    body = provider.discovery()
+                elif path == "/jwks":
                     provider.jwks_requests += 1
                     provider.last_jwks_request = time.monotonic()
                     body = {"keys": [k.jwk() for k in provider.keys]}
+                elif path == "/authorize":
+                    fields = {k: v[0] for k, v in parse_qs(query).items()}
+                    try:
+                        location = provider.authorize(fields)
+                    except ValueError as error:
+                        self.send_error(400, str(error))
+                        return
+                    self.send_response(302)
+                    self.send_header("Location", location)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 else:
                     self.send_error(404)
                     return
+                self._json(200, body)
+
+            def do_POST(self) -> None:  # noqa: N802
+                if self.path != "/token":
+                    self.send_error(404)
+                    return
+                length = int(self.headers.get("Content-Length") or 0)
+                form = parse_qs(self.rfile.read(length).decode(), keep_blank_values=True)
+                self._json(*provider.redeem({k: v[0] for k, v in form.items()}))
+
+            def do_OPTIONS(self) -> None:  # noqa: N802 - a CORS preflight
+                self.send_response(204)
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Access-Control-Allow-Methods", "GET, POST")
+                self.send_header("Access-Control-Allow-Headers", "Content-Type, Authorization")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def _json(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                self.send_header("Access-Control-Allow-Origin", "*")
+                self.send_header("Cache-Control", "no-store")
                 self.end_headers()
                 self.wfile.write(data)
 

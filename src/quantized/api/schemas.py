@@ -83,6 +83,9 @@ class PublicModel(_Out):
         "/v1/messages, responses: /v1/responses, embeddings: /v1/embeddings); "
         "beyond the documented fields"
     )
+    context_length: int | None = Field(
+        description="Tokens of context the model takes, when known; beyond the documented fields"
+    )
 
 
 class SdkModel(PublicModel):
@@ -322,6 +325,10 @@ class UsageRow(_Out):
     cost_usd: float
 
 
+class OwnCaller(UsageCaller):
+    admin: bool = Field(description="Whether the caller may use the admin API")
+
+
 class UsageSummary(_Out):
     object: Literal["usage"]
     start: str
@@ -329,6 +336,21 @@ class UsageSummary(_Out):
     caller: UsageCaller | None = None
     data: list[UsageRow]
     total_cost_usd: float
+
+
+class OwnBudget(_Out):
+    caller: UsageCaller
+    daily_usd: float | None
+    monthly_usd: float | None
+    spent_today_usd: float
+    spent_this_month_usd: float
+
+
+class OwnUsage(UsageSummary):
+    """``GET /v1/usage``: the caller's spend, who it is, and its own budget (if any)."""
+
+    caller: OwnCaller
+    budget: OwnBudget | None
 
 
 class BudgetOut(_Out):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
 from pydantic import Field
@@ -13,7 +14,9 @@ from quantized.api import schemas
 from quantized.api.json_response import json_response
 from quantized.api.requests import Day, Parameters, Text, runtime
 from quantized.api.routing import Answer, operation, principal, query, route
+from quantized.services.budgets import budget_json
 from quantized.services.usage import default_range, summary
+from quantized.usage.cost import usd_number
 
 
 class UsageQuery(Parameters):
@@ -35,7 +38,7 @@ class UsageQuery(Parameters):
     tags=("usage",),
     security="caller",
     query=UsageQuery,
-    responses={200: Answer("Spend", schemas.UsageSummary)},
+    responses={200: Answer("Spend", schemas.OwnUsage)},
 )
 async def own_usage(request: Request) -> Response:
     caller = principal(request)
@@ -50,7 +53,18 @@ async def own_usage(request: Request) -> Response:
     )
     for row in result["data"]:
         del row["caller"]
-    result["caller"] = {"kind": caller.kind, "id": caller.id}
+    result["caller"] = {"kind": caller.kind, "id": caller.id, "admin": caller.is_admin}
+    state = runtime(request).state.budgets
+    budget = state.budget(caller.kind, caller.id)
+    if budget is not None:
+        today, month = state.spent(caller.kind, caller.id, time.time())
+        result["budget"] = {
+            **budget_json(budget),
+            "spent_today_usd": usd_number(today),
+            "spent_this_month_usd": usd_number(month),
+        }
+    else:
+        result["budget"] = None
     return json_response(result)
 
 

@@ -26,7 +26,8 @@ _LISTING_CACHE_BYTES = 64 * 1024 * 1024
 
 def public_fields(model: Model) -> dict[str, Any]:
     """The documented fields of one model, in the documented order, then ``endpoints``
-    (the model APIs it serves: additive, after every documented field)."""
+    (the model APIs it serves) and ``context_length`` (tokens, or null when not known):
+    additive, after every documented field."""
     return {
         "id": model.id,
         "name": model.name,
@@ -38,6 +39,7 @@ def public_fields(model: Model) -> dict[str, Any]:
         "supported_features": list(model.supported_features),
         "cost": model.cost.as_numbers(),
         "endpoints": list(model.endpoints),
+        "context_length": model.context_length,
     }
 
 

@@ -108,6 +108,80 @@ async def import_models(
     return ImportResult(result.inserted, result.updated, tuple(dropped))
 
 
+@dataclass(frozen=True, slots=True)
+class FieldChange:
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ImportPreview:
+    """What an import would do, field by field: nothing is written."""
+
+    added: list[str]
+    changed: list[tuple[str, dict[str, FieldChange]]]
+    unchanged: list[str]
+    dropped_aliases: tuple[Clash, ...] = ()
+
+
+def _flat(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A model object's fields with nested objects as dotted names (``cost.prompt``)."""
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def field_changes(old: Model, new: Model) -> dict[str, FieldChange]:
+    """The fields whose admin-API form (:func:`model_json`) differs, by dotted name.
+
+    A nested object that appears or goes (a ``price_source``) is one change of the whole
+    object; lists (aliases, upstreams) are compared whole.
+    """
+    before, after = model_json(old), model_json(new)
+    changes: dict[str, FieldChange] = {}
+    for key in dict.fromkeys((*before, *after)):
+        was, now = before.get(key), after.get(key)
+        if was == now:
+            continue
+        if isinstance(was, dict) and isinstance(now, dict):
+            flat_was, flat_now = _flat(was, f"{key}."), _flat(now, f"{key}.")
+            for name in dict.fromkeys((*flat_was, *flat_now)):
+                if flat_was.get(name) != flat_now.get(name):
+                    changes[name] = FieldChange(flat_was.get(name), flat_now.get(name))
+        else:
+            changes[key] = FieldChange(was, now)
+    return changes
+
+
+async def preview_import(
+    engine: AsyncEngine, entries: Sequence[Model], *, drop_clashing: bool = False
+) -> ImportPreview:
+    """What :func:`import_models` would do with ``entries``, checked the same way (the same
+    errors), without writing anything: the models added, changed (with their fields) and
+    unchanged."""
+    async with connection(engine) as conn:
+        models, dropped = await settle_aliases(conn, entries, drop=drop_clashing, document=True)
+        stored = {m.id: m for m in await model_store.models_by_id(conn, [m.id for m in models])}
+    added: list[str] = []
+    changed: list[tuple[str, dict[str, FieldChange]]] = []
+    unchanged: list[str] = []
+    for model in models:
+        previous = stored.get(model.id)
+        if previous is None:
+            added.append(model.id)
+            continue
+        fields = field_changes(previous, model)
+        if fields:
+            changed.append((model.id, fields))
+        else:
+            unchanged.append(model.id)
+    return ImportPreview(added, changed, unchanged, tuple(dropped))
+
+
 async def stored_models(engine: AsyncEngine) -> list[Model]:
     async with connection(engine) as conn:
         return await model_store.all_models(conn)

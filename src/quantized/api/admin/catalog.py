@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.requests import Request
@@ -111,6 +111,45 @@ class ImportQuery(Parameters):
             "GET /api/v1/models response; litellm: model_prices_and_context_window.json"
         ),
     ] = "quantized"
+    dry_run: Annotated[
+        bool,
+        Field(
+            description="true: check the document exactly as an import would and answer what "
+            "it would add and change (field by field), writing nothing"
+        ),
+    ] = False
+
+
+class FieldDiff(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    old: Any = Field(description="The stored value (null: none)")
+    new: Any = Field(description="The imported value (null: none)")
+
+
+class ChangedModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    fields: dict[str, FieldDiff] = Field(
+        description="By field, nested ones dotted (cost.prompt, price_source.url); "
+        "lists (aliases, upstreams) whole"
+    )
+
+
+class ImportPreview(BaseModel):
+    """What an import would do (``dry_run=true``): nothing is written."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    object: Literal["catalog.import_preview"]
+    format: Literal["quantized", "openrouter", "litellm"]
+    dry_run: Literal[True]
+    added: list[str]
+    changed: list[ChangedModel]
+    unchanged: list[str]
+    skipped: list[schemas.SkippedEntry]
+    aliases_skipped: list[schemas.SkippedEntry]
 
 
 @operation(
@@ -212,7 +251,10 @@ async def delete_model(request: Request) -> Response:
     "Insert or update many models at once: all of them or none",
     description="The body is a document in the format the `format` parameter names. An "
     "alias a foreign catalog suggests that another model already has is left out and "
-    "reported in `aliases_skipped`; in our format such a clash is a 409.",
+    "reported in `aliases_skipped`; in our format such a clash is a 409. With "
+    "`dry_run=true` the document is checked the same way (the same errors) and the answer "
+    "says what would be added, changed (field: old and new) and left unchanged; nothing "
+    "is written or audited.",
     tags=TAGS,
     query=ImportQuery,
     body={
@@ -220,15 +262,50 @@ async def delete_model(request: Request) -> Response:
         "description": "A document in the chosen format (ours may be a bare list of entries)",
     },
     body_media=IMPORT_TYPES,
-    responses={200: Answer("Imported", schemas.ImportResult)},
+    responses={
+        200: Answer(
+            "Imported (with dry_run, what would change)",
+            {"oneOf": [schemas.ImportResult, ImportPreview]},
+        )
+    },
     errors=(409,),
 )
 async def import_models(request: Request) -> Response:
     """Bulk upsert from our format, OpenRouter's or LiteLLM's: all entries or none."""
-    name = query(request, ImportQuery).format
+    given = query(request, ImportQuery)
+    name = given.format
     text = await body_bytes(request, allowed=IMPORT_TYPES)
     parsed = parse_foreign(name, bytes(text), now=int(time.time()))
     app = runtime(request)
+    skipped = [{"name": s.name, "reason": s.reason} for s in parsed.skipped]
+    if given.dry_run:
+        preview = await catalog.preview_import(
+            app.engine, parsed.models, drop_clashing=name != "quantized"
+        )
+        return json_response(
+            {
+                "object": "catalog.import_preview",
+                "format": name,
+                "dry_run": True,
+                "added": preview.added,
+                "changed": [
+                    {
+                        "id": model_id,
+                        "fields": {
+                            field: {"old": change.old, "new": change.new}
+                            for field, change in fields.items()
+                        },
+                    }
+                    for model_id, fields in preview.changed
+                ],
+                "unchanged": preview.unchanged,
+                "skipped": skipped,
+                "aliases_skipped": [
+                    {"name": c.alias, "reason": c.describe()}
+                    for c in (*parsed.dropped_aliases, *preview.dropped_aliases)
+                ],
+            }
+        )
     result = await catalog.import_models(
         app.engine, actor_of(principal(request)), parsed.models, drop_clashing=name != "quantized"
     )
@@ -240,7 +317,7 @@ async def import_models(request: Request) -> Response:
             "inserted": result.inserted,
             "updated": result.updated,
             "models": [m.id for m in parsed.models],
-            "skipped": [{"name": s.name, "reason": s.reason} for s in parsed.skipped],
+            "skipped": skipped,
             "aliases_skipped": [
                 {"name": c.alias, "reason": c.describe()}
                 for c in (*parsed.dropped_aliases, *result.dropped_aliases)
