@@ -17,8 +17,9 @@ async def recent(
     entity: str | None = None,
     entity_id: str | None = None,
     actor_id: str | None = None,
+    period: tuple[float | None, float | None] = (None, None),
 ) -> list[AuditEntry]:
-    """Newest first."""
+    """Newest first; ``period``: [from, to) in unix seconds, either end open."""
     async with connection(engine) as conn:
         return await audit.entries(
             conn,
@@ -27,4 +28,5 @@ async def recent(
             entity=entity,
             entity_id=entity_id,
             actor_id=actor_id,
+            period=period,
         )

@@ -76,8 +76,9 @@ async def entries(
     entity: str | None = None,
     entity_id: str | None = None,
     actor_id: str | None = None,
+    period: tuple[float | None, float | None] = (None, None),
 ) -> list[AuditEntry]:
-    """Newest first."""
+    """Newest first; ``period``: [from, to) in unix seconds, either end open."""
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if before_id is not None:
         query = query.where(audit_log.c.id < before_id)
@@ -87,6 +88,11 @@ async def entries(
         query = query.where(audit_log.c.entity_id == entity_id)
     if actor_id is not None:
         query = query.where(audit_log.c.actor_id == actor_id)
+    start, end = period
+    if start is not None:
+        query = query.where(audit_log.c.at >= start)
+    if end is not None:
+        query = query.where(audit_log.c.at < end)
     result = await conn.execute(query)
     return [
         AuditEntry(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -11,7 +12,7 @@ from starlette.routing import BaseRoute
 
 from quantized.api import schemas
 from quantized.api.json_response import json_response
-from quantized.api.requests import ASCII_INTEGER, Parameters, Text, runtime
+from quantized.api.requests import ASCII_INTEGER, Day, Parameters, Text, runtime
 from quantized.api.routing import Answer, operation, query, route
 from quantized.services import audit
 from quantized.values import MAX_ID
@@ -31,6 +32,21 @@ class AuditQuery(Parameters):
     ) = None
     entity_id: Annotated[Text, Field(description="Only this model, key or budget")] | None = None
     actor: Annotated[Text, Field(description="Only changes by this actor id")] | None = None
+    since: Annotated[Day, Field(description="Only changes on or after this day (UTC)")] | None = (
+        None
+    )
+    until: Annotated[Day, Field(description="Only changes on or before this day (UTC)")] | None = (
+        None
+    )
+
+    def period(self) -> tuple[float | None, float | None]:
+        """[since, until) in unix seconds: from the first day's start to the last day's end."""
+        start = end = None
+        if self.since is not None:
+            start = dt.datetime.combine(self.since, dt.time(), dt.UTC).timestamp()
+        if self.until is not None:
+            end = dt.datetime.combine(self.until, dt.time(), dt.UTC).timestamp() + 86400
+        return start, end
 
 
 @operation(
@@ -48,6 +64,7 @@ async def list_entries(request: Request) -> Response:
         entity=given.entity,
         entity_id=given.entity_id,
         actor_id=given.actor,
+        period=given.period(),
     )
     return json_response(
         {

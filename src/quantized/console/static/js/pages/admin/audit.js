@@ -1,11 +1,12 @@
 // Admin: the audit log, newest first: who changed which model, key or budget, when, and
-// how. GET /admin/v1/audit with limit, before (the "Older" page), entity, entity_id, actor;
+// how. GET /admin/v1/audit with limit, before (the "Older" page), entity, entity_id, actor,
+// since and until (UTC days);
 // the filters are the page's URL query, so a filtered view can be shared.
 
 import { ApiError, api } from "../../api.js";
 import { clear, field, h, notice } from "../../dom.js";
 
-const FILTERS = ["entity", "entity_id", "actor", "limit"];
+const FILTERS = ["entity", "entity_id", "actor", "since", "until", "limit"];
 const LIMITS = ["25", "50", "100", "200", "500"];
 
 export async function render(main, { query, navigate }) {
@@ -21,6 +22,8 @@ export async function render(main, { query, navigate }) {
       name: "actor", value: query.actor || "", autocomplete: "off", spellcheck: "false",
       placeholder: "an actor id",
     }),
+    since: h("input", { type: "date", name: "since", value: query.since || "" }),
+    until: h("input", { type: "date", name: "until", value: query.until || "" }),
     limit: h("select", { name: "limit" },
       LIMITS.map((n) => h("option", { value: n, selected: (query.limit || "50") === n }, n))),
   };
@@ -28,6 +31,8 @@ export async function render(main, { query, navigate }) {
     field("Entity", inputs.entity),
     field("Entity id", inputs.entity_id),
     field("Actor id", inputs.actor),
+    field("From (UTC)", inputs.since),
+    field("To (UTC)", inputs.until),
     field("Per page", inputs.limit),
     h("button", { type: "submit" }, "Filter"),
     h("a", { href: "/ui/admin/audit", "data-link": true, class: "reset" }, "Clear"),
