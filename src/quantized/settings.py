@@ -9,6 +9,7 @@ chat proxy reads upstream provider keys from the variables the catalog names.
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -29,6 +30,8 @@ from quantized.errors import ConfigurationError
 from quantized.validation import describe, first_problem
 
 DEFAULT_DATABASE_URL = "sqlite:///quantized.db"
+_ORIGIN_HOST = re.compile(r"[A-Za-z0-9.\-]+(:[0-9]{1,5})?|\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?")
+"""A host[:port] that can go into a Content-Security-Policy as it is."""
 
 
 class Settings(BaseSettings):
@@ -244,6 +247,11 @@ class Settings(BaseSettings):
     console_oidc_scope: str = Field(
         default="openid profile email", description="Scopes the console asks for."
     )
+    console_oidc_more_origins: str = Field(
+        default="",
+        description="Comma-separated origins besides the issuer's that the console's sign-in "
+        "calls (an identity provider whose token endpoint is elsewhere).",
+    )
 
     # JWT bearer tokens: one issuer from these variables, more from jwt_issuers_file.
     jwt_issuer: str | None = Field(default=None, description="Expected `iss` of tokens.")
@@ -279,8 +287,12 @@ class Settings(BaseSettings):
         provider's, for OpenID Connect sign-in)."""
         if not self.console_oidc_client_id or not self.jwt_issuer:
             return ()
-        parts = urlsplit(self.jwt_issuer)
-        return (f"{parts.scheme}://{parts.netloc}",) if parts.scheme and parts.netloc else ()
+        found = []
+        for url in (self.jwt_issuer, *self.console_oidc_more_origins.split(",")):
+            parts = urlsplit(url.strip())
+            if parts.scheme in ("http", "https") and _ORIGIN_HOST.fullmatch(parts.netloc):
+                found.append(f"{parts.scheme}://{parts.netloc}")
+        return tuple(dict.fromkeys(found))
 
     def otel_traces_endpoint(self) -> str | None:
         """Where spans go, as OpenTelemetry's variables say (the traces one wins)."""

@@ -36,7 +36,7 @@ def raw_request(gateway: Gateway, data: bytes) -> bytes:
     return b"".join(chunks)
 
 
-@pytest.mark.parametrize("path", ["/", "/v1", "/v1/model", "/v1/models/", "/v2/models"])
+@pytest.mark.parametrize("path", ["/v1", "/v1/model", "/v1/models/", "/v2/models", "/uix"])
 def test_unknown_paths_are_404(gateway: Gateway, keys: Keys, path: str) -> None:
     response = httpx.get(f"{gateway.url}{path}", headers={"Authorization": f"Bearer {keys.plain}"})
     assert_error(response, 404)

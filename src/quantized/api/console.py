@@ -14,6 +14,7 @@ These routes are not on the models routes' fast path.
 from __future__ import annotations
 
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -42,11 +43,11 @@ class Console:
     """The console's raw ASGI endpoint (behind the error boundary, like every route)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._root = resources.files("quantized.console") / "static"
-        self._files: dict[str, tuple[bytes, bytes]] = {}
+        self._files = _load(resources.files("quantized.console") / "static")
+        """Every asset by its path under ``static/``, read once: a request names one exactly
+        or gets a 404 (nothing per request touches the file system)."""
         self._config = orjson.dumps({"oidc": oidc_config(settings)})
-        idp = settings.console_oidc_origins()
-        sources = " ".join(("'self'", *idp))
+        sources = " ".join(("'self'", *settings.console_oidc_origins()))
         self._headers: list[tuple[bytes, bytes]] = [
             (
                 b"content-security-policy",
@@ -62,21 +63,6 @@ class Console:
             (b"cache-control", b"no-cache"),
         ]
 
-    def _file(self, name: str) -> tuple[bytes, bytes] | None:
-        """An asset's bytes and content type, read once; ``None`` if there is no such file."""
-        found = self._files.get(name)
-        if found is not None:
-            return found
-        parts = PurePosixPath(name).parts
-        if not parts or any(p in ("..", ".", "") or p.startswith(".") for p in parts):
-            return None
-        kind = TYPES.get(PurePosixPath(name).suffix)
-        path = self._root.joinpath(*parts)
-        if kind is None or not path.is_file():
-            return None
-        found = self._files[name] = (path.read_bytes(), kind)
-        return found
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope["path"]
         if scope["method"] not in ("GET", "HEAD"):
@@ -88,7 +74,7 @@ class Console:
             await self._reply(send, scope, 200, [(b"content-type", TYPES[".json"])], self._config)
             return
         name = path[len(ASSETS) :] if path.startswith(ASSETS) else "index.html"
-        found = self._file(name)
+        found = self._files.get(name)
         if found is None:
             raise NotFoundError(f"No such console file: {path[:200]}", code="unknown_path")
         body, kind = found
@@ -99,6 +85,18 @@ class Console:
     ) -> None:
         headers = [*headers, (b"content-length", b"%d" % len(body)), *self._headers]
         await send_reply(send, (status, headers, b"" if scope["method"] == "HEAD" else body))
+
+
+def _load(root: Traversable, prefix: str = "") -> dict[str, tuple[bytes, bytes]]:
+    """The assets under ``root`` with a known type, by relative path."""
+    found: dict[str, tuple[bytes, bytes]] = {}
+    for entry in root.iterdir():
+        name = f"{prefix}{entry.name}"
+        if entry.is_dir():
+            found.update(_load(entry, f"{name}/"))
+        elif (kind := TYPES.get(PurePosixPath(entry.name).suffix)) is not None:
+            found[name] = (entry.read_bytes(), kind)
+    return found
 
 
 def oidc_config(settings: Settings) -> dict[str, Any] | None:

@@ -33,7 +33,10 @@ export async function api(path, { method = "GET", body, query, raw = false } = {
       method, headers, body: body === undefined ? undefined : JSON.stringify(body),
       credentials: "omit", cache: "no-store",
     });
-  } catch {
+  } catch (error) {
+    if (error instanceof TypeError && token && /[^\x20-\x7e]/.test(token)) {
+      throw new ApiError(401, "This key has characters no key has: check what you pasted.");
+    }
     throw new ApiError(0, "The gateway cannot be reached.");
   }
   if (raw && response.ok) return response;
@@ -41,6 +44,9 @@ export async function api(path, { method = "GET", body, query, raw = false } = {
   let data = null;
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) {
+    if (response.status === 401 && token) {
+      window.dispatchEvent(new Event("quantized:unauthorized"));
+    }
     const error = (data && data.error) || {};
     throw new ApiError(
       response.status, error.message || `The gateway answered ${response.status}.`,

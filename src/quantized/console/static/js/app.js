@@ -20,6 +20,7 @@ const ROUTES = [
 ];
 const PUBLIC = new Set(["signin", "callback"]);
 let user = null;
+let routing = 0; // the newest navigation: an older one that finishes late draws nothing
 
 export function navigate(url, { replace = false } = {}) {
   if (replace) history.replaceState(null, "", url);
@@ -68,6 +69,8 @@ function renderNav() {
 }
 
 async function route() {
+  const mine = ++routing;
+  const stale = () => mine !== routing;
   const main = document.getElementById("main");
   const path = location.pathname;
   let name = null;
@@ -75,10 +78,14 @@ async function route() {
   for (const [pattern, page] of ROUTES) {
     const found = path.match(pattern);
     if (found) {
-      name = page;
-      params = Object.fromEntries(
-        Object.entries(found.groups || {}).map(([k, v]) => [k, decodeURIComponent(v)]),
-      );
+      try {
+        params = Object.fromEntries(
+          Object.entries(found.groups || {}).map(([k, v]) => [k, decodeURIComponent(v)]),
+        );
+        name = page;
+      } catch {
+        name = null; // a malformed %-escape names nothing
+      }
       break;
     }
   }
@@ -94,7 +101,9 @@ async function route() {
     if (!user) {
       try {
         user = await whoami();
+        if (stale()) return;
       } catch (error) {
+        if (stale()) return;
         if (error instanceof ApiError && error.status === 401) {
           session.clear();
           sessionStorage.setItem("quantized.next", path + location.search);
@@ -114,6 +123,7 @@ async function route() {
   const query = Object.fromEntries(new URLSearchParams(location.search));
   try {
     const page = await import(`./pages/${name}.js`);
+    if (stale()) return;
     clear(main);
     await page.render(main, { params, query, user, navigate, signedIn });
   } catch (error) {
@@ -131,4 +141,12 @@ document.addEventListener("click", (event) => {
   navigate(url.pathname + url.search);
 });
 window.addEventListener("popstate", route);
+// A token that stops working (revoked, or a JWT that expired) sends the tab to sign-in.
+window.addEventListener("quantized:unauthorized", () => {
+  if (!user) return; // signing in, or the route's own check: they say it themselves
+  session.clear();
+  user = null;
+  sessionStorage.setItem("quantized.next", location.pathname + location.search);
+  navigate("/ui/signin?expired=1", { replace: true });
+});
 route();

@@ -192,7 +192,10 @@ function editor(model, row, button, context) {
     if (Object.keys(cost).length) patch.cost = cost;
     if (inputs.status.value !== model.status) patch.status = inputs.status.value;
     const chosen = [...form.querySelectorAll("input[name=supported_features]:checked")].map((i) => i.value);
-    if (chosen.join() !== model.supported_features.join()) patch.supported_features = chosen;
+    const before = new Set(model.supported_features);
+    if (chosen.length !== before.size || chosen.some((f) => !before.has(f))) {
+      patch.supported_features = chosen;
+    }
     if (Object.keys(patch).length === 0) {
       status.replaceChildren(notice("Nothing changed.", "info"));
       return;
