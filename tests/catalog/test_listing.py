@@ -60,8 +60,9 @@ def test_documented_shape_and_number_formatting() -> None:
         "supported_features": ["tool_calls"],
         "cost": {"prompt": 1, "completion": 4, "input_cache_read": 0.25},
         "endpoints": ["chat", "messages", "responses"],
+        "context_length": None,
     }
-    assert list(first)[-1] == "endpoints"  # additive: after every documented field
+    assert list(first)[-2:] == ["endpoints", "context_length"]  # additive: after the rest
     assert b'"prompt":1,' in CATALOG.listing(EVERYTHING).plain.data
 
 
