@@ -411,3 +411,13 @@ def load_settings(**overrides: object) -> Settings:
         field = where.split(".")[0].split("[")[0] if where else ""
         named = f"setting QUANTIZED_{field.upper()}" if field else "settings"
         raise ConfigurationError(f"invalid {named}: {message}") from None
+
+
+def export_environment(name: str, value: str | None) -> None:
+    """Set (or, with ``None``, remove) a variable for a library that reads the environment
+    itself and for the processes this one starts (prometheus-client's
+    ``PROMETHEUS_MULTIPROC_DIR``): the one place besides this class that touches it."""
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -15,7 +14,7 @@ import uvicorn
 
 from quantized.observability.logs import log_config
 from quantized.server.capacity import raise_descriptor_limit
-from quantized.settings import Settings
+from quantized.settings import Settings, export_environment
 
 APP = "quantized.app:create_app"
 log = logging.getLogger("quantized.server")
@@ -53,12 +52,12 @@ def metrics_directory(settings: Settings, workers: int) -> Iterator[None]:
             stale.unlink()
     else:
         given = made = tempfile.mkdtemp(prefix="quantized-metrics-")
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = given
+    export_environment("PROMETHEUS_MULTIPROC_DIR", given)
     try:
         yield
     finally:
         if made is not None:
-            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+            export_environment("PROMETHEUS_MULTIPROC_DIR", None)
             shutil.rmtree(made, ignore_errors=True)
 
 

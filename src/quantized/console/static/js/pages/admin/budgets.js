@@ -4,6 +4,7 @@
 
 import { ApiError, api } from "../../api.js";
 import { clear, field, h, notice, usd } from "../../dom.js";
+import { clearErrors, confirmDialog, fieldError } from "../../forms.js";
 
 export async function render(main, { query }) {
   const status = h("div", { id: "budgets-status", "aria-live": "polite" });
@@ -199,46 +200,3 @@ function budgetForm(context) {
 
 // --- helpers ----------------------------------------------------------------------------
 
-function confirmDialog() {
-  const title = h("h2", { id: "confirm-title" });
-  const text = h("p", { id: "confirm-text" });
-  const yes = h("button", { type: "button", class: "danger", id: "confirm-yes", "data-action": "confirm" });
-  const no = h("button", { type: "button", class: "secondary", id: "confirm-no", "data-action": "cancel" }, "Cancel");
-  const element = h("dialog", {
-    id: "confirm-dialog", "aria-labelledby": "confirm-title", "aria-describedby": "confirm-text",
-  }, title, text, h("div", { class: "row" }, yes, no));
-  let answer = false;
-  yes.addEventListener("click", () => { answer = true; element.close(); });
-  no.addEventListener("click", () => { answer = false; element.close(); });
-  return {
-    element,
-    ask(question, detail, action) {
-      title.textContent = question;
-      text.textContent = detail;
-      yes.textContent = action;
-      answer = false;
-      return new Promise((resolve) => {
-        element.addEventListener("close", () => resolve(answer), { once: true });
-        element.showModal();
-        no.focus();
-      });
-    },
-  };
-}
-
-function clearErrors(form) {
-  for (const old of form.querySelectorAll(".field-error")) old.remove();
-  for (const input of form.querySelectorAll("[aria-invalid]")) {
-    input.removeAttribute("aria-invalid");
-    input.removeAttribute("aria-describedby");
-  }
-}
-
-function fieldError(input, message) {
-  const errorId = `${input.id || input.name}-error`;
-  const error = h("p", { class: "notice error field-error", id: errorId, role: "alert" }, message);
-  input.setAttribute("aria-invalid", "true");
-  input.setAttribute("aria-describedby", errorId);
-  (input.closest(".field") || input.parentElement).append(error);
-  input.focus();
-}

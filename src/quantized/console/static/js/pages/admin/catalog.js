@@ -4,6 +4,7 @@
 
 import { ApiError, api, session } from "../../api.js";
 import { clear, copyButton, field, h, notice, price } from "../../dom.js";
+import { clearErrors, fieldError } from "../../forms.js";
 
 // quantized.catalog.model: STATUSES and FEATURES.
 const STATUSES = ["active", "deprecated", "disabled"];
@@ -383,23 +384,6 @@ function errorText(error) {
 }
 
 // --- field errors -----------------------------------------------------------------------
-
-function clearErrors(form) {
-  for (const old of form.querySelectorAll(".field-error")) old.remove();
-  for (const input of form.querySelectorAll("[aria-invalid]")) {
-    input.removeAttribute("aria-invalid");
-    input.removeAttribute("aria-describedby");
-  }
-}
-
-function fieldError(input, message) {
-  const id = `${input.id || input.name}-error`;
-  const error = h("p", { class: "notice error field-error", id, role: "alert" }, message);
-  input.setAttribute("aria-invalid", "true");
-  input.setAttribute("aria-describedby", id);
-  (input.closest(".field, fieldset") || input.parentElement).append(error);
-  input.focus();
-}
 
 /** The API's error next to the field its ``param`` names (``cost.prompt`` is the prompt input). */
 function showError(form, status, error) {

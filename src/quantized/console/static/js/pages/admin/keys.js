@@ -4,6 +4,7 @@
 
 import { api, ApiError } from "../../api.js";
 import { clear, copyButton, field, h, notice } from "../../dom.js";
+import { clearErrors, confirmDialog, fieldError } from "../../forms.js";
 
 const DURATION = /^(\d{1,4}[smhdw]){1,9}$/i;
 const UNIT = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 };
@@ -71,7 +72,7 @@ function createForm(secretSlot, reload) {
     status.replaceChildren();
     const name = inputs.name.value.trim();
     if (!name) {
-      fieldError(form, inputs.name, "A key needs a name.");
+      fieldError(inputs.name, "A key needs a name.");
       return;
     }
     const body = { name, is_admin: inputs.is_admin.checked };
@@ -79,7 +80,7 @@ function createForm(secretSlot, reload) {
     if (models !== null) body.models = models;
     const lifetime = inputs.expires_in.value.trim();
     if (lifetime && (!DURATION.test(lifetime) || !/[1-9]/.test(lifetime))) {
-      fieldError(form, inputs.expires_in,
+      fieldError(inputs.expires_in,
         "Use a duration such as 30d, 12h or 1w2d (numbers with units s, m, h, d, w), or leave it empty.");
       return;
     }
@@ -233,7 +234,7 @@ function toggleEditor(row, key, button, context) {
     status.replaceChildren();
     const changes = {};
     const name = inputs.name.value.trim();
-    if (!name) { fieldError(form, inputs.name, "A key needs a name."); return; }
+    if (!name) { fieldError(inputs.name, "A key needs a name."); return; }
     if (name !== key.name) changes.name = name;
     const models = splitList(inputs.models.value);
     if (JSON.stringify(models) !== JSON.stringify(key.models)) changes.models = models;
@@ -270,34 +271,6 @@ function toggleEditor(row, key, button, context) {
 
 // --- helpers ----------------------------------------------------------------------------
 
-/** A modal <dialog> asking yes or no (keyboard: Escape is no). */
-function confirmDialog() {
-  const title = h("h2", { id: "confirm-title" });
-  const text = h("p", { id: "confirm-text" });
-  const yes = h("button", { type: "button", class: "danger", id: "confirm-yes", "data-action": "confirm" });
-  const no = h("button", { type: "button", class: "secondary", id: "confirm-no", "data-action": "cancel" }, "Cancel");
-  const element = h("dialog", {
-    id: "confirm-dialog", "aria-labelledby": "confirm-title", "aria-describedby": "confirm-text",
-  }, title, text, h("div", { class: "row" }, yes, no));
-  let answer = null;
-  yes.addEventListener("click", () => { answer = true; element.close(); });
-  no.addEventListener("click", () => { answer = false; element.close(); });
-  return {
-    element,
-    ask(question, detail, action) {
-      title.textContent = question;
-      text.textContent = detail;
-      yes.textContent = action;
-      answer = false;
-      return new Promise((resolve) => {
-        element.addEventListener("close", () => resolve(answer), { once: true });
-        element.showModal();
-        no.focus();
-      });
-    },
-  };
-}
-
 function splitList(text) {
   const items = text.split(",").map((item) => item.trim()).filter(Boolean);
   return items.length ? items : null;
@@ -327,28 +300,11 @@ function limit(value) {
   return value === 0 ? "no limit" : value.toLocaleString("en-US");
 }
 
-function clearErrors(form) {
-  for (const old of form.querySelectorAll(".field-error")) old.remove();
-  for (const input of form.querySelectorAll("[aria-invalid]")) {
-    input.removeAttribute("aria-invalid");
-    input.removeAttribute("aria-describedby");
-  }
-}
-
-function fieldError(form, input, message) {
-  const id = `${input.id || input.name}-error`;
-  const error = h("p", { class: "notice error field-error", id, role: "alert" }, message);
-  input.setAttribute("aria-invalid", "true");
-  input.setAttribute("aria-describedby", id);
-  (input.closest(".field") || input.parentElement).append(error);
-  input.focus();
-}
-
 /** An API error next to the field its ``param`` names (``models[0]`` is the models field). */
 function showError(form, status, error) {
   const param = error instanceof ApiError && error.param ? String(error.param) : "";
   const name = param.split(/[.[]/)[0];
   const input = name ? form.elements.namedItem(name) : null;
-  if (input instanceof HTMLElement) fieldError(form, input, error.message);
+  if (input instanceof HTMLElement) fieldError(input, error.message);
   else status.replaceChildren(notice(error.message));
 }
