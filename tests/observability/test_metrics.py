@@ -19,6 +19,7 @@ from tests.utils.stacks import Stack, start_stack
 
 CHAT = "/v1/chat/completions"
 HELLO = [{"role": "user", "content": "hello"}]
+LISTING = {"route": "/v1/models", "method": "GET", "status": "200"}
 
 
 @pytest.fixture(scope="module")
@@ -217,17 +218,20 @@ def test_workers_share_one_view_of_the_totals(tmp_path: Path) -> None:
 
         def complete() -> Samples | None:
             samples = scrape(running.gateway.url, None)  # public: no credential
-            return samples if model_requests(samples, "fake/gpt", "200") == sent else None
+            listed = value(samples, "quantized_http_requests_total", **LISTING)
+            done = model_requests(samples, "fake/gpt", "200") == sent and listed >= sent
+            return samples if done else None
 
-        wait_until(complete, timeout=5)  # a worker moves its additions in every second
+        # each worker moves its additions in every second: wait until both have (chats and
+        # listings alike, which the two workers may have answered at different moments)
+        wait_until(complete, timeout=5)
         for _ in range(6):  # from then on, whichever worker answers sees them all
             samples = scrape(running.gateway.url, None)
             assert model_requests(samples, "fake/gpt", "200") == sent
             tokens = value(samples, "quantized_tokens_total", model="fake/gpt", kind="prompt")
             assert tokens == 100 * sent
-            listing = {"route": "/v1/models", "method": "GET", "status": "200"}
             # the startup probes and key checks listed too; at least the ones sent here
-            assert value(samples, "quantized_http_requests_total", **listing) >= sent
+            assert value(samples, "quantized_http_requests_total", **LISTING) >= sent
             assert value(samples, "quantized_catalog_models") >= 30
     finally:
         running.gateway.stop()
