@@ -159,24 +159,53 @@ def test_a_rate_limit_holds_across_instances(cluster: Cluster) -> None:
     assert int(served.headers["x-ratelimit-remaining-requests"]) < 60
 
 
-def test_a_budget_holds_across_instances(cluster: Cluster) -> None:
-    per_request = 400_000_000  # pUSD: 100 prompt (40 cached) + 20 completion at the test prices
-    limit_usd, workers = 0.004, 12  # ten requests' worth
-    with cluster.admin(0) as admin:
-        key = admin.post("/admin/v1/keys", json={"name": "thrifty"}).json()
-        admin.put(f"/admin/v1/budgets/key/{key['id']}", json={"daily_usd": limit_usd})
-    wait_until(lambda: all(cluster.status(i, key["secret"]) == 200 for i in range(3)))
-    responses = hammer(cluster, key["secret"], total=60, workers=workers)
-    served = sum(r.status_code == 200 for r in responses)
-    refused = [r for r in responses if r.status_code == 429]
-    assert refused and refused[0].json()["error"]["code"] == "budget_exceeded"
+def worst_case_pusd(body: bytes, max_tokens: int) -> int:
+    """What the gateway reserves for ``body`` (see ``gateway.worst_case``), worked out here:
+    prompt tokens at the dearer of the prompt and cache-write prices (2.5 and 3.125 USD per
+    million), completion at 10."""
+    prompt = -(-len(body) // 3)
+    return prompt * 3_125_000 + max_tokens * 10_000_000
+
+
+def fire(cluster: Cluster, keys: list[str], body: bytes, total: int) -> list[httpx.Response]:
+    """``total`` chat requests at once, one thread each, spread over instances and keys."""
+    responses: list[httpx.Response] = []
+    lock = threading.Lock()
+    start = threading.Barrier(total)
+
+    def one(n: int) -> None:
+        gateway = cluster.gateways[n % len(cluster.gateways)]
+        with httpx.Client(base_url=gateway.url, timeout=30) as client:
+            start.wait()
+            response = client.post(
+                "/v1/chat/completions",
+                content=body,
+                headers={
+                    "Authorization": f"Bearer {keys[n % len(keys)]}",
+                    "Content-Type": "application/json",
+                },
+            )
+        with lock:
+            responses.append(response)
+
+    threads = [threading.Thread(target=one, args=(n,)) for n in range(total)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+def settled_spend(cluster: Cluster, ids: list[str], served: int) -> int:
     rows = wait_until(
         lambda: (
             (
                 rows := query(
                     cluster.database_url,
-                    "SELECT cost_pusd FROM usage WHERE caller_id = ? AND status = 200",
-                    str(key["id"]),
+                    "SELECT cost_pusd FROM usage WHERE caller_id IN ("  # noqa: S608 - placeholders
+                    + ", ".join("?" * len(ids))
+                    + ") AND status = 200",
+                    *ids,
                 )
             )
             and len(rows) == served
@@ -184,6 +213,57 @@ def test_a_budget_holds_across_instances(cluster: Cluster) -> None:
         ),
         timeout=10,
     )
-    spent = sum(int(r["cost_pusd"]) for r in rows)  # type: ignore[call-overload]
-    limit = int(limit_usd * 10**12)
-    assert limit <= spent <= limit + workers * per_request
+    return sum(int(r["cost_pusd"]) for r in rows)  # type: ignore[call-overload]
+
+
+def test_a_budget_holds_across_instances(cluster: Cluster) -> None:
+    """The issue's test: a budget with room for exactly ten requests' worst case, 100
+    concurrent requests over three instances: ten are served, the spend stays within it."""
+    body = (
+        b'{"model": "fake/slow", "max_tokens": 20, "messages": [{"role": "user", "content": "hi"}]}'
+    )
+    worst = worst_case_pusd(body, 20)
+    with cluster.admin(0) as admin:
+        key = admin.post("/admin/v1/keys", json={"name": "thrifty"}).json()
+        created = admin.post(
+            "/admin/v1/budgets",
+            json={"scope": f"key:{key['id']}", "period": "day", "limit_usd": worst * 10 / 10**12},
+        )
+        assert created.status_code == 201, created.text
+        assert created.json()["limit_usd"] * 10**12 == pytest.approx(worst * 10, abs=1)
+    wait_until(lambda: all(cluster.status(i, key["secret"]) == 200 for i in range(3)))
+    responses = fire(cluster, [key["secret"]], body, total=100)  # fake/slow answers in 3 s
+    statuses = [r.status_code for r in responses]
+    assert statuses.count(200) == 10
+    assert statuses.count(429) == 90
+    refused = next(r for r in responses if r.status_code == 429)
+    assert refused.json()["error"]["code"] == "budget_exceeded"
+    assert "reserved by requests in flight" in refused.json()["error"]["message"]
+    assert settled_spend(cluster, [str(key["id"])], 10) <= worst * 10
+    # settled: the reservations are released, what is left is the limit less the spend
+    with cluster.admin(1) as admin:
+        listed = admin.get("/admin/v1/budgets").json()["data"]
+    mine = next(b for b in listed if b["scope"]["id"] == str(key["id"]))
+    assert mine["reserved_usd"] == 0
+
+
+def test_a_team_budget_holds_for_all_its_keys_across_instances(cluster: Cluster) -> None:
+    body = (
+        b'{"model": "fake/slow", "max_tokens": 10, "messages": [{"role": "user", "content": "hi"}]}'
+    )
+    worst = worst_case_pusd(body, 10)
+    with cluster.admin(0) as admin:
+        team = admin.post("/admin/v1/teams", json={"name": "frugal"}).json()
+        keys = [
+            admin.post("/admin/v1/keys", json={"name": f"frugal-{n}", "team_id": team["id"]}).json()
+            for n in range(4)
+        ]
+        budget = {"scope": f"team:{team['id']}", "period": "month", "limit_usd": worst * 6 / 10**12}
+        assert admin.post("/admin/v1/budgets", json=budget).status_code == 201
+    secrets = [k["secret"] for k in keys]
+    wait_until(lambda: all(cluster.status(i, s) == 200 for i in range(3) for s in secrets))
+    responses = fire(cluster, secrets, body, total=40)
+    assert [r.status_code for r in responses].count(200) == 6
+    refused = next(r for r in responses if r.status_code == 429).json()["error"]
+    assert f"monthly budget of team {team['id']} for all models" in refused["message"]
+    assert settled_spend(cluster, [str(k["id"]) for k in keys], 6) <= worst * 6

@@ -14,6 +14,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AliasChoices,
@@ -184,6 +185,60 @@ class Settings(BaseSettings):
     usage_writes: int = Field(
         default=4, ge=1, le=64, description="Usage batches written at once, one connection each."
     )
+    usage_retention_days: int = Field(
+        default=0,
+        ge=0,
+        le=36500,
+        description="Days raw usage rows are kept (then deleted in small batches; the daily "
+        "aggregates reports read are kept). 0: kept forever.",
+    )
+    usage_retention_batch: int = Field(
+        default=5000, ge=100, le=1_000_000, description="Rows deleted per statement by retention."
+    )
+
+    # Budgets: the organisation's time zone, what a request reserves, and alerts.
+    timezone: str = Field(
+        default="UTC",
+        description="IANA time zone of days, weeks (from Monday) and months: budgets' windows, "
+        "the ledger's day and reports.",
+    )
+    budget_prompt_bytes_per_token: float = Field(
+        default=3.0,
+        gt=0,
+        le=100,
+        description="A request's prompt tokens are reserved as its body's bytes divided by "
+        "this (an overestimate for prose and code, whose tokens average about 4 bytes).",
+    )
+    budget_unbounded_output: Literal["context", "default", "refuse"] = Field(
+        default="context",
+        description="A request without a max_tokens under a hard budget reserves the model's "
+        "context length (context; the default when the catalog has none), "
+        "budget_default_output_tokens (default), or is refused with 400 (refuse).",
+    )
+    budget_default_output_tokens: int = Field(
+        default=4096, ge=1, le=10_000_000, description="See budget_unbounded_output."
+    )
+    budget_reservation_ttl: float = Field(
+        default=900.0,
+        ge=10,
+        le=86400,
+        description="Seconds a reservation is held for a request whose instance died before "
+        "settling it (shared reservations in Redis).",
+    )
+    alert_webhook_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        description="Where budget alerts are POSTed (JSON, signed when a secret is set).",
+    )
+    alert_webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of the X-Quantized-Signature header."
+    )
+    alert_webhook_attempts: int = Field(
+        default=8, ge=1, le=50, description="Deliveries tried per alert, with growing pauses."
+    )
+    alert_webhook_timeout: float = Field(
+        default=5.0, gt=0, le=120, description="Seconds one delivery may take."
+    )
     responses_retention_days: float = Field(
         default=30.0,
         ge=0,
@@ -269,6 +324,9 @@ class Settings(BaseSettings):
     jwt_admin_claim: str = "roles"
     jwt_admin_value: str = "quantized-admin"
     jwt_default_models: Literal["all", "none"] = "all"
+    jwt_team_claim: str = Field(
+        default="", description="Claim naming the caller's team (by name); empty: membership."
+    )
     jwt_jwks_ttl: float = Field(default=300.0, ge=1, description="Seconds keys stay fresh.")
     jwt_jwks_refetch_interval: float = Field(
         default=5.0, ge=0.1, description="Least seconds between fetches for unknown key ids."
@@ -326,6 +384,7 @@ class Settings(BaseSettings):
             admin_claim=self.jwt_admin_claim,
             admin_value=self.jwt_admin_value,
             default_models=self.jwt_default_models,
+            team_claim=self.jwt_team_claim,
         )
 
     def jwt_issuers(self) -> list[IssuerConfig]:
@@ -361,6 +420,17 @@ class Settings(BaseSettings):
             raise ValueError("max_body_buffer_bytes must be at least max_body_bytes")
         return self
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)
+        return value
+
+    @cached_property
+    def zone(self) -> ZoneInfo:
+        """The organisation's time zone (``timezone``)."""
+        return zone(self.timezone)
+
     @field_validator("redis_url")
     @classmethod
     def _redis_address(cls, value: str | None) -> str | None:
@@ -381,6 +451,16 @@ class Settings(BaseSettings):
         except ConfigurationError as exc:
             raise ValueError(str(exc)) from None
         return value
+
+
+def zone(name: str) -> ZoneInfo:
+    """An IANA time zone by name, or a ``ValueError`` that says what is wrong."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(
+            f"unknown time zone {name[:64]!r}: use an IANA name such as 'UTC' or 'Europe/Paris'"
+        ) from None
 
 
 def _read_issuers(path: Path, leeway: float) -> list[IssuerConfig]:

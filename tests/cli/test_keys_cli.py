@@ -82,6 +82,8 @@ def test_list_table_shows_columns_but_no_secret(env: dict[str, str]) -> None:
         "ADMIN",
         "RPM",
         "TPM",
+        "TEAM",
+        "PERSON",
         "MODELS",
     ]
     assert "tbl" in table and secret[:17] in table and secret not in table

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from quantized.coordination.limits import RedisLimiter
 from quantized.coordination.notices import ChangeNotices
 from quantized.coordination.redis import RedisDown, RedisLink, RedisRefused
-from quantized.coordination.spend import SharedSpend
+from quantized.coordination.spend import RedisSpend
 from quantized.limits import Limits
+from quantized.usage.budgets import Budget, Reservation
+from quantized.usage.windows import window_of
 from tests.utils.network import RedisServer
 
 
@@ -75,14 +79,20 @@ def test_a_failure_on_a_fresh_connection_marks_redis_down() -> None:
 def test_error_replies_fall_back_without_an_outage(caplog: pytest.LogCaptureFixture) -> None:
     async def scenario(link: RedisLink, redis: RedisServer) -> None:
         limiter = RedisLimiter(link)
-        spend = SharedSpend(link)
-        await spend.charge("key", "1", "2026-11-30", 5)
+        spend = RedisSpend(link, 900)
+        budget = Budget(1, "key", "1", "", "day", 0, 100)
+        window = window_of("day", 0, dt.date(2026, 11, 30), ZoneInfo("UTC"))
+        nothing = Reservation("r0", 0, (), ())
+        await spend.settle(nothing, [budget.counter], "2026-11-30", 5, [])
         redis.command("CONFIG", "SET", "maxmemory-policy", "noeviction")
         redis.command("CONFIG", "SET", "maxmemory", "1")
         with pytest.raises(RedisRefused):
             await link.command("SET", "k", "v")
-        await spend.charge("key", "1", "2026-11-30", 5)  # refused: no exception
-        assert await spend.spent("key", "1", "2026-11-30") == (5, 5)  # reads still work
+        held = Reservation("r1", 1, (budget.counter,), (budget,))
+        assert await spend.reserve(held, [(budget, window, 0)], 100.0) is None  # no exception
+        assert await spend.settle(nothing, [budget.counter], "2026-11-30", 5, []) is None
+        reads = await spend.settle(nothing, [], "2026-11-30", 0, [(budget, window)])
+        assert reads == [5]  # reads still work
         limiter.charge("u", 10, "x", 101.0)
         await limiter.close()  # the batched charge is refused: counted here instead
         assert link.available  # Redis answers: not an outage, /readyz stays 200
@@ -92,15 +102,18 @@ def test_error_replies_fall_back_without_an_outage(caplog: pytest.LogCaptureFixt
         redis.command("SET", "test:rl:req:t", "not a sorted set")
         decisions = [await limiter.acquire("t", Limits(rpm=2), r, 102.0) for r in "abc"]
         assert [d.allowed for d in decisions] == [True, True, False]
-        redis.command("SET", "test:spend:key:2:2026-11-30", "twelve")
-        assert await spend.spent("key", "2", "2026-11-30") is None
+        # a spend counter someone overwrote: the script fails (ERR), this process counts alone
+        redis.command("SET", "test:spend:key:1.2:0.:2026-11-30", "twelve")  # key 2's, today
+        other = Budget(2, "key", "2", "", "day", 0, 100)
+        mine = Reservation("r2", 1, (other.counter,), (other,))
+        assert await spend.reserve(mine, [(other, window, 0)], 100.0) is None
         assert link.available
 
     caplog.set_level(logging.WARNING, "quantized.redis")
     with_link(scenario)
     refusals = [r.getMessage() for r in caplog.records if "with an error (" in r.getMessage()]
     kinds = [m.split("(", 1)[1].split(" ", 1)[0] for m in refusals]
-    assert kinds == ["OOM", "WRONGTYPE", "BADVALUE"], refusals  # each once, though repeated
+    assert kinds == ["OOM", "WRONGTYPE", "ERR"], refusals  # each once, though repeated
 
 
 def test_the_notice_listener_survives_a_killed_connection(

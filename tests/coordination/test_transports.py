@@ -8,9 +8,11 @@ instance writes, a second one — its own link over the same transport — sees 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,8 +20,10 @@ from quantized.coordination.limits import RedisLimiter
 from quantized.coordination.notices import ChangeNotices, publish_once
 from quantized.coordination.redis import RedisLink
 from quantized.coordination.resp import RespClient, RespUnavailable
-from quantized.coordination.spend import SharedSpend
+from quantized.coordination.spend import RedisSpend
 from quantized.limits import Limits
+from quantized.usage.budgets import Budget, Reservation
+from quantized.usage.windows import window_of
 from tests.utils.network import RedisServer
 from tests.utils.tls import TlsFiles, make_tls_files
 
@@ -77,8 +81,14 @@ async def two_instances(url: str) -> None:
         seen = await elsewhere.acquire("s", limits, "r2", 11.0)
         assert not seen.allowed and seen.requests_remaining == 0  # counted in Redis
         assert seen.tokens_remaining == 40
-        await SharedSpend(first).charge("key", "1", "2026-11-30", 7)
-        assert await SharedSpend(second).spent("key", "1", "2026-11-30") == (7, 7)
+        budget = Budget(1, "key", "1", "", "month", 0, 100)
+        window = window_of("month", 0, dt.date(2026, 11, 30), ZoneInfo("UTC"))
+        nothing = Reservation("r", 0, (), ())
+        await RedisSpend(first, 900).settle(nothing, [budget.counter], "2026-11-30", 7, [])
+        seen = await RedisSpend(second, 900).settle(
+            nothing, [], "2026-11-30", 0, [(budget, window)]
+        )
+        assert seen == [7]
 
         await eventually(lambda: notices.listening)
         await first.call(lambda: first.client.publish(f"{prefix}:changes", b"changed"))

@@ -71,6 +71,8 @@ REASONS = {
     504: "The upstream did not answer in time",
 }
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_TEXT = ("text/event-stream", "text/csv")
+"""Media types answered as text whatever the answer's (JSON) schema."""
 
 
 def declared(routes: Iterable[BaseRoute], raw: Iterable[Declared]) -> Iterator[Declared]:
@@ -204,7 +206,7 @@ class _Builder:
             return {"description": answer.description}
         schema = self._schema(answer.schema, "serialization")
         content = {
-            media: {"schema": {"type": "string"} if media == "text/event-stream" else schema}
+            media: {"schema": {"type": "string"} if media in _TEXT else schema}
             for media in answer.media_types
         }
         return {"description": answer.description, "content": content}

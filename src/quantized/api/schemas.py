@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from quantized.api.budget_schemas import BudgetStatus
 from quantized.catalog.schema import Endpoint
 
 
@@ -211,6 +212,8 @@ class ApiKey(_Out):
     revoked_at: float | None
     rpm_limit: int | None = Field(description="requests per minute; null: the default")
     tpm_limit: int | None = Field(description="tokens per minute; null: the default")
+    team_id: int | None = Field(description="the team it was issued for; null: none")
+    person: str | None = Field(description="the person it was issued to; null: none")
 
 
 class IssuedApiKey(ApiKey):
@@ -220,6 +223,55 @@ class IssuedApiKey(ApiKey):
 class ApiKeyList(_Out):
     object: Literal["list"]
     data: list[ApiKey]
+
+
+class Team(_Out):
+    """A team: the models its members and keys may use (with their own, both must allow)."""
+
+    object: Literal["team"]
+    id: int
+    name: str
+    models: list[str] | None = Field(description="ids or globs; null means every model")
+    created_at: float
+    updated_at: float
+    member_count: int
+    key_count: int = Field(description="its keys that are not revoked")
+
+
+class TeamDetail(Team):
+    members: list[str] = Field(description="token subjects or e-mail addresses, sorted")
+    key_ids: list[int] = Field(description="its keys that are not revoked")
+
+
+class TeamList(_Out):
+    object: Literal["list"]
+    data: list[Team]
+
+
+class TeamDeleted(_Out):
+    id: int
+    object: Literal["team"]
+    deleted: Literal[True]
+    revoked_key_ids: list[int] = Field(description="the keys revoked with it (revoke_keys)")
+
+
+class TeamMember(_Out):
+    object: Literal["team.member"]
+    team_id: int
+    person: str = Field(description="a token subject or an e-mail address")
+    added_at: float
+
+
+class TeamMemberList(_Out):
+    object: Literal["list"]
+    data: list[TeamMember]
+
+
+class TeamMemberDeleted(_Out):
+    object: Literal["team.member"]
+    team_id: int
+    person: str
+    deleted: Literal[True]
 
 
 class Actor(_Out):
@@ -233,7 +285,7 @@ class AuditEntry(_Out):
     at: float
     actor: Actor
     action: str
-    entity: Literal["model", "key", "budget"]
+    entity: Literal["model", "key", "budget", "team"]
     entity_id: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
@@ -338,6 +390,47 @@ class UsageSummary(_Out):
     total_cost_usd: float
 
 
+class SpendTeam(_Out):
+    id: int
+    name: str | None = Field(description="null: the team is no longer there")
+
+
+class SpendSums(_Out):
+    requests: int
+    errors: int = Field(description="requests answered with an error (status 400 or more)")
+    prompt_tokens: int
+    cached_tokens: int
+    cache_write_tokens: int
+    completion_tokens: int
+    cost_usd: float = Field(description="exact below 1,000 USD")
+    cost_usd_exact: str = Field(description="the exact decimal", pattern=r"^[0-9]+(\.[0-9]+)?$")
+
+
+class SpendRow(SpendSums):
+    """One period and group; only the dimensions grouped by are present (null: none)."""
+
+    period: str | None = Field(
+        default=None, description="2026-11-30, 2026-W49 or 2026-11; absent for the total"
+    )
+    team: SpendTeam | None = None
+    person: str | None = None
+    caller: UsageCaller | None = None
+    model: str | None = None
+    upstream: str | None = None
+
+
+class SpendReport(_Out):
+    object: Literal["spend_report"]
+    start: str
+    end: str
+    timezone: str = Field(description="the time zone of the days")
+    period: Literal["day", "week", "month", "total"]
+    group_by: list[Literal["team", "person", "key", "model", "upstream"]]
+    data: list[SpendRow]
+    total: SpendSums = Field(description="every row's sums, also those past the limit")
+    has_more: bool = Field(description="rows were left out (over the limit)")
+
+
 class OwnBudget(_Out):
     caller: UsageCaller
     daily_usd: float | None
@@ -351,6 +444,9 @@ class OwnUsage(UsageSummary):
 
     caller: OwnCaller
     budget: OwnBudget | None
+    budgets: list[BudgetStatus]
+    """Every budget that applies to the caller's requests: its own, its person's, its
+    team's, for every model or for one."""
 
 
 class BudgetOut(_Out):

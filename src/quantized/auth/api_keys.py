@@ -49,6 +49,10 @@ class ApiKey:
     """Requests per minute; ``None``: the gateway's default."""
     tpm_limit: int | None = None
     """Tokens per minute; ``None``: the gateway's default."""
+    team_id: int | None = None
+    """The team the key was issued for, if any."""
+    person: str | None = None
+    """The person the key was issued to, if any (a token subject or an e-mail)."""
 
     def public(self) -> dict[str, Any]:
         """Everything about the key that may be shown: never the digest, never the secret."""

@@ -50,7 +50,7 @@ class Authenticator:
         token = bearer_token(authorization)
         if not token.startswith(_KEY_PREFIX) and token.count(b".") == 2:
             if self.jwt is not None:
-                return self.jwt.verify(token, now, may_refresh=may_refresh)
+                return self.keys.teams.join(self.jwt.verify(token, now, may_refresh=may_refresh))
             if self.keys.find(key_digest(token)) is None:
                 raise AuthenticationError(
                     "JWT bearer tokens are not accepted here: no trusted issuer is configured."

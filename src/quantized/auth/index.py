@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from quantized.auth.api_keys import KEY_PREFIX, ApiKey, key_digest
 from quantized.auth.principal import Principal
+from quantized.auth.teams import Teams
 from quantized.catalog.access import EVERYTHING, ModelAccess
 from quantized.errors import AuthenticationError
 from quantized.limits import Limits
@@ -64,12 +65,14 @@ def bearer_token(authorization: bytes | None) -> bytes:
 class KeyIndex:
     """Stored API keys by digest, as the callers they authenticate."""
 
-    __slots__ = ("_by_digest", "_digest_by_id", "_access", "version")
+    __slots__ = ("_by_digest", "_digest_by_id", "_access", "teams", "version")
 
-    def __init__(self, keys: Iterable[ApiKey] = ()) -> None:
+    def __init__(self, keys: Iterable[ApiKey] = (), teams: Teams | None = None) -> None:
         self._by_digest: dict[bytes, _Entry] = {}
         self._digest_by_id: dict[int, bytes] = {}
-        self._access: dict[tuple[str, ...], ModelAccess] = {}
+        self._access: dict[tuple[tuple[str, ...] | None, ...], ModelAccess] = {}
+        self.teams = teams or Teams()
+        """Where keys' teams are looked up (a key of a team that is gone has no team)."""
         self.version = 0
         """Changes with every key put or discarded: what was authenticated may have changed."""
         for key in keys:
@@ -81,11 +84,14 @@ class KeyIndex:
     def put(self, key: ApiKey) -> None:
         """Add or replace a key."""
         self.discard(key.id)
+        team = self.teams.get(key.team_id)
         principal = Principal(
             kind="key",
             id=str(key.id),
             name=key.name,
-            access=self._shared_access(key.models),
+            access=self._shared_access(key.models, team.models if team else None),
+            team=team.id if team else None,
+            person=key.person,
             is_admin=key.is_admin,
             limits=(
                 Limits(key.rpm_limit or 0, key.tpm_limit or 0)
@@ -102,13 +108,15 @@ class KeyIndex:
         if digest is not None:
             self._by_digest.pop(digest, None)
 
-    def _shared_access(self, patterns: tuple[str, ...] | None) -> ModelAccess:
-        """One ModelAccess per distinct pattern set, so rendered listings are shared."""
-        if patterns is None:
+    def _shared_access(
+        self, patterns: tuple[str, ...] | None, within: tuple[str, ...] | None
+    ) -> ModelAccess:
+        """One ModelAccess per distinct pair of pattern sets, so rendered listings are shared."""
+        if patterns is None and within is None:
             return EVERYTHING
-        access = self._access.get(patterns)
+        access = self._access.get((patterns, within))
         if access is None:
-            access = self._access[patterns] = ModelAccess(patterns)
+            access = self._access[(patterns, within)] = ModelAccess(patterns).intersect(within)
         return access
 
     def find(self, digest: bytes) -> _Entry | None:

@@ -18,23 +18,40 @@ class ModelAccess:
 
     Patterns use shell-style globbing, matched against the whole id and case-sensitively
     (ids are lowercase): ``*`` matches any run of characters, ``?`` one character.
+    ``within`` is a second set a model must also be in (a team's, when the caller's key or
+    token has its own): the rule is the intersection of both.
     """
 
     patterns: tuple[str, ...] | None = None
+    within: tuple[str, ...] | None = None
     _regex: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
+    _within: re.Pattern[str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.patterns is not None:
-            joined = "|".join(fnmatch.translate(p) for p in self.patterns) or "(?!)"
-            object.__setattr__(self, "_regex", re.compile(joined))
+        for name, patterns in (("_regex", self.patterns), ("_within", self.within)):
+            if patterns is not None:
+                joined = "|".join(fnmatch.translate(p) for p in patterns) or "(?!)"
+                object.__setattr__(self, name, re.compile(joined))
 
     @property
     def unrestricted(self) -> bool:
-        return self.patterns is None
+        return self.patterns is None and self.within is None
 
     def allows(self, model_id: str) -> bool:
-        regex = self._regex
-        return regex is None or regex.match(model_id) is not None
+        regex, within = self._regex, self._within
+        return (regex is None or regex.match(model_id) is not None) and (
+            within is None or within.match(model_id) is not None
+        )
+
+    def intersect(self, patterns: tuple[str, ...] | None) -> ModelAccess:
+        """This rule, restricted to ``patterns`` as well (``None``: no further restriction)."""
+        if patterns is None:
+            return self
+        if self.patterns is None:
+            return ModelAccess(patterns, self.within)
+        if self.within is not None:
+            raise ValueError("a rule already restricted twice cannot be restricted again")
+        return ModelAccess(self.patterns, patterns)
 
 
 EVERYTHING = ModelAccess()

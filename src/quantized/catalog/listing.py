@@ -177,7 +177,7 @@ class Catalog:
 
     def listing(self, access: ModelAccess, where: ListingFilter | None = None) -> Rendered:
         """The ``/v1/models`` bodies for callers with this access rule (and filter)."""
-        if access.patterns is None and where is None:
+        if access.unrestricted and where is None:
             return self.everything
         key: object = access if where is None else (access, where)
         rendered = self._listings.get(key)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantized.auth.api_keys import ApiKey
 from quantized.cli.common import Failure, with_database
@@ -11,7 +12,8 @@ from quantized.cli.table import echo_table, moment
 from quantized.errors import QuantizedError
 from quantized.services.actors import cli_actor
 from quantized.services.durations import parse_duration
-from quantized.services.keys import KeyFields, issue_key, list_keys, revoke_key
+from quantized.services.keys import IssuedKey, KeyFields, issue_key, list_keys, public, revoke_key
+from quantized.services.teams import find_team, list_teams
 from quantized.values import MAX_ID, parse_id, shown
 
 
@@ -41,6 +43,10 @@ def _models(key: ApiKey) -> str:
 @click.option(
     "--tpm", type=click.IntRange(0), help="Tokens per minute (0: none; default: gateway's)."
 )
+@click.option(
+    "--team", metavar="TEAM", help="The team (id or name) it is for: it may use what both allow."
+)
+@click.option("--person", help="The person it is for (a token subject or an e-mail address).")
 def create(
     name: str,
     patterns: tuple[str, ...],
@@ -48,6 +54,8 @@ def create(
     admin: bool,
     rpm: int | None,
     tpm: int | None,
+    team: str | None,
+    person: str | None,
 ) -> None:
     """Create a key and print it, alone, on the last line. It is never shown again."""
     try:
@@ -55,26 +63,32 @@ def create(
     except QuantizedError as exc:
         raise Failure(exc.message) from None
     split = [p for pattern in patterns for p in pattern.split(",") if p.strip()]
-    issued = with_database(
-        lambda engine: issue_key(
-            engine,
-            cli_actor(),
-            KeyFields(
-                name,
-                models=split or None,
-                expires_at=KeyFields.expiry(lifetime),
-                is_admin=admin,
-                rpm_limit=rpm,
-                tpm_limit=tpm,
-            ),
-        ),
-        writes=True,
-    )
+
+    async def issue(engine: AsyncEngine) -> IssuedKey:
+        team_id = (await find_team(engine, team)).id if team is not None else None
+        fields = KeyFields(
+            name,
+            models=split or None,
+            expires_at=KeyFields.expiry(lifetime),
+            is_admin=admin,
+            rpm_limit=rpm,
+            tpm_limit=tpm,
+            team_id=team_id,
+            person=person,
+        )
+        return await issue_key(engine, cli_actor(), fields)
+
+    issued = with_database(issue, writes=True)
     key = issued.key
+    owner = "".join(
+        f"; {label}: {value}"
+        for label, value in (("team", key.team_id), ("person", key.person))
+        if value is not None
+    )
     click.echo(
         f"Created API key {key.id} '{key.name}' (models: {_models(key)}; "
-        f"admin: {'yes' if key.is_admin else 'no'}; expires: {moment(key.expires_at, 'never')}). "
-        "Store it now; it is not shown again:",
+        f"admin: {'yes' if key.is_admin else 'no'}; expires: {moment(key.expires_at, 'never')}"
+        f"{owner}). Store it now; it is not shown again:",
         err=True,
     )
     click.echo(issued.secret)
@@ -84,12 +98,29 @@ def create(
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_(as_json: bool) -> None:
     """List keys (never their secrets)."""
-    found = with_database(list_keys)
+
+    async def read(engine: AsyncEngine) -> tuple[list[ApiKey], dict[int, str]]:
+        return await list_keys(engine), {t.team.id: t.team.name for t in await list_teams(engine)}
+
+    found, team_names = with_database(read)
     if as_json:
-        click.echo(orjson.dumps([k.public() for k in found], option=orjson.OPT_INDENT_2).decode())
+        click.echo(orjson.dumps([public(k) for k in found], option=orjson.OPT_INDENT_2).decode())
         return
     echo_table(
-        ("ID", "NAME", "PREFIX", "CREATED", "EXPIRES", "REVOKED", "ADMIN", "RPM", "TPM", "MODELS"),
+        (
+            "ID",
+            "NAME",
+            "PREFIX",
+            "CREATED",
+            "EXPIRES",
+            "REVOKED",
+            "ADMIN",
+            "RPM",
+            "TPM",
+            "TEAM",
+            "PERSON",
+            "MODELS",
+        ),
         [
             (
                 str(k.id),
@@ -101,6 +132,8 @@ def list_(as_json: bool) -> None:
                 "yes" if k.is_admin else "no",
                 "default" if k.rpm_limit is None else str(k.rpm_limit),
                 "default" if k.tpm_limit is None else str(k.tpm_limit),
+                "-" if k.team_id is None else team_names.get(k.team_id, str(k.team_id)),
+                k.person or "-",
                 _models(k),
             )
             for k in found

@@ -10,6 +10,7 @@ from quantized.cli.common import run
 from quantized.cli.dashboard import dashboard
 from quantized.cli.keys import keys
 from quantized.cli.serve import serve
+from quantized.cli.teams import teams
 from quantized.cli.usage import usage
 
 
@@ -26,6 +27,7 @@ def cli() -> None:
 
 cli.add_command(serve)
 cli.add_command(keys)
+cli.add_command(teams)
 cli.add_command(models)
 cli.add_command(usage)
 cli.add_command(budgets)

@@ -1,7 +1,8 @@
 """The request pipeline every model endpoint shares.
 
     authenticate → parse → resolve the model (access, status) → capability checks
-    → budget → rate limit → route with fallback → relay (whole or streamed) → record
+    → budget (reserve the worst case) → rate limit → route with fallback
+    → relay (whole or streamed) → record (ledger, settle the reservation)
 
 An HTTP adapter (``quantized.api.model_route``) drives one :class:`Exchange` per
 request and supplies the :class:`~quantized.gateway.surfaces.base.Surface` that
@@ -30,8 +31,9 @@ from quantized.gateway.observe import Observer, Timing
 from quantized.gateway.router import Opened, Route, Router
 from quantized.gateway.streams import Headers, StreamTranslator, Usage, invalid_response
 from quantized.gateway.surfaces.base import ModelRequest, Surface
+from quantized.gateway.worst_case import Reserve, worst_case
 from quantized.limits import Decision, Limits, RateLimited, RateLimiter, admit
-from quantized.usage.budgets import Today
+from quantized.usage.budgets import Reservation
 from quantized.usage.cost import cost_usd, to_pico
 from quantized.usage.ledger import UsageRecord
 
@@ -72,10 +74,11 @@ class Pipeline:
         self,
         state: LiveState,
         router: Router,
-        record: Callable[[UsageRecord], asyncio.Future[Any] | None],
+        record: Callable[[UsageRecord, Reservation | None], asyncio.Future[Any] | None],
         limiter: RateLimiter,
         default_limits: Limits,
         observer: Observer | None = None,
+        reserve: Reserve | None = None,
     ) -> None:
         self.state = state
         self.router = router
@@ -85,7 +88,8 @@ class Pipeline:
         self.default_limits = default_limits
         self.observer = observer or Observer()
         """Who watches requests (metrics, traces); replaced by the runtime's."""
-        self.today = Today()
+        self.reserve = reserve or Reserve()
+        """How a request's worst case is estimated, for hard budgets."""
 
     def begin(self, request_id: str, endpoint: str, headers: Headers | None = None) -> Exchange:
         """A new request to ``endpoint`` (a surface's); ``headers`` are the client's (for
@@ -122,6 +126,8 @@ class Exchange:
         self.decision: Decision | None = None
         """The rate limiter's decision, when limits apply (for ``x-ratelimit-*`` headers)."""
         self._charging: asyncio.Future[Any] | None = None
+        self.reservation: Reservation | None = None
+        """What the request holds against its hard budgets until it is recorded."""
 
     async def authenticate(self, authorization: bytes | None) -> Principal:
         self.principal = await self._pipeline.state.auth.resolve(authorization)
@@ -140,6 +146,7 @@ class Exchange:
         assert principal is not None  # noqa: S101 - authenticate() comes first
         self.timing.read = time.perf_counter()
         self.watch.request(body)
+        size = len(body)
         try:
             request = surface.parse(body, headers)
         finally:
@@ -152,8 +159,11 @@ class Exchange:
         model = catalog.usable(request.model, principal.access, say_forbidden=True)
         check_endpoint(surface.endpoint, model)
         check_capabilities(request, model)
-        day = pipeline.today.of(self.started)
-        await pipeline.state.budgets.admit(principal.kind, principal.id, self.started, day)
+        budgets = pipeline.state.budgets
+        hard = budgets.hard(principal.scopes, model.id)
+        if hard:
+            amount = worst_case(request, model, size, pipeline.reserve)
+            self.reservation = await budgets.reserve(self.request_id, hard, amount, self.started)
         limits = principal.limits or pipeline.default_limits
         if limits.active:
             outcome.limited = True
@@ -225,7 +235,7 @@ class Exchange:
         record = self.record = UsageRecord(
             request_id=self.request_id,
             at=self.started,
-            day=pipeline.today.of(self.started),
+            day=pipeline.state.budgets.calendar.day(self.started),
             caller_kind=principal.kind,
             caller_id=principal.id,
             model=model.id if model is not None else "",
@@ -240,8 +250,10 @@ class Exchange:
             latency_ms=(time.perf_counter() - self.timing.start) * 1000,
             estimated=outcome.estimated,
             error_code=outcome.error_code[:64] if outcome.error_code else None,
+            team_id=principal.team,
+            person=principal.person,
         )
-        self._charging = pipeline.record(record)
+        self._charging = pipeline.record(record, self.reservation)
         tokens = usage.prompt_tokens + usage.completion_tokens
         if outcome.limited and tokens:
             pipeline.limiter.charge(principal.subject, tokens, self.request_id, self.started)

@@ -18,6 +18,7 @@ from quantized.gateway.observe import Observer, Observers
 from quantized.gateway.pipeline import Pipeline
 from quantized.gateway.responses.write_behind import WriteBehind
 from quantized.gateway.router import Router
+from quantized.gateway.worst_case import Reserve
 from quantized.limits import Limits
 from quantized.limits.local import LocalLimiter
 from quantized.observability.metrics import Metrics, Snapshot
@@ -28,10 +29,16 @@ from quantized.runtime.state import LiveState
 from quantized.runtime.sync import Synchroniser
 from quantized.settings import Settings
 from quantized.store import keys as key_store
+from quantized.store.alerts import DatabaseAlerts
 from quantized.store.database import connection, create_engine, unavailable
 from quantized.store.responses import DatabaseResponses
+from quantized.store.retention import delete_expired_usage
 from quantized.store.usage_writer import usage_writer
+from quantized.usage.alerts import BudgetAlerts
+from quantized.usage.budgets import Reservation
 from quantized.usage.ledger import Ledger, UsageRecord
+from quantized.usage.retention import Retention
+from quantized.usage.windows import Calendar
 
 if TYPE_CHECKING:
     from quantized.coordination.notices import ChangeNotices
@@ -47,6 +54,16 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.state = LiveState()
+        self.state.budgets.calendar = Calendar(settings.zone)
+        self.alerts = BudgetAlerts(
+            DatabaseAlerts(lambda: self.engine),
+            webhook_url=settings.alert_webhook_url,
+            secret=settings.alert_webhook_secret,
+            attempts=settings.alert_webhook_attempts,
+            timeout=settings.alert_webhook_timeout,
+        )
+        """Budget alerts: logged, stored once per window, sent to the webhook."""
+        self.state.budgets.alerts = self.alerts
         self.jwt_issuers = settings.jwt_issuers()  # configuration errors surface here, early
         self.client = UpstreamClient(
             connect_timeout=settings.upstream_connect_timeout,
@@ -80,6 +97,11 @@ class Runtime:
             LocalLimiter(),
             Limits(settings.default_rpm, settings.default_tpm),
             Observers(observers),
+            Reserve(
+                bytes_per_token=settings.budget_prompt_bytes_per_token,
+                unbounded=settings.budget_unbounded_output,
+                default_output_tokens=settings.budget_default_output_tokens,
+            ),
         )
         self.responses = WriteBehind(
             DatabaseResponses(lambda: self.engine, settings.responses_retention_days * DAY),
@@ -161,6 +183,9 @@ class Runtime:
             )
             ledger.start()
             stack.push_async_callback(ledger.close)  # runs before the engine is disposed
+            self.alerts.start()
+            stack.push_async_callback(self.alerts.close)  # before the ledger's close
+            self._keep_usage(stack)
             stack.push_async_callback(self._finish_background)
             if self.jwt_issuers:
                 await self._start_jwt(stack)
@@ -169,6 +194,18 @@ class Runtime:
         self._engine = None
         self._sync = None
         self._ledger = None
+
+    def _keep_usage(self, stack: contextlib.AsyncExitStack) -> None:
+        """Delete raw ledger rows past ``QUANTIZED_USAGE_RETENTION_DAYS``, now and then."""
+        settings, engine = self.settings, self.engine
+        if not settings.usage_retention_days:
+            return
+        retention = Retention(
+            lambda before: delete_expired_usage(engine, before, settings.usage_retention_batch),
+            settings.usage_retention_days,
+        )
+        retention.start()
+        stack.push_async_callback(retention.stop)
 
     def _observe(self, stack: contextlib.AsyncExitStack) -> None:
         """Sample metrics every second when other workers' scrapes read them; at shutdown,
@@ -208,7 +245,7 @@ class Runtime:
         from quantized.coordination.limits import RedisLimiter
         from quantized.coordination.notices import ChangeNotices
         from quantized.coordination.redis import RedisLink
-        from quantized.coordination.spend import SharedSpend
+        from quantized.coordination.spend import RedisSpend
 
         settings = self.settings
         link = self.redis = RedisLink(url, settings.redis_prefix, settings.redis_timeout)
@@ -216,7 +253,7 @@ class Runtime:
         stack.push_async_callback(link.stop)
         limiter = self.pipeline.limiter = RedisLimiter(link, fail_closed=settings.redis_fail_closed)
         stack.push_async_callback(limiter.close)  # before the link stops
-        self.state.budgets.share(SharedSpend(link), self.spawn)
+        self.state.budgets.share(RedisSpend(link, settings.budget_reservation_ttl), self.spawn)
         notices = self._notices = ChangeNotices(link, self._on_notice)
         notices.start()
         stack.push_async_callback(notices.stop)
@@ -248,10 +285,13 @@ class Runtime:
         if self._background:
             await asyncio.wait(self._background, timeout=5)
 
-    def record(self, record: UsageRecord) -> asyncio.Future[Any] | None:
-        """Hand a usage record to the ledger (written in the background) and the budgets;
-        returns the shared charge under way, if any (see ``Budgets.charge``)."""
-        charging = self.state.budgets.charge(record)
+    def record(
+        self, record: UsageRecord, reservation: Reservation | None = None
+    ) -> asyncio.Future[Any] | None:
+        """Hand a usage record to the ledger (written in the background) and the budgets,
+        settling the request's reservation; returns the shared settlement under way, if any
+        (see ``Budgets.charge``)."""
+        charging = self.state.budgets.charge(record, reservation)
         if self._ledger is not None:
             self._ledger.record(record)
         return charging

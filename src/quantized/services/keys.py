@@ -16,6 +16,7 @@ from quantized.errors import ConflictError, InvalidRequestError, NotFoundError
 from quantized.store import audit
 from quantized.store import catalog as model_store
 from quantized.store import keys as key_store
+from quantized.store import teams as team_store
 from quantized.store.audit import Actor
 from quantized.store.database import connection, transaction
 from quantized.values import MAX_ID, is_line
@@ -39,6 +40,32 @@ def check_name(name: str) -> str:
             "invalid key name: use 1 to 200 characters, no control characters", param="name"
         )
     return cleaned
+
+
+def check_person(person: str, param: str = "person") -> str:
+    """A person as tokens name them (a subject or an e-mail address), kept exactly:
+    1 to 200 characters without control characters, not only spaces."""
+    if not person.strip() or not is_line(person):
+        raise InvalidRequestError(
+            "invalid person: use a token subject or an e-mail address, 1 to 200 characters, "
+            "no control characters",
+            param=param,
+        )
+    return person
+
+
+def public(key: ApiKey) -> dict[str, Any]:
+    """What the API, the CLI and the audit log show of a key, its team and person included."""
+    return {**key.public(), "team_id": key.team_id, "person": key.person}
+
+
+async def check_team(conn: AsyncConnection, team_id: int | None) -> int | None:
+    """``team_id``, if such a team exists (``None``: no team)."""
+    if team_id is None:
+        return None
+    if not 0 < team_id <= MAX_ID or await team_store.get_team(conn, team_id) is None:
+        raise NotFoundError(f"no team with id {team_id}", param="team_id", code="team_not_found")
+    return team_id
 
 
 async def check_patterns(
@@ -83,6 +110,10 @@ class KeyFields:
     is_admin: bool = False
     rpm_limit: int | None = None
     tpm_limit: int | None = None
+    team_id: int | None = None
+    """The team the key is issued for (its callers use the models both allow)."""
+    person: str | None = None
+    """The person it is issued to: a token subject or an e-mail address."""
 
     @staticmethod
     def expiry(lifetime: float | None) -> float | None:
@@ -114,8 +145,10 @@ async def _insert(
         expires_at=fields.expires_at,
         rpm_limit=fields.rpm_limit,
         tpm_limit=fields.tpm_limit,
+        team_id=await check_team(conn, fields.team_id),
+        person=check_person(fields.person) if fields.person is not None else None,
     )
-    await audit.record(conn, actor, [audit.Change(action, "key", str(key.id), None, key.public())])
+    await audit.record(conn, actor, [audit.Change(action, "key", str(key.id), None, public(key))])
     return key
 
 
@@ -170,7 +203,8 @@ async def update_key(
     engine: AsyncEngine, actor: Actor, key_id: int, changes: dict[str, Any]
 ) -> ApiKey:
     """Change ``name``, ``models`` (``None``: every model), ``expires_at`` (``None``: never),
-    ``rpm_limit`` or ``tpm_limit`` (``None``: the gateway's default; 0: no limit)."""
+    ``rpm_limit`` or ``tpm_limit`` (``None``: the gateway's default; 0: no limit),
+    ``team_id`` or ``person`` (``None``: none)."""
     _existing_id(key_id)
     async with transaction(engine) as conn:
         before = await key_store.get_key(conn, key_id)
@@ -182,6 +216,11 @@ async def update_key(
         if "models" in changes:
             patterns = await check_patterns(conn, changes["models"])
             values["models"] = list(patterns) if patterns is not None else None
+        if "team_id" in changes:
+            values["team_id"] = await check_team(conn, changes["team_id"])
+        if "person" in changes:
+            person = changes["person"]
+            values["person"] = check_person(person) if person is not None else None
         for name in ("expires_at", "rpm_limit", "tpm_limit"):
             if name in changes:
                 values[name] = changes[name]
@@ -189,7 +228,7 @@ async def update_key(
         await audit.record(
             conn,
             actor,
-            [audit.Change("key.update", "key", str(key_id), before.public(), after.public())],
+            [audit.Change("key.update", "key", str(key_id), public(before), public(after))],
         )
     return after
 
@@ -205,6 +244,6 @@ async def revoke_key(engine: AsyncEngine, actor: Actor, key_id: int) -> ApiKey:
         await audit.record(
             conn,
             actor,
-            [audit.Change("key.revoke", "key", str(key_id), before.public(), after.public())],
+            [audit.Change("key.revoke", "key", str(key_id), public(before), public(after))],
         )
     return after

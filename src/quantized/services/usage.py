@@ -1,4 +1,4 @@
-"""Reading the ledger: spend per day, caller and model."""
+"""Spend per day, caller and model, from the ledger's daily aggregates."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantized.errors import InvalidRequestError
-from quantized.store import usage as usage_store
+from quantized.store import reports as report_store
 from quantized.store.database import connection
 from quantized.usage.cost import usd_number
 from quantized.values import is_line
+
+_SHOWN = ("requests", "prompt_tokens", "cached_tokens", "cache_write_tokens", "completion_tokens")
 
 
 def parse_day(text: str | None, default: dt.date, param: str) -> str:
@@ -23,9 +25,11 @@ def parse_day(text: str | None, default: dt.date, param: str) -> str:
         raise InvalidRequestError(f"{param} must be a date (YYYY-MM-DD)", param=param) from None
 
 
-def default_range(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
-    """This month so far."""
-    today = today or dt.datetime.now(dt.UTC).date()
+def default_range(
+    today: dt.date | None = None, *, zone: dt.tzinfo | None = None
+) -> tuple[dt.date, dt.date]:
+    """This month so far, in ``zone`` (the organisation's time zone; default UTC)."""
+    today = today or dt.datetime.now(zone or dt.UTC).date()
     return today.replace(day=1), today
 
 
@@ -36,6 +40,7 @@ async def summary(
     end: str,
     caller: tuple[str, str] | None = None,
     model: str | None = None,
+    limit: int = 10_000,
 ) -> dict[str, Any]:
     """Spend from ``start`` to ``end`` (ISO days, inclusive: empty if start is after end)."""
     if model is not None and not is_line(model):
@@ -45,13 +50,21 @@ async def summary(
     rows = []
     if start <= end:
         async with connection(engine) as conn:
-            rows = await usage_store.summary(
-                conn, start_day=start, end_day=end, caller=caller, model=model
+            rows = await report_store.spend(
+                conn,
+                start_day=start,
+                end_day=end,
+                group_by=("key", "model"),
+                period="day",
+                caller=caller,
+                model=model,
+                limit=limit,
             )
     total = sum(r["cost_pusd"] for r in rows)
     data = []
     for row in rows:
-        item = {k: v for k, v in row.items() if k not in ("caller_kind", "caller_id", "cost_pusd")}
+        item: dict[str, Any] = {"day": row["period"], "model": row["model"]}
+        item.update((name, row[name]) for name in _SHOWN)
         item["caller"] = {"kind": row["caller_kind"], "id": row["caller_id"]}
         item["cost_usd"] = usd_number(row["cost_pusd"])
         data.append(item)

@@ -21,6 +21,7 @@ T = TypeVar("T")
 MODEL = "model"
 KEY = "key"
 BUDGET = "budget"
+TEAM = "team"
 _KEEP_SECONDS = 24 * 3600
 
 

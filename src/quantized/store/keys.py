@@ -27,6 +27,8 @@ def _key(row: Any) -> ApiKey:
         revoked_at=row.revoked_at,
         rpm_limit=row.rpm_limit,
         tpm_limit=row.tpm_limit,
+        team_id=row.team_id,
+        person=row.person,
     )
 
 
@@ -42,6 +44,8 @@ async def insert_key(
     expires_at: float | None,
     rpm_limit: int | None = None,
     tpm_limit: int | None = None,
+    team_id: int | None = None,
+    person: str | None = None,
 ) -> ApiKey:
     result = await conn.execute(
         insert(api_keys).returning(*api_keys.c),
@@ -55,6 +59,8 @@ async def insert_key(
             "expires_at": expires_at,
             "rpm_limit": rpm_limit,
             "tpm_limit": tpm_limit,
+            "team_id": team_id,
+            "person": person,
         },
     )
     key = _key(result.one())

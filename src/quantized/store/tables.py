@@ -66,6 +66,8 @@ api_keys = Table(
     Column("revoked_at", Double, nullable=True),
     Column("rpm_limit", Integer, nullable=True),
     Column("tpm_limit", Integer, nullable=True),
+    Column("team_id", Integer, nullable=True),
+    Column("person", String(200), nullable=True),
 )
 
 changes = Table(
@@ -115,19 +117,107 @@ usage = Table(
     Column("estimated", Boolean, nullable=False),
     Column("error_code", String(64), nullable=True),
     Column("request_id", String(64), nullable=False),
+    Column("team_id", Integer, nullable=True),
+    Column("person", String(200), nullable=True),
 )
-"""The ledger: one row per chat request served, in integer picodollars (1e-12 USD)."""
+"""The ledger: one row per request, in integer picodollars (1e-12 USD)."""
+
+
+USAGE_SUMS = (
+    "requests",
+    "errors",
+    "prompt_tokens",
+    "cached_tokens",
+    "cache_write_tokens",
+    "completion_tokens",
+    "cost_pusd",
+)
+"""What the daily aggregates sum (``errors``: requests answered with a status >= 400)."""
+
+
+def _sums() -> list[Column[int]]:
+    return [Column(name, BigInteger, nullable=False) for name in USAGE_SUMS]
+
+
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("team_id", Integer, primary_key=True),
+    Column("day", String(10), primary_key=True),
+    Column("caller_kind", String(16), primary_key=True),
+    Column("caller_id", String(200), primary_key=True),
+    Column("person", String(200), primary_key=True),
+    Column("model", String(200), primary_key=True),
+    Column("upstream", String(300), primary_key=True),
+    *_sums(),
+)
+"""The ledger summed per day, caller, team, person, model and upstream, as rows are
+written (team 0, person '' and upstream '' stand for none). Reports and budgets read it."""
+
+usage_team_daily = Table(
+    "usage_team_daily",
+    metadata,
+    Column("day", String(10), primary_key=True),
+    Column("team_id", Integer, primary_key=True),
+    *_sums(),
+)
+"""The ledger summed per day and team: the organisation-wide summaries read it."""
+
+teams = Table(
+    "teams",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False, unique=True),
+    Column("models", JSON, nullable=True),
+    Column("created_at", Double, nullable=False),
+    Column("updated_at", Double, nullable=False),
+    sqlite_autoincrement=True,
+)
+"""Teams; a deleted team's id is never given again (the ledger and aggregates keep it)."""
+
+team_members = Table(
+    "team_members",
+    metadata,
+    Column("team_id", Integer, primary_key=True),
+    Column("person", String(200), primary_key=True),
+    Column("added_at", Double, nullable=False),
+)
+"""People (a JWT subject or an e-mail, as the tokens name them) in teams."""
 
 budgets = Table(
     "budgets",
     metadata,
-    Column("subject_kind", String(16), primary_key=True),
-    Column("subject_id", String(200), primary_key=True),
-    Column("daily_pusd", BigInteger, nullable=True),
-    Column("monthly_pusd", BigInteger, nullable=True),
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("scope_kind", String(16), nullable=False),
+    Column("scope_id", String(200), nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("period", String(8), nullable=False),
+    Column("days", Integer, nullable=False),
+    Column("limit_pusd", BigInteger, nullable=False),
+    Column("hard", Boolean, nullable=False),
+    Column("thresholds", JSON, nullable=False),
+    Column("created_at", Double, nullable=False),
     Column("updated_at", Double, nullable=False),
+    sqlite_autoincrement=True,
 )
-"""Spending limits per caller (an API key, or a JWT subject), per UTC day and month."""
+"""Spending limits: a scope (team, person or key), optionally one model ('' for all), a
+period (day, week, month, or rolling over ``days``), hard (refuse) or soft (alert)."""
+
+budget_alerts = Table(
+    "budget_alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("budget_id", Integer, nullable=False),
+    Column("window_start", String(32), nullable=False),
+    Column("threshold", Integer, nullable=False),
+    Column("created_at", Double, nullable=False, index=True),
+    Column("payload", JSON, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", String(500), nullable=True),
+    Column("delivered_at", Double, nullable=True),
+)
+"""Each threshold a budget's spend crossed, once per window, and its webhook delivery."""
 
 responses = Table(
     "responses",

@@ -12,40 +12,149 @@ import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from quantized.store.tables import budgets, usage
+from quantized.store.changes import chunks
+from quantized.store.tables import USAGE_SUMS, usage
 from quantized.usage.ledger import UsageRecord
 
 _COLUMNS = ", ".join(f.name for f in fields(UsageRecord))
 _ROW = operator.attrgetter(*(f.name for f in fields(UsageRecord)))
-# PostgreSQL: the whole batch is one JSON parameter (orjson writes the dataclasses natively)
-# and one statement. Against executemany, unnest() of column arrays and COPY through a
-# temporary table it costs the gateway the least CPU per row (bench/ledger_insert.py).
-_POSTGRES_INSERT = (
-    f"INSERT INTO usage ({_COLUMNS}) SELECT {_COLUMNS} "  # noqa: S608 - constants
-    "FROM json_populate_recordset(NULL::usage, convert_from($1::bytea, 'UTF8')::json) "
-    "ON CONFLICT (request_id) DO NOTHING"
+_SUMS = USAGE_SUMS
+_DAILY_KEY = ("team_id", "day", "caller_kind", "caller_id", "person", "model", "upstream")
+"""The key of ``usage_daily``, in its primary key's order."""
+_TEAM_KEY = ("day", "team_id")
+MAX_SUM = 2**63 - 1
+"""Sums stop there (a 64-bit column) rather than fail: 9.2 million USD a day per row."""
+_ADD = ", ".join(
+    f"{name} = CASE WHEN {{table}}.{name} > {MAX_SUM} - excluded.{name} THEN {MAX_SUM} "
+    f"ELSE {{table}}.{name} + excluded.{name} END"
+    for name in _SUMS
 )
-# SQLite: one executemany of plain tuples, in one transaction.
+_SUMMED = "count(*), count(*) FILTER (WHERE status >= 400), " + ", ".join(
+    f"LEAST(sum({name}), {MAX_SUM})"
+    for name in (
+        "prompt_tokens",
+        "cached_tokens",
+        "cache_write_tokens",
+        "completion_tokens",
+        "cost_pusd",
+    )
+)
+# PostgreSQL: the whole batch is one JSON parameter (orjson writes the dataclasses natively)
+# and one statement, which inserts the rows not written yet and adds exactly those to the
+# daily aggregates (bench/ledger_insert.py compares the ways of writing a batch). The
+# aggregates are updated in a fixed order, so two batches in flight lock rows alike.
+_POSTGRES_INSERT = (
+    "WITH batch AS (SELECT * FROM json_populate_recordset("  # noqa: S608 - constants
+    "NULL::usage, convert_from($1::bytea, 'UTF8')::json)), "
+    f"new AS (INSERT INTO usage ({_COLUMNS}) SELECT {_COLUMNS} FROM batch "
+    "ON CONFLICT (request_id) DO NOTHING RETURNING *), "
+    "keyed AS (SELECT coalesce(team_id, 0) AS team_id, day, caller_kind, caller_id, "
+    "coalesce(person, '') AS person, model, coalesce(upstream, '') AS upstream, status, "
+    "prompt_tokens, cached_tokens, cache_write_tokens, completion_tokens, cost_pusd FROM new), "
+    f"daily AS (INSERT INTO usage_daily ({', '.join(_DAILY_KEY + _SUMS)}) "
+    f"SELECT {', '.join(_DAILY_KEY)}, {_SUMMED} FROM keyed "
+    f"GROUP BY {', '.join(_DAILY_KEY)} ORDER BY {', '.join(_DAILY_KEY)} "
+    f"ON CONFLICT ({', '.join(_DAILY_KEY)}) DO UPDATE SET {_ADD.format(table='usage_daily')}) "
+    f"INSERT INTO usage_team_daily ({', '.join(_TEAM_KEY + _SUMS)}) "
+    f"SELECT day, team_id, {_SUMMED} FROM keyed GROUP BY day, team_id ORDER BY day, team_id "
+    f"ON CONFLICT (day, team_id) DO UPDATE SET {_ADD.format(table='usage_team_daily')}"
+)
+# SQLite: in one transaction, the rows not written yet, then their sums (one executemany each).
 _SQLITE_INSERT = (
     f"INSERT INTO usage ({_COLUMNS}) "  # noqa: S608 - constants
     f"VALUES ({', '.join(['?'] * len(fields(UsageRecord)))}) "
     "ON CONFLICT (request_id) DO NOTHING"
 )
+_SQLITE_DAILY = (
+    f"INSERT INTO usage_daily ({', '.join(_DAILY_KEY + _SUMS)}) "  # noqa: S608 - constants
+    f"VALUES ({', '.join(['?'] * (len(_DAILY_KEY) + len(_SUMS)))}) "
+    f"ON CONFLICT ({', '.join(_DAILY_KEY)}) DO UPDATE SET {_ADD.format(table='usage_daily')}"
+)
+_SQLITE_TEAM = (
+    f"INSERT INTO usage_team_daily ({', '.join(_TEAM_KEY + _SUMS)}) "  # noqa: S608 - constants
+    f"VALUES ({', '.join(['?'] * (len(_TEAM_KEY) + len(_SUMS)))}) "
+    f"ON CONFLICT (day, team_id) DO UPDATE SET {_ADD.format(table='usage_team_daily')}"
+)
+
+
+def _sums(records: Sequence[UsageRecord]) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+    """The batch's rows for ``usage_daily`` and ``usage_team_daily``."""
+    daily: dict[tuple[Any, ...], list[int]] = {}
+    teams: dict[tuple[Any, ...], list[int]] = {}
+    for r in records:
+        values = (
+            1,
+            1 if r.status >= 400 else 0,
+            r.prompt_tokens,
+            r.cached_tokens,
+            r.cache_write_tokens,
+            r.completion_tokens,
+            r.cost_pusd,
+        )
+        team = r.team_id or 0
+        for table, key in (
+            (
+                daily,
+                (
+                    team,
+                    r.day,
+                    r.caller_kind,
+                    r.caller_id,
+                    r.person or "",
+                    r.model,
+                    r.upstream or "",
+                ),
+            ),
+            (teams, (r.day, team)),
+        ):
+            sums = table.get(key)
+            if sums is None:
+                table[key] = list(values)
+            else:
+                for i, value in enumerate(values):
+                    sums[i] = min(sums[i] + value, MAX_SUM)
+    return (
+        [(*key, *sums) for key, sums in sorted(daily.items())],
+        [(*key, *sums) for key, sums in sorted(teams.items())],
+    )
 
 
 async def insert_records(conn: AsyncConnection, records: Sequence[UsageRecord]) -> None:
-    """Write records; ones already written (same request id, after a retry) are skipped.
+    """Write records, and add them to the daily aggregates; ones already written (same
+    request id, after a retry) are skipped, and not added twice.
 
-    One statement per batch on PostgreSQL, one ``executemany`` on SQLite. The ledger
-    writes the same way through :mod:`quantized.store.usage_writer`, on connections of
-    its own, with :func:`insert_asyncpg` and :func:`insert_sqlite3`.
+    One statement per batch on PostgreSQL, one transaction on SQLite. The ledger writes
+    the same way through :mod:`quantized.store.usage_writer`, on connections of its own,
+    with :func:`insert_asyncpg` and :func:`insert_sqlite3`.
     """
     if not records:
         return
     if conn.dialect.name == "postgresql":
         await conn.exec_driver_sql(_POSTGRES_INSERT, (orjson.dumps(list(records)),))
-    else:
-        await conn.exec_driver_sql(_SQLITE_INSERT, list(map(_ROW, records)))
+        return
+    fresh = await _unwritten(conn, records)
+    if fresh:
+        await conn.exec_driver_sql(_SQLITE_INSERT, list(map(_ROW, fresh)))
+        daily, teams = _sums(fresh)
+        await conn.exec_driver_sql(_SQLITE_DAILY, daily)
+        await conn.exec_driver_sql(_SQLITE_TEAM, teams)
+
+
+async def _unwritten(conn: AsyncConnection, records: Sequence[UsageRecord]) -> list[UsageRecord]:
+    ids = [r.request_id for r in records]
+    seen: set[str] = set()
+    for chunk in chunks(ids):
+        result = await conn.execute(select(usage.c.request_id).where(usage.c.request_id.in_(chunk)))
+        seen.update(row[0] for row in result)
+    return _first_of_each([r for r in records if r.request_id not in seen])
+
+
+def _first_of_each(records: Sequence[UsageRecord]) -> list[UsageRecord]:
+    """One record per request id (the first), as ``ON CONFLICT DO NOTHING`` keeps it."""
+    kept: dict[str, UsageRecord] = {}
+    for record in records:
+        kept.setdefault(record.request_id, record)
+    return list(kept.values())
 
 
 async def insert_asyncpg(connection: Any, records: Sequence[UsageRecord]) -> None:
@@ -56,77 +165,27 @@ async def insert_asyncpg(connection: Any, records: Sequence[UsageRecord]) -> Non
 
 def insert_sqlite3(connection: sqlite3.Connection, records: Sequence[UsageRecord]) -> None:
     """:func:`insert_records` on a sqlite3 connection, in one transaction, committed."""
-    if records:
-        with connection:  # commits, or rolls back if the insert fails
-            connection.executemany(_SQLITE_INSERT, map(_ROW, records))
-
-
-async def budgeted_spend_since(
-    conn: AsyncConnection, since: float
-) -> list[tuple[str, str, str, int]]:
-    """(caller kind, caller id, day, picodollars) since ``since``, for callers with a budget."""
-    joined = usage.join(
-        budgets,
-        (budgets.c.subject_kind == usage.c.caller_kind)
-        & (budgets.c.subject_id == usage.c.caller_id),
-    )
-    result = await conn.execute(
-        select(usage.c.caller_kind, usage.c.caller_id, usage.c.day, func.sum(usage.c.cost_pusd))
-        .select_from(joined)
-        .where(usage.c.at >= since)
-        .group_by(usage.c.caller_kind, usage.c.caller_id, usage.c.day)
-    )
-    return [(row[0], row[1], row[2], int(row[3] or 0)) for row in result]
-
-
-async def summary(
-    conn: AsyncConnection,
-    *,
-    start_day: str,
-    end_day: str,
-    caller: tuple[str, str] | None = None,
-    model: str | None = None,
-    limit: int = 10_000,
-) -> list[dict[str, Any]]:
-    """Requests, tokens and cost per day, caller and model, between two days (inclusive)."""
-    query = (
-        select(
-            usage.c.day,
-            usage.c.caller_kind,
-            usage.c.caller_id,
-            usage.c.model,
-            func.count().label("requests"),
-            func.sum(usage.c.prompt_tokens).label("prompt_tokens"),
-            func.sum(usage.c.cached_tokens).label("cached_tokens"),
-            func.sum(usage.c.cache_write_tokens).label("cache_write_tokens"),
-            func.sum(usage.c.completion_tokens).label("completion_tokens"),
-            func.sum(usage.c.cost_pusd).label("cost_pusd"),
-        )
-        .where(usage.c.day >= start_day, usage.c.day <= end_day)
-        .group_by(usage.c.day, usage.c.caller_kind, usage.c.caller_id, usage.c.model)
-        .order_by(usage.c.day, usage.c.caller_kind, usage.c.caller_id, usage.c.model)
-        .limit(limit)
-    )
-    if caller is not None:
-        query = query.where(usage.c.caller_kind == caller[0], usage.c.caller_id == caller[1])
-    if model is not None:
-        query = query.where(usage.c.model == model)
-    result = await conn.execute(query)
-    return [
-        {
-            "day": row.day,
-            "caller_kind": row.caller_kind,
-            "caller_id": row.caller_id,
-            "model": row.model,
-            "requests": int(row.requests),
-            "prompt_tokens": int(row.prompt_tokens or 0),
-            "cached_tokens": int(row.cached_tokens or 0),
-            "cache_write_tokens": int(row.cache_write_tokens or 0),
-            "completion_tokens": int(row.completion_tokens or 0),
-            "cost_pusd": int(row.cost_pusd or 0),
-        }
-        for row in result
-    ]
+    if not records:
+        return
+    with connection:  # commits, or rolls back if anything fails
+        seen: set[str] = set()
+        ids = [r.request_id for r in records]
+        for chunk in chunks(ids):
+            marks = ", ".join("?" * len(chunk))
+            seen.update(
+                row[0]
+                for row in connection.execute(
+                    f"SELECT request_id FROM usage WHERE request_id IN ({marks})",  # noqa: S608
+                    chunk,
+                )
+            )
+        fresh = _first_of_each([r for r in records if r.request_id not in seen])
+        if not fresh:
+            return
+        connection.executemany(_SQLITE_INSERT, map(_ROW, fresh))
+        daily, teams = _sums(fresh)
+        connection.executemany(_SQLITE_DAILY, daily)
+        connection.executemany(_SQLITE_TEAM, teams)
 
 
 async def count(conn: AsyncConnection) -> int:

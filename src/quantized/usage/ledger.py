@@ -54,6 +54,8 @@ class UsageRecord:
     latency_ms: float
     estimated: bool
     error_code: str | None
+    team_id: int | None = None
+    person: str | None = None
 
 
 class RecordsRefused(Exception):  # noqa: N818 - an answer of the database, not a failure

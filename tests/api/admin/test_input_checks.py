@@ -138,7 +138,7 @@ def test_budget_subjects(callers: Callers) -> None:
     assert_error(too_much, 400, "daily_usd")
     assert_error(as_text, 400, "daily_usd")
     assert slash.status_code == 200, slash.text
-    assert {"kind": "jwt", "id": "team/alice"} in [b["caller"] for b in listed]
+    assert {"kind": "person", "id": "team/alice"} in [b["scope"] for b in listed]
     assert removed.json() == {"caller": {"kind": "jwt", "id": "team/alice"}, "deleted": True}
 
 

@@ -22,6 +22,8 @@ PUBLIC_FIELDS = {
     "revoked_at",
     "rpm_limit",
     "tpm_limit",
+    "team_id",
+    "person",
 }
 
 

@@ -128,29 +128,33 @@ def test_budget_exhaustion(stack: Stack) -> None:
         ]["id"]
         budget = admin.put(f"/admin/v1/budgets/key/{key_id}", json={"daily_usd": 0.001})
         assert budget.status_code == 200 and budget.json()["daily_usd"] == 0.001
-    statuses = [chat(stack, "fake/gpt", key).status_code for _ in range(3)]  # 0.0012 spent
-    assert statuses == [200, 200, 200]
-    refused = chat(stack, "fake/gpt", key)
+    # each request reserves its worst case: about 27 prompt tokens (its 80-byte body / 3) at
+    # 2.5 USD per million and its 20 max_tokens at 10, $0.00027; each costs $0.0004
+    statuses = [chat(stack, "fake/gpt", key, max_tokens=20).status_code for _ in range(2)]
+    assert statuses == [200, 200]
+    refused = chat(stack, "fake/gpt", key, max_tokens=20)  # $0.0008 + $0.00027 > $0.001
     assert refused.status_code == 429
     error = refused.json()["error"]
     assert error["code"] == "budget_exceeded" and error["type"] == "rate_limit_error"
-    assert (
-        "daily budget of $0.001 is spent ($0.0012 used)" in error["message"]
-        and "resets at" in error["message"]
+    assert error["message"].startswith(
+        f"The daily budget of key {key_id} for all models ($0.001) has no room for this "
+        "request: $0.0008 spent; it resets at "
     )
     assert int(refused.headers["retry-after"]) > 0
     with stack.client(stack.admin_key) as admin:
         listed = admin.get("/admin/v1/budgets").json()["data"]
-        mine = [b for b in listed if b["caller"]["id"] == str(key_id)][0]
-        assert mine["spent_today_usd"] == pytest.approx(0.0012, abs=0)
+        mine = [b for b in listed if b["scope"] == {"kind": "key", "id": str(key_id)}][0]
+        assert mine["spent_usd"] == pytest.approx(0.0008, abs=0)
+        assert (mine["period"], mine["limit_usd"], mine["hard"]) == ("day", 0.001, True)
+        assert mine["remaining_usd"] == pytest.approx(0.0002, abs=0)
     run_cli("budgets", "set", f"key:{key_id}", "--daily", "1", env=env, check=True)
-    wait_until(lambda: chat(stack, "fake/gpt", key).status_code == 200, timeout=5)
+    wait_until(lambda: chat(stack, "fake/gpt", key, max_tokens=20).status_code == 200, timeout=5)
     listing = run_cli("budgets", "list", env=env, check=True).stdout
     assert f"key:{key_id}" in listing
     run_cli("budgets", "remove", f"key:{key_id}", env=env, check=True)
     with stack.client(stack.admin_key) as admin:
         audit = admin.get("/admin/v1/audit", params={"entity": "budget"}).json()["data"]
-    assert {e["action"] for e in audit} >= {"budget.set", "budget.remove"}
+    assert {e["action"] for e in audit} >= {"budget.create", "budget.update", "budget.delete"}
 
 
 def test_sigterm_under_load_loses_no_ledger_row(tmp_path: Path) -> None:

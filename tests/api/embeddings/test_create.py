@@ -148,7 +148,12 @@ def test_the_cost_counts_against_the_callers_budget(stack: Stack) -> None:
         listed = admin.get("/admin/v1/keys").json()["data"]
         key_id = next(k["id"] for k in listed if k["name"] == "embed-budget")
         assert admin.put(f"/admin/v1/budgets/key/{key_id}", json={"daily_usd": 0.001}).is_success
-    body = {"model": "fake/embed", "input": [list(range(4000))]}  # 0.00052 USD each
+    # 4,000 tokens cost 0.00052 USD; the worst case reserved is the body's 18,924 bytes / 3,
+    # 6,308 tokens, 0.00082004 USD: the second request does not fit what the first left
+    body = {"model": "fake/embed", "input": [list(range(4000))]}
     with stack.client(budgeted) as client:
-        statuses = [client.post("/v1/embeddings", json=body).status_code for _ in range(3)]
-    assert statuses == [200, 200, 429]
+        statuses = [client.post("/v1/embeddings", json=body).status_code for _ in range(2)]
+        assert statuses == [200, 429]
+        refused = client.post("/v1/embeddings", json=body).json()["error"]
+    assert refused["code"] == "budget_exceeded"
+    assert "$0.00052 spent" in refused["message"]

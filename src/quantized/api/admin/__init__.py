@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from quantized.api.admin import audit, budgets, catalog, keys, usage
+from quantized.api.admin import alerts, audit, budgets, catalog, keys, reports, teams, usage
 
 
 def routes() -> list[BaseRoute]:
     return [
         *catalog.routes(),
         *keys.routes(),
+        *teams.routes(),
         *audit.routes(),
         *usage.routes(),
+        *reports.routes(),
+        *alerts.routes(),  # before budgets': /budgets/alerts is not a budget's id
         *budgets.routes(),
     ]

@@ -27,10 +27,15 @@ class AuditQuery(Parameters):
         | None
     ) = None
     entity: (
-        Annotated[Literal["model", "key", "budget"], Field(description="Only changes to this kind")]
+        Annotated[
+            Literal["model", "key", "budget", "team"],
+            Field(description="Only changes to this kind"),
+        ]
         | None
     ) = None
-    entity_id: Annotated[Text, Field(description="Only this model, key or budget")] | None = None
+    entity_id: Annotated[Text, Field(description="Only this model, key, budget or team")] | None = (
+        None
+    )
     actor: Annotated[Text, Field(description="Only changes by this actor id")] | None = None
     since: Annotated[Day, Field(description="Only changes on or after this day (UTC)")] | None = (
         None

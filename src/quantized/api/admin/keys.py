@@ -17,10 +17,10 @@ from quantized.services import keys
 from quantized.services.actors import actor_of
 from quantized.services.durations import DURATION, parse_duration
 from quantized.validation import INTEGRAL
-from quantized.values import EARLIEST, LATEST, MAX_LINE, NAME, rfc3339_seconds
+from quantized.values import EARLIEST, LATEST, MAX_ID, MAX_LINE, NAME, rfc3339_seconds
 
 PREFIX = "/admin/v1/keys"
-FIELDS = {"name", "models", "is_admin", "rpm_limit", "tpm_limit"}
+FIELDS = {"name", "models", "is_admin", "rpm_limit", "tpm_limit", "team_id", "person"}
 """The request fields that are :class:`~quantized.services.keys.KeyFields` as they are."""
 TAGS = ("admin: keys",)
 
@@ -55,6 +55,18 @@ Patterns = Annotated[
     list[Pattern],
     Field(max_length=1000, description="Model ids or globs (openai/*); null: every model"),
 ]
+TeamId = Annotated[
+    int, Field(ge=1, le=MAX_ID, description="The team it is issued for; null: none"), INTEGRAL
+]
+Person = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=MAX_LINE,
+        pattern=NAME,
+        description="The person it is issued to (a token subject or an e-mail); null: none",
+    ),
+]
 
 
 class _Body(BaseModel):
@@ -68,16 +80,21 @@ class KeyCreate(_Body):
     is_admin: bool = False
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
+    team_id: TeamId | None = None
+    person: Person | None = None
 
 
 class KeyChange(_Body):
-    """Only the fields given change; ``null`` means every model, never, or the default."""
+    """Only the fields given change; ``null`` means every model, never, the default, or
+    no team or person."""
 
     name: Name = optional(description="A new name (not null)")
     models: Patterns | None = None
     expires_at: Expiry | None = None
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
+    team_id: TeamId | None = None
+    person: Person | None = None
 
 
 class KeyImport(_Body):
@@ -89,6 +106,8 @@ class KeyImport(_Body):
     is_admin: bool = False
     rpm_limit: Limit | None = None
     tpm_limit: Limit | None = None
+    team_id: TeamId | None = None
+    person: Person | None = None
 
 
 class KeyPath(PathParameters):
@@ -98,7 +117,7 @@ class KeyPath(PathParameters):
 
 
 def key_object(key: Any, secret: str | None = None) -> dict[str, Any]:
-    data = {"object": "api_key", **key.public()}
+    data = {"object": "api_key", **keys.public(key)}
     if secret is not None:
         data["secret"] = secret
     return data
@@ -109,7 +128,7 @@ def key_object(key: Any, secret: str | None = None) -> dict[str, Any]:
     tags=TAGS,
     body=KeyCreate,
     responses={201: Answer("Issued", schemas.IssuedApiKey)},
-    errors=(409,),
+    errors=(404, 409),
 )
 async def create_key(request: Request) -> Response:
     given = body(request, KeyCreate)
@@ -140,7 +159,7 @@ async def get_key(request: Request) -> Response:
 
 
 @operation(
-    "Change a key's name, models (null: all), expiry (null: never) or limits",
+    "Change a key's name, models (null: all), expiry (null: never), limits, team or person",
     tags=TAGS,
     path=KeyPath,
     body=KeyChange,
@@ -178,7 +197,7 @@ async def revoke_key(request: Request) -> Response:
     tags=TAGS,
     body=KeyImport,
     responses={201: Answer("Imported", schemas.ApiKey)},
-    errors=(409,),
+    errors=(404, 409),
 )
 async def import_key(request: Request) -> Response:
     given = body(request, KeyImport)

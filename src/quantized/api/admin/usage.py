@@ -1,4 +1,5 @@
-"""``/admin/v1/usage``: everyone's spend, by day, caller and model."""
+"""``/admin/v1/usage``: everyone's spend, by day, caller and model (from the daily
+aggregates; ``/admin/v1/reports/spend`` groups and filters by more)."""
 
 from __future__ import annotations
 
@@ -33,7 +34,7 @@ class AllUsageQuery(UsageQuery):
 )
 async def all_usage(request: Request) -> Response:
     given = query(request, AllUsageQuery)
-    start, end = given.days()
+    start, end = given.days(request)
     result = await summary(
         runtime(request).engine,
         start=start,

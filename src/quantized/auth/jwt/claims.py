@@ -72,3 +72,17 @@ def is_admin(claims: dict[str, Any], rules: ClaimRules) -> bool:
     if isinstance(value, bool):
         return False
     return rules.admin_value in _words(value, f"'{rules.admin_claim}'")
+
+
+def team(claims: dict[str, Any], rules: ClaimRules) -> str | None:
+    """The team the token names (by name), if the rules name a team claim and it is there."""
+    if not rules.team_claim:
+        return None
+    value = claim(claims, rules.team_claim)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not is_line(value):
+        raise invalid_token(
+            f"Invalid token: the '{rules.team_claim}' claim (team) must be a team's name."
+        )
+    return value

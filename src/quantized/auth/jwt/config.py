@@ -17,6 +17,7 @@ One issuer comes from the ``QUANTIZED_JWT_*`` variables; more can be listed in
         admin_claim: realm_access.roles                   # dotted paths reach nested claims
         admin_value: quantized-admin
         default_models: all                               # without a models claim: all | none
+        team_claim: team                                  # the caller's team, by name
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class ClaimRules(BaseModel):
     admin_claim: str = "roles"
     admin_value: str = "quantized-admin"
     default_models: Literal["all", "none"] = "all"
+    team_claim: str = ""
+    """The claim naming the caller's team (by name); empty: teams come from membership."""
 
 
 class IssuerConfig(BaseModel):
@@ -78,6 +81,7 @@ class IssuerConfig(BaseModel):
     admin_claim: str | None = None
     admin_value: str | None = None
     default_models: Literal["all", "none"] | None = None
+    team_claim: str | None = None
 
     @model_validator(mode="after")
     def _one_key_source(self) -> IssuerConfig:

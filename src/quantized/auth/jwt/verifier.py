@@ -143,6 +143,8 @@ class JwtVerifier:
             name=subject,
             access=claim_rules.access(payload, rules),
             is_admin=claim_rules.is_admin(payload, rules),
+            person=subject,
+            team_name=claim_rules.team(payload, rules),
         )
         expires = float(payload["exp"]) + issuer.config.leeway
         return _Verified(principal, expires, keys, version)

@@ -54,6 +54,11 @@ class MessagesRequest:
         return self.output_format is not None
 
     @property
+    def max_output_tokens(self) -> int | None:
+        bound = self.body.get("max_tokens")
+        return bound if isinstance(bound, int) else None
+
+    @property
     def json_schema_param(self) -> str:
         return "output_config.format"
 

@@ -68,6 +68,11 @@ class ResponsesRequest:
         return self.text_format is not None
 
     @property
+    def max_output_tokens(self) -> int | None:
+        bound = self.body.get("max_output_tokens")
+        return bound if isinstance(bound, int) else None
+
+    @property
     def json_schema_param(self) -> str:
         return "text.format"
 

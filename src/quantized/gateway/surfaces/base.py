@@ -42,6 +42,11 @@ class ModelRequest(Protocol):
     def json_schema_param(self) -> str:
         """Where the request asks for structured output, to name it in a refusal."""
 
+    @property
+    def max_output_tokens(self) -> int | None:
+        """The most tokens the answer may have, as the request bounds it (``None``: it does
+        not), for the worst case reserved against budgets."""
+
 
 R = TypeVar("R", bound=ModelRequest)
 

@@ -59,6 +59,12 @@ class ChatRequest:
         return "response_format"
 
     @property
+    def max_output_tokens(self) -> int | None:
+        body = self.body
+        bound = body.get("max_completion_tokens") or body.get("max_tokens")
+        return bound * (body.get("n") or 1) if bound is not None else None
+
+    @property
     def messages(self) -> list[dict[str, Any]]:
         return self.body["messages"]  # type: ignore[no-any-return]
 

@@ -67,6 +67,7 @@ class EmbeddingsRequest:
     uses_tools: bool = False
     wants_json_schema: bool = False
     json_schema_param: str = ""
+    max_output_tokens: int | None = 0
 
     def estimated_tokens(self) -> int:
         """The input at about four characters a token (at least one an input), or the length
