@@ -15,6 +15,8 @@ const ROUTES = [
   [/^\/ui\/admin\/keys\/?$/, "admin/keys"],
   [/^\/ui\/admin\/catalog\/?$/, "admin/catalog"],
   [/^\/ui\/admin\/budgets\/?$/, "admin/budgets"],
+  [/^\/ui\/admin\/teams\/?$/, "admin/teams"],
+  [/^\/ui\/admin\/teams\/(?<id>[^/]+)\/?$/, "admin/teams"],
   [/^\/ui\/admin\/audit\/?$/, "admin/audit"],
   [/^\/ui\/admin\/spend\/?$/, "admin/spend"],
 ];
@@ -57,8 +59,8 @@ function renderNav() {
   const links = [link("/ui/models", "Models"), link("/ui/usage", "My usage")];
   if (user.admin) {
     links.push(
-      link("/ui/admin/keys", "Keys"), link("/ui/admin/catalog", "Catalog"),
-      link("/ui/admin/budgets", "Budgets"), link("/ui/admin/spend", "Spend"),
+      link("/ui/admin/keys", "Keys"), link("/ui/admin/teams", "Teams"),
+      link("/ui/admin/catalog", "Catalog"), link("/ui/admin/budgets", "Budgets"), link("/ui/admin/spend", "Spend"),
       link("/ui/admin/audit", "Audit log"),
     );
   }

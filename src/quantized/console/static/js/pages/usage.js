@@ -4,6 +4,7 @@
 
 import { api } from "../api.js";
 import { bars, dayChart } from "../chart.js";
+import { budgetMeter, periodText, scopeKey, sortBudgets, windowText } from "../budget-view.js";
 import { clear, field, h, notice, usd } from "../dom.js";
 
 const DAY = 86400000;
@@ -80,11 +81,43 @@ function budgetRow(label, limit, spent) {
       left > 0 ? `${usd(left)} left` : "Nothing left: requests are refused until the period ends."));
 }
 
-function budgetBlock(budget) {
+/** The legacy shape (a daily and a monthly limit), for an API without ``budgets``. */
+function legacyBlock(budget) {
   return [
     budgetRow("Today (UTC)", budget.daily_usd, budget.spent_today_usd),
     budgetRow("This month (UTC)", budget.monthly_usd, budget.spent_this_month_usd),
   ];
+}
+
+function scopeTitle(scope, caller) {
+  if (scope.kind === "key") {
+    return caller && caller.kind === "key" && String(caller.id) === scope.id ? "Your key" : `Key ${scope.id}`;
+  }
+  if (scope.kind === "person") return `You (${scope.id})`;
+  if (scope.kind === "team") return `Your team (team ${scope.id})`;
+  return `${scope.kind} ${scope.id}`;
+}
+
+/** One budget that applies to the caller's requests: whose, which models, its window, and
+what is spent, held by requests in flight and left. */
+function budgetCard(budget, caller) {
+  const id = `budget-${budget.id}`;
+  const spent = budget.spent_usd || 0;
+  const reserved = budget.reserved_usd || 0;
+  const remaining = budget.remaining_usd ?? 0;
+  const spentOut = remaining <= 0;
+  return h("div", { class: "budget card", "data-budget-id": budget.id, "data-scope": scopeKey(budget.scope) },
+    h("h3", {}, `${scopeTitle(budget.scope, caller)}: ${periodText(budget).toLowerCase()}`),
+    h("p", { class: "muted" },
+      budget.model ? ["On ", h("code", {}, budget.model), " only"] : "On every model",
+      budget.hard ? "" : " · soft: alerts only, requests are not refused"),
+    h("p", { class: "window-line" }, "Window: ", windowText(budget)),
+    h("label", { for: id }, `${usd(spent)} spent${reserved ? `, ${usd(reserved)} reserved` : ""} of ${usd(budget.limit_usd)}`),
+    budgetMeter(budget, null, id),
+    h("p", { class: spentOut ? "left spent-out" : "left", "data-field": "remaining" },
+      !spentOut ? `${usd(remaining)} left`
+        : budget.hard ? "Nothing left: requests are refused until the window moves on."
+          : "Nothing left: an alert is sent, requests go on."));
 }
 
 export async function render(main, { query, user }) {
@@ -190,32 +223,21 @@ export async function render(main, { query, user }) {
         stat("usage-models-count", "Models", count(models), models)));
   }
 
-  let budgetsLoaded = false;
-  async function showBudgets(usage) {
+  function showBudgets(usage) {
     const title = h("h2", { id: "budgets-title" }, "Budgets");
-    // A usage summary that carries the caller's budget (if the API ever adds it) wins.
-    const own = usage.budget !== undefined ? usage.budget
-      : Array.isArray(usage.budgets) ? usage.budgets[0] : undefined;
-    if (own !== undefined) {
-      clear(budgets, title, own ? h("div", { class: "grid budgets" }, budgetBlock(own))
-        : h("p", { class: "muted" }, "You have no budget: your spend has no limit."));
-      return;
-    }
-    if (budgetsLoaded) return; // today's and this month's spend do not depend on the period
-    budgetsLoaded = true;
-    if (!user || !user.admin) {
-      clear(budgets, title, h("p", { class: "muted" },
-        "Budgets are set by admins, and the API shows them only to admin keys: if your requests are refused for spend, ask an admin."));
-      return;
-    }
-    try {
-      const list = await api("/admin/v1/budgets");
-      const found = (list.data || []).find((b) => b.caller
-        && b.caller.kind === user.kind && String(b.caller.id) === String(user.id));
-      clear(budgets, title, found ? h("div", { class: "grid budgets" }, budgetBlock(found))
-        : h("p", { class: "muted" }, "You have no budget: your spend has no limit."));
-    } catch (error) {
-      clear(budgets, title, notice(`Your budget cannot be read: ${error.message}`));
+    const none = h("p", { class: "muted" }, "No budget applies to you: your spend has no limit.");
+    if (Array.isArray(usage.budgets)) {
+      const list = sortBudgets(usage.budgets);
+      clear(budgets, title, list.length === 0 ? none : [
+        h("p", { class: "muted" },
+          "Every budget that applies to your requests (your key's, yours, your team's), in its current "
+          + "window, whatever the period above."),
+        h("div", { class: "grid budgets" }, list.map((b) => budgetCard(b, usage.caller || user))),
+      ]);
+    } else if (usage.budget) {
+      clear(budgets, title, h("div", { class: "grid budgets" }, legacyBlock(usage.budget)));
+    } else {
+      clear(budgets, title, none);
     }
   }
 

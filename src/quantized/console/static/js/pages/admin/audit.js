@@ -1,4 +1,4 @@
-// Admin: the audit log, newest first: who changed which model, key or budget, when, and
+// Admin: the audit log, newest first: who changed which model, key, budget or team, when, and
 // how. GET /admin/v1/audit with limit, before (the "Older" page), entity, entity_id, actor,
 // since and until (UTC days);
 // the filters are the page's URL query, so a filtered view can be shared.
@@ -13,7 +13,7 @@ export async function render(main, { query, navigate }) {
   const inputs = {
     entity: h("select", { name: "entity" },
       h("option", { value: "" }, "any"),
-      ["model", "key", "budget"].map((e) => h("option", { value: e, selected: query.entity === e }, e))),
+      ["model", "key", "budget", "team"].map((e) => h("option", { value: e, selected: query.entity === e }, e))),
     entity_id: h("input", {
       name: "entity_id", value: query.entity_id || "", autocomplete: "off", spellcheck: "false",
       placeholder: "openai/gpt-4.1, 3, key:3",
