@@ -46,11 +46,12 @@ def test_load_then_apply_changes_made_elsewhere(database_url: str) -> None:
             issued = await keys.issue_key(engine, cli_actor(), keys.KeyFields("elsewhere"))
             model = Model(id="acme/new", name="New", cost=Cost(1.0, 2.0, 1.0))
             await catalog.create_model(engine, cli_actor(), model)
-            await budgets.set_budget(engine, cli_actor(), "key", str(issued.key.id), 10**12, None)
+            await budgets.set_limits(engine, cli_actor(), "key", str(issued.key.id), 10**12, None)
             assert await sync.poll() == 3
             assert state.auth.keys.find(key_digest(issued.secret)) is not None
             assert state.catalog.get("acme/new") == model
-            assert state.budgets.budget("key", str(issued.key.id)) is not None
+            [budget] = state.budgets.of_scope("key", str(issued.key.id))
+            assert (budget.period, budget.limit_pusd, budget.hard) == ("day", 10**12, True)
             assert await sync.poll() == 0  # nothing new: nothing applied twice
 
             await keys.revoke_key(engine, cli_actor(), issued.key.id)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.utils.processes import wait_until
@@ -51,24 +49,18 @@ def ledger_cost(stack: Stack, key_id: int, rows: int) -> float:
 def test_held_while_running_then_settled_to_the_cost(stack: Stack) -> None:
     key = new_key(stack, "slow-one")
     budget = add_budget(stack, scope=f"key:{key['id']}", limit_usd=1)
-    done: list[httpx.Response] = []
-
-    def call() -> None:
-        with stack.client(key["secret"]) as client:
-            done.append(
-                client.post(
-                    "/v1/chat/completions",
-                    json={"model": "fake/slow", "messages": [USER], "max_tokens": 50},
-                )
-            )
-
-    thread = threading.Thread(target=call)
-    thread.start()
-    held = wait_until(lambda: (s := status(stack, budget["id"]))["reserved_usd"] > 0 and s)
-    assert held["spent_usd"] == 0
-    assert held["remaining_usd"] == pytest.approx(1 - held["reserved_usd"], abs=1e-12)
-    thread.join()
-    assert done[0].status_code == 200
+    body = {"model": "fake/chunks", "messages": [USER], "stream": True, "max_tokens": 50}
+    with (
+        stack.client(key["secret"]) as client,
+        client.stream("POST", "/v1/chat/completions", json=body) as response,
+    ):
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        next(lines)
+        held = status(stack, budget["id"])  # 60 chunks, 50 ms apart: still running
+        assert held["reserved_usd"] > 0 and held["spent_usd"] == 0
+        assert held["remaining_usd"] == pytest.approx(1 - held["reserved_usd"], abs=1e-12)
+        assert sum(1 for _ in lines) > 0  # to the end
     cost = ledger_cost(stack, key["id"], 1)
     settled = wait_until(lambda: (s := status(stack, budget["id"]))["spent_usd"] > 0 and s)
     assert settled["reserved_usd"] == 0
@@ -128,8 +120,9 @@ def test_a_person_budget_counts_every_key_of_the_person(stack: Stack) -> None:
     first = new_key(stack, "alice-1", person="alice@example.com")
     second = new_key(stack, "alice-2", person="alice@example.com")
     other = new_key(stack, "bob", person="bob@example.com")
-    add_budget(stack, scope="person:alice@example.com", limit_usd=0.0007, period="month")
-    body = {"model": "fake/gpt", "messages": [USER], "max_tokens": 20}  # $0.0004 each
+    # each costs $0.0004 and reserves about $0.000284: the second does not fit what is left
+    add_budget(stack, scope="person:alice@example.com", limit_usd=0.0006, period="month")
+    body = {"model": "fake/gpt", "messages": [USER], "max_tokens": 20}
     with stack.client(first["secret"]) as client:
         assert client.post("/v1/chat/completions", json=body).status_code == 200
     with stack.client(second["secret"]) as client:

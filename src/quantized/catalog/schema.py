@@ -137,7 +137,9 @@ class UpstreamEntry(_Strict):
     )
 
     provider: Literal["openai", "anthropic"]
-    base_url: Annotated[str, Field(pattern=r"^https?://[^\s/\x00]+[^\x00]*$", max_length=2048)]
+    base_url: Annotated[
+        str, Field(pattern=r"^https?://[^ \t\n\r\f\v/\x00]+[^\x00]*$", max_length=2048)
+    ]
     model: Annotated[str, Field(min_length=1, max_length=256, pattern=NO_NUL)]
     api_key_env: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = None
     responses: bool = Field(

@@ -90,6 +90,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_usage_daily_caller", "usage_daily", ["caller_kind", "caller_id", "day"])
     op.create_index("ix_usage_daily_person", "usage_daily", ["person", "day"])
+    op.create_index("ix_usage_daily_day", "usage_daily", ["day"])  # organisation-wide reports
     op.create_table(
         "usage_team_daily",
         sa.Column("day", sa.String(10), nullable=False),
@@ -195,6 +196,7 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("subject_kind", "subject_id", name="pk_budgets"),
     )
     op.drop_table("usage_team_daily")
+    op.drop_index("ix_usage_daily_day", table_name="usage_daily")
     op.drop_index("ix_usage_daily_person", table_name="usage_daily")
     op.drop_index("ix_usage_daily_caller", table_name="usage_daily")
     op.drop_table("usage_daily")
