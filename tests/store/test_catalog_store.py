@@ -77,8 +77,9 @@ def _migrate(connection: Connection, step: str, revision: str) -> None:
 
 
 def test_rows_from_before_endpoints_read_as_generative(database_url: str) -> None:
-    """A model stored before 0007 serves the generative APIs, and its upstreams (stored
-    without ``responses``) do not serve the Responses API; downgrading drops the column."""
+    """A model stored before 0007 serves the generative APIs, routes in catalog order, and
+    its upstreams (stored without ``responses`` and the routing fields) take the defaults;
+    downgrading drops the columns."""
 
     async def scenario() -> tuple[list[Model], set[str]]:
         engine = create_engine(database_url)
@@ -86,7 +87,7 @@ def test_rows_from_before_endpoints_read_as_generative(database_url: str) -> Non
             async with engine.begin() as conn:
                 await conn.run_sync(_migrate, "upgrade", "0006")
                 await conn.execute(text(OLD_MODEL))
-                await conn.run_sync(_migrate, "upgrade", "0007")
+                await conn.run_sync(_migrate, "upgrade", "head")
                 read = await model_store.all_models(conn)
                 await conn.run_sync(_migrate, "downgrade", "0006")
                 columns = await conn.run_sync(
@@ -99,4 +100,5 @@ def test_rows_from_before_endpoints_read_as_generative(database_url: str) -> Non
     read, columns = asyncio.run(scenario())
     assert [(m.id, m.endpoints) for m in read] == [("a/b", GENERATIVE)]
     assert read[0].upstreams == (Upstream("openai", "https://x.test/v1", "b", None, False),)
-    assert "endpoints" not in columns and "aliases" in columns
+    assert "endpoints" not in columns and "routing" not in columns and "aliases" in columns
+    assert read[0].routing == "ordered"

@@ -144,11 +144,21 @@ class PriceSourceOut(_Out):
 
 
 class UpstreamOut(_Out):
-    provider: Literal["openai", "anthropic"]
+    provider: Literal["openai", "anthropic", "gemini", "azure", "bedrock"]
     base_url: str
     model: str
     api_key_env: str | None
     responses: bool = Field(description="It serves OpenAI's Responses API itself")
+    name: str | None = Field(description="Its name in x-quantized-upstream (null: derived)")
+    weight: int = Field(description="Its share of its tier under the weighted strategy")
+    tier: int = Field(description="Lower tiers are used first")
+    rpm: int = Field(description="The provider's requests per minute here (0: none)")
+    tpm: int = Field(description="The provider's tokens per minute here (0: none)")
+    api_version: str | None = Field(description="Azure OpenAI's api-version")
+    region: str | None = Field(description="The AWS region of a Bedrock upstream")
+    auth: Literal["api-key", "entra", "sigv4"] | None = Field(
+        description="How the gateway authenticates (azure, bedrock)"
+    )
 
 
 class AdminModel(_Out):
@@ -168,6 +178,9 @@ class AdminModel(_Out):
     cost: CatalogCost
     price_source: PriceSourceOut | None
     upstreams: list[UpstreamOut]
+    routing: Literal["ordered", "weighted", "least_inflight", "latency"] = Field(
+        description="How requests pick among the upstreams of a tier"
+    )
 
 
 class AdminModelList(_Out):

@@ -23,6 +23,10 @@ A catalog document is YAML (JSON is accepted too, being YAML)::
           - {provider: openai, base_url: https://api.openai.com/v1,
              model: gpt-4.1-nano, api_key_env: OPENAI_API_KEY,
              responses: true}              # optional: it serves the Responses API itself
+        routing: weighted                  # optional: ordered (default) | weighted |
+                                           # least_inflight | latency, within a tier;
+                                           # upstreams take name, weight, tier, rpm, tpm,
+                                           # and api_version (azure), region (bedrock), auth
 """
 
 from __future__ import annotations
@@ -145,6 +149,8 @@ def model_to_entry(model: Model) -> dict[str, Any]:
         entry["endpoints"] = list(model.endpoints)
     if model.context_length is not None:
         entry["context_length"] = model.context_length
+    if model.routing != "ordered":
+        entry["routing"] = model.routing
     entry["cost"] = {k: v for k, v in model.cost.all_numbers().items() if v is not None}
     if model.price_source is not None:
         source = model.price_source
@@ -168,6 +174,14 @@ def model_to_entry(model: Model) -> dict[str, Any]:
                     ("model", u.model),
                     ("api_key_env", u.api_key_env),
                     ("responses", u.responses or None),
+                    ("name", u.name),
+                    ("weight", None if u.weight == 1 else u.weight),
+                    ("tier", u.tier or None),
+                    ("rpm", u.rpm or None),
+                    ("tpm", u.tpm or None),
+                    ("api_version", u.api_version),
+                    ("region", u.region),
+                    ("auth", u.auth),
                 )
                 if value is not None
             }
@@ -198,6 +212,7 @@ def model_json(model: Model) -> dict[str, Any]:
             else None
         ),
         "upstreams": [asdict(u) for u in model.upstreams],
+        "routing": model.routing,
     }
 
 

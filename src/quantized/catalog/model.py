@@ -26,8 +26,12 @@ ENDPOINTS: tuple[str, ...] = ("chat", "messages", "responses", "embeddings")
 GENERATIVE: tuple[str, ...] = ("chat", "messages", "responses")
 """What a model serves unless its entry says otherwise (an embedding model: ``embeddings``)."""
 
-PROVIDERS: tuple[str, ...] = ("openai", "anthropic")
-"""Upstream wire protocols: any OpenAI-compatible server, or Anthropic's Messages API."""
+PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "azure", "bedrock")
+"""Upstream wire protocols: any OpenAI-compatible server, Anthropic's Messages API, Google
+Gemini's ``generateContent``, Azure OpenAI deployments, AWS Bedrock's Converse API."""
+
+STRATEGIES: tuple[str, ...] = ("ordered", "weighted", "least_inflight", "latency")
+"""How a request picks among the upstreams of one tier (see ``quantized.gateway.balance``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,27 @@ class Upstream:
     responses: bool = False
     """Whether the upstream serves OpenAI's Responses API (``POST {base_url}/responses``)
     itself: ``/v1/responses`` requests are then passed through, else translated."""
+    name: str | None = None
+    """What the ``x-quantized-upstream`` header and the admin API call it (default: the
+    provider and a hash of where it is)."""
+    weight: int = 1
+    """Its share of its tier's requests under the ``weighted`` strategy (0: only when the
+    tier's others are unavailable)."""
+    tier: int = 0
+    """Lower tiers are used first; a request falls to the next tier when every upstream of
+    its tier is unavailable (cooling down, at its quota) or failed it."""
+    rpm: int = 0
+    """The provider account's requests per minute here, across every instance (0: none)."""
+    tpm: int = 0
+    """The provider account's tokens per minute here, across every instance (0: none)."""
+    api_version: str | None = None
+    """Azure OpenAI's ``api-version`` query parameter."""
+    region: str | None = None
+    """AWS Bedrock's region (default: read from the base URL's host)."""
+    auth: str | None = None
+    """How the gateway authenticates, where a provider offers several: Azure ``api-key``
+    (the default) or ``entra`` (an Entra ID bearer token); Bedrock ``sigv4`` (the default,
+    AWS credentials from the standard chain) or ``api-key`` (a Bedrock API key)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +130,8 @@ class Model:
     aliases: tuple[str, ...] = ()
     endpoints: tuple[str, ...] = GENERATIVE
     """The model APIs (of :data:`ENDPOINTS`) that may be asked for this model."""
+    routing: str = "ordered"
+    """How requests pick among its upstreams (one of :data:`STRATEGIES`)."""
 
     @property
     def author(self) -> str:

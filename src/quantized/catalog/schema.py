@@ -125,18 +125,54 @@ class CostEntry(_Strict):
     input_cache_write: Price | None = None
 
 
-class UpstreamEntry(_Strict):
-    # The JSON schema says what ``_openai_only`` checks: an OpenAI upstream, or no Responses API.
-    model_config = ConfigDict(
-        json_schema_extra={
-            "anyOf": [
-                {"properties": {"provider": {"const": "openai"}}},
-                {"properties": {"responses": {"const": False}}},
-            ]
-        }
-    )
+_PROVIDER_FIELDS: list[JsonDict] = [
+    {
+        "anyOf": [
+            {"properties": {"provider": {"const": "openai"}}},
+            {"not": {"required": ["responses"]}},
+            {"properties": {"responses": {"const": False}}},
+        ]
+    },
+    {
+        "anyOf": [
+            {"properties": {"provider": {"const": "azure"}}},
+            {"not": {"required": ["api_version"]}},
+        ]
+    },
+    {
+        "anyOf": [
+            {"properties": {"provider": {"const": "bedrock"}}},
+            {"not": {"required": ["region"]}},
+        ]
+    },
+    {
+        "anyOf": [
+            {"not": {"required": ["auth"]}},
+            {
+                "properties": {
+                    "provider": {"const": "azure"},
+                    "auth": {"enum": ["api-key", "entra"]},
+                }
+            },
+            {
+                "properties": {
+                    "provider": {"const": "bedrock"},
+                    "auth": {"enum": ["sigv4", "api-key"]},
+                }
+            },
+        ]
+    },
+]
+"""What ``UpstreamEntry._provider_fields`` checks, in the JSON schema."""
 
-    provider: Literal["openai", "anthropic"]
+_AUTH = {"azure": ("api-key", "entra"), "bedrock": ("sigv4", "api-key")}
+Count = Annotated[int, Field(ge=0, le=2**31 - 1), INTEGRAL]
+
+
+class UpstreamEntry(_Strict):
+    model_config = ConfigDict(json_schema_extra={"allOf": _PROVIDER_FIELDS})
+
+    provider: Literal["openai", "anthropic", "gemini", "azure", "bedrock"]
     base_url: Annotated[
         str, Field(pattern=r"^https?://[^ \t\n\r\f\v/\x00]+[^\x00]*$", max_length=2048)
     ]
@@ -147,12 +183,91 @@ class UpstreamEntry(_Strict):
         description="The upstream serves OpenAI's Responses API itself (POST {base_url}/"
         "responses): /v1/responses requests are passed through rather than translated",
     )
+    name: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+                max_length=100,
+                description="What the x-quantized-upstream header and the admin API call it "
+                "(default: the provider and a hash of where it is)",
+            ),
+        ]
+        | None
+    ) = None
+    weight: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=1_000_000,
+            description="Its share of its tier's requests under the weighted strategy (0: "
+            "only when the tier's others are unavailable)",
+        ),
+        INTEGRAL,
+    ] = 1
+    tier: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=100,
+            description="Lower tiers are used first; a request falls to the next tier when "
+            "every upstream of its tier is unavailable or failed it",
+        ),
+        INTEGRAL,
+    ] = 0
+    rpm: Count = Field(
+        default=0, description="The provider account's requests per minute (0: no limit)"
+    )
+    tpm: Count = Field(
+        default=0, description="The provider account's tokens per minute (0: no limit)"
+    )
+    api_version: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^[A-Za-z0-9._-]+$",
+                max_length=64,
+                description="Azure OpenAI's api-version (azure only)",
+            ),
+        ]
+        | None
+    ) = None
+    region: (
+        Annotated[
+            str,
+            Field(
+                pattern=r"^[a-z0-9-]+$",
+                max_length=64,
+                description="The AWS region (bedrock only; default: read from the base URL)",
+            ),
+        ]
+        | None
+    ) = None
+    auth: Literal["api-key", "entra", "sigv4"] | None = Field(
+        default=None,
+        description="azure: api-key (default) or entra (an Entra ID bearer token); "
+        "bedrock: sigv4 (default, the standard AWS credential chain) or api-key",
+    )
 
-    @field_validator("responses")
+    @field_validator("responses", "api_version", "region", "auth")
     @classmethod
-    def _openai_only(cls, value: bool, info: ValidationInfo) -> bool:
-        if value and info.data.get("provider") != "openai":
+    def _provider_fields(cls, value: Any, info: ValidationInfo) -> Any:
+        provider, field = info.data.get("provider"), info.field_name
+        if not value:
+            return value
+        if field == "responses" and provider != "openai":
             raise ValueError("only an OpenAI-compatible upstream serves the Responses API")
+        if field == "api_version" and provider != "azure":
+            raise ValueError("api_version is for azure upstreams only")
+        if field == "region" and provider != "bedrock":
+            raise ValueError("region is for bedrock upstreams only")
+        if field == "auth" and value not in _AUTH.get(str(provider), ()):
+            choices = " or ".join(_AUTH.get(str(provider), ()))
+            raise ValueError(
+                f"auth '{value}' is not one of {provider}'s ({choices})"
+                if choices
+                else f"a {provider} upstream takes no auth field"
+            )
         return value
 
 
@@ -227,6 +342,12 @@ class CatalogEntry(_Strict):
     price_source: PriceSourceEntry | None = None
     upstreams: list[UpstreamEntry] = Field(default_factory=list)
     endpoints: Endpoints = Field(default_factory=_generative)
+    routing: Literal["ordered", "weighted", "least_inflight", "latency"] = Field(
+        default="ordered",
+        description="How a request picks among the upstreams of a tier: ordered (catalog "
+        "order, the next on failure), weighted (random by weight), least_inflight, or "
+        "latency (the lowest recent time to first token)",
+    )
 
     _aliases = field_validator("aliases")(_not_own_id)
 
@@ -271,6 +392,7 @@ class CatalogEntry(_Strict):
             upstreams=tuple(Upstream(**u.model_dump()) for u in self.upstreams),
             aliases=tuple(self.aliases),
             endpoints=tuple(self.endpoints),
+            routing=self.routing,
         )
 
 

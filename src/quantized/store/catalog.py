@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
 from sqlalchemy import func, select
@@ -40,6 +40,7 @@ def _row(model: Model, now: float) -> dict[str, Any]:
         ),
         "aliases": list(model.aliases),
         "endpoints": list(model.endpoints),
+        "routing": model.routing,
         "updated_at": now,
     }
 
@@ -65,18 +66,16 @@ def _model(row: Any) -> Model:
         price_source=PriceSource(**row.price_source) if row.price_source else None,
         aliases=tuple(row.aliases),
         endpoints=tuple(row.endpoints),
+        routing=row.routing,
     )
+
+
+_UPSTREAM_FIELDS = frozenset(f.name for f in fields(Upstream))
 
 
 def _upstream(stored: dict[str, Any]) -> Upstream:
-    """An upstream as stored (rows written before ``responses`` existed lack it)."""
-    return Upstream(
-        provider=stored["provider"],
-        base_url=stored["base_url"],
-        model=stored["model"],
-        api_key_env=stored.get("api_key_env"),
-        responses=stored.get("responses", False),
-    )
+    """An upstream as stored (rows written before a field existed lack it: its default)."""
+    return Upstream(**{k: v for k, v in stored.items() if k in _UPSTREAM_FIELDS})
 
 
 async def all_models(conn: AsyncConnection) -> list[Model]:

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -50,6 +51,7 @@ models = Table(
         nullable=False,
         server_default='["chat", "messages", "responses"]',
     ),
+    Column("routing", String(32), nullable=False, server_default="ordered"),
 )
 
 api_keys = Table(
@@ -119,6 +121,7 @@ usage = Table(
     Column("request_id", String(64), nullable=False),
     Column("team_id", Integer, nullable=True),
     Column("person", String(200), nullable=True),
+    Column("attempts", SmallInteger, nullable=False, server_default="0"),
 )
 """The ledger: one row per request, in integer picodollars (1e-12 USD)."""
 

@@ -56,6 +56,8 @@ class UsageRecord:
     error_code: str | None
     team_id: int | None = None
     person: str | None = None
+    attempts: int = 0
+    """Upstream calls made for the request: retries and fallbacks each count one."""
 
 
 class RecordsRefused(Exception):  # noqa: N818 - an answer of the database, not a failure

@@ -17,6 +17,18 @@ RESPONSES_UPSTREAM = {
     "api_key_env": None,
     "responses": True,
 }
+SHOWN = {
+    **RESPONSES_UPSTREAM,
+    "name": None,
+    "weight": 1,
+    "tier": 0,
+    "rpm": 0,
+    "tpm": 0,
+    "api_version": None,
+    "region": None,
+    "auth": None,
+}
+"""How the admin API shows it: every field, the routing ones at their defaults."""
 
 
 def test_create_show_replace_and_patch(callers: Callers) -> None:
@@ -26,7 +38,8 @@ def test_create_show_replace_and_patch(callers: Callers) -> None:
         assert created.status_code == 201, created.text
         model = created.json()
         assert model["endpoints"] == ["embeddings"]
-        assert model["upstreams"] == [RESPONSES_UPSTREAM]
+        assert model["upstreams"] == [SHOWN]
+        assert model["routing"] == "ordered"
         path = "/admin/v1/models/ends/embedder"
         assert client.get(path).json() == model
         stored = {m["id"]: m for m in client.get("/admin/v1/models").json()["data"]}
@@ -35,7 +48,7 @@ def test_create_show_replace_and_patch(callers: Callers) -> None:
 
         renamed = client.patch(path, json={"name": "Renamed"}).json()
         assert renamed["endpoints"] == ["embeddings"]  # a patch of another field keeps them
-        assert renamed["upstreams"] == [RESPONSES_UPSTREAM]
+        assert renamed["upstreams"] == [SHOWN]
         both = client.patch(path, json={"endpoints": ["embeddings", "chat"]}).json()
         assert both["endpoints"] == ["embeddings", "chat"]
         reset = client.patch(path, json={"endpoints": None}).json()

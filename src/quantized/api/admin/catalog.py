@@ -101,6 +101,7 @@ class ModelPatch(_Patch):
     cost: CostPatch = optional()
     price_source: PriceSourceEntry | None = None
     upstreams: list[UpstreamEntry] | None = None
+    routing: Literal["ordered", "weighted", "least_inflight", "latency"] | None = None
 
 
 class ImportQuery(Parameters):
