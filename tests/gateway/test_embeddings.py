@@ -10,7 +10,7 @@ import pytest
 
 from quantized.catalog.model import Cost, Model, Upstream
 from quantized.errors import BadGatewayError, InvalidRequestError
-from quantized.gateway.providers import PROVIDERS
+from quantized.gateway.providers.openai import OpenAIProvider
 from quantized.gateway.router import Route
 from quantized.gateway.streams import Usage
 from quantized.gateway.surfaces.embeddings import (
@@ -21,7 +21,7 @@ from quantized.gateway.surfaces.embeddings import (
 
 UPSTREAM = Upstream("openai", "http://127.0.0.1:9/v1/", "text-embedding-3-small")
 MODEL = Model("openai/embed", "Embed", Cost(0.02, 0, 0.02), endpoints=("embeddings",))
-ROUTE = Route(MODEL, UPSTREAM, PROVIDERS["openai"], "sk-provider")
+ROUTE = Route(MODEL, UPSTREAM, OpenAIProvider(), "sk-provider")
 
 
 def body(**fields: Any) -> bytes:

@@ -37,7 +37,7 @@ from quantized.gateway.client import (
     UpstreamResponseTooLarge,
     UpstreamTimeout,
 )
-from quantized.gateway.providers import PROVIDERS
+from quantized.gateway.providers import providers
 from quantized.gateway.providers.base import Provider, error_message
 from quantized.gateway.streams import invalid_response
 
@@ -129,9 +129,15 @@ def _failure(route: Route, exc: UpstreamError) -> QuantizedError:
 
 
 class Router:
-    def __init__(self, client: UpstreamClient, secret: Callable[[str], str | None]) -> None:
+    def __init__(
+        self,
+        client: UpstreamClient,
+        secret: Callable[[str], str | None],
+        provided: dict[str, Provider] | None = None,
+    ) -> None:
         self._client = client
         self._secret = secret
+        self.providers = providers() if provided is None else provided
 
     def routes(self, model: Model) -> list[Route]:
         """The usable upstreams of a model, in order; 503 if there are none."""
@@ -141,7 +147,7 @@ class Router:
             if upstream.api_key_env and key is None:
                 missing.append(upstream.api_key_env)
                 continue
-            routes.append(Route(model, upstream, PROVIDERS[upstream.provider], key))
+            routes.append(Route(model, upstream, self.providers[upstream.provider], key))
         if routes:
             return routes
         if missing:

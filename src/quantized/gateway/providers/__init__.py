@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from types import MappingProxyType
-
 from quantized.gateway.providers.anthropic import AnthropicProvider
 from quantized.gateway.providers.base import Provider
 from quantized.gateway.providers.openai import OpenAIProvider
 
-PROVIDERS: MappingProxyType[str, Provider] = MappingProxyType(
-    {"openai": OpenAIProvider(), "anthropic": AnthropicProvider()}
-)
-"""The catalog's ``upstreams[].provider`` names, and the (stateless) providers they select."""
+
+def providers() -> dict[str, Provider]:
+    """The catalog's ``upstreams[].provider`` names, and a provider of each, for one runtime."""
+    return {
+        "openai": OpenAIProvider(),
+        "anthropic": AnthropicProvider(),
+    }

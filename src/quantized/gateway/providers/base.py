@@ -47,10 +47,29 @@ def json_answer(body: bytes) -> dict[str, Any]:
     return data
 
 
+class CredentialsUnavailable(Exception):  # noqa: N818 - a state the router reports
+    """A provider could not get what it authenticates with (an Entra ID token, AWS
+    credentials): the request was not sent, and the router tries the next upstream."""
+
+
 class Provider(ABC):
-    """One upstream wire protocol."""
+    """One upstream wire protocol.
+
+    The runtime makes one instance of each per process (:func:`~quantized.gateway.
+    providers.providers`), so a provider may keep what it fetched for its upstreams
+    (tokens, credentials) between requests; it holds nothing else.
+    """
 
     name: str
+
+    async def prepare(self, upstream: Upstream, api_key: str | None) -> None:  # noqa: B027
+        """Make sure :meth:`call` has what it authenticates with beyond the catalog's key:
+        fetch or refresh credentials (off the event loop if that blocks), or raise
+        :class:`CredentialsUnavailable`. Called before every call: it must cost nothing
+        while what it keeps is fresh."""
+
+    async def close(self) -> None:  # noqa: B027 - most keep nothing
+        """Release what the provider holds (at shutdown)."""
 
     @abstractmethod
     def call(self, request: ChatRequest, upstream: Upstream, api_key: str | None) -> UpstreamCall:
