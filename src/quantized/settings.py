@@ -120,6 +120,58 @@ class Settings(BaseSettings):
         description="Seconds to wait for an upstream's answer, or between two streamed chunks.",
     )
 
+    # Routing (quantized.gateway.router, .health, .quotas): retries, deadlines, breakers.
+    request_deadline: float = Field(
+        default=600.0,
+        gt=0,
+        le=86400,
+        description="Seconds a request may take to its first answer (retries and fallbacks "
+        "included); a caller's x-quantized-deadline header may ask for less.",
+    )
+    upstream_retries: int = Field(
+        default=2,
+        ge=0,
+        le=10,
+        description="Further attempts on the same upstream when it was not reached, or "
+        "answered 429/503 with a short Retry-After.",
+    )
+    upstream_retry_backoff: float = Field(
+        default=0.1, ge=0, le=60, description="Seconds before the first retry (then doubled)."
+    )
+    upstream_max_retry_after: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="The longest Retry-After waited for on the same upstream.",
+    )
+    upstream_quota_wait: float = Field(
+        default=2.0,
+        ge=0,
+        le=300,
+        description="Seconds a request waits for room when every upstream is at its quota.",
+    )
+    breaker_failures: int = Field(
+        default=5, ge=1, le=10000, description="Failures within the window that open a breaker."
+    )
+    breaker_window: float = Field(
+        default=30.0, gt=0, le=3600, description="Seconds over which failures are counted."
+    )
+    breaker_cooldown: float = Field(
+        default=30.0, gt=0, le=86400, description="Seconds an open breaker stays open."
+    )
+    breaker_probe_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="Seconds after which a half-open breaker's unfinished probe frees its place.",
+    )
+    health_sync_interval: float = Field(
+        default=0.25,
+        gt=0,
+        le=10,
+        description="Seconds between reads of the breakers every instance shares (Redis).",
+    )
+
     # The upstream client. The proxy variables are also read without the prefix, as
     # curl reads them (QUANTIZED_HTTPS_PROXY first, then HTTPS_PROXY / https_proxy:
     # names are case-insensitive here, so those two are one variable; set only one).

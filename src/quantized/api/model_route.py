@@ -72,13 +72,17 @@ class ModelRoute:
                 headers = [_JSON, (b"content-length", b"%d" % len(answer.body)), *answer.headers]
                 exchange.finish()  # spend counted before the caller can send the next request
                 await exchange.settled()
-                headers += rate_limit_headers(exchange.decision)
+                headers += rate_limit_headers(exchange.decision) + routing_headers(exchange)
                 await send_reply(send, (200, [*headers, server_timing(exchange)], answer.body))
         except ClientGone:
             exchange.failed(499, "client_disconnected")
         except QuantizedError as exc:
             exchange.failed(status_of(exc), exc.code)
-            extra = [*rate_limit_headers(exchange.decision), server_timing(exchange)]
+            extra = [
+                *rate_limit_headers(exchange.decision),
+                *routing_headers(exchange),
+                server_timing(exchange),
+            ]
             exchange.finish()
             await exchange.settled()
             await send_reply(send, error_reply(exc, self.errors, extra=extra))
@@ -92,6 +96,7 @@ class ModelRoute:
             *_SSE,
             *answer.headers,
             *rate_limit_headers(exchange.decision),
+            *routing_headers(exchange),
             server_timing(exchange, stream=True),
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -165,6 +170,18 @@ def _duration(seconds: float) -> bytes:
         return b"%dms" % max(0, round(seconds * 1000))
     minutes, rest = divmod(round(seconds), 60)
     return b"%dm%ds" % (minutes, rest) if minutes else b"%ds" % rest
+
+
+def routing_headers(exchange: Exchange) -> Headers:
+    """``x-quantized-upstream`` (the upstream that answered, or last failed) and
+    ``x-quantized-attempts`` (upstream calls made), once an upstream was tried."""
+    outcome = exchange.outcome
+    if not outcome.attempts or outcome.upstream_name is None:
+        return []
+    return [
+        (b"x-quantized-upstream", outcome.upstream_name.encode()),
+        (b"x-quantized-attempts", b"%d" % outcome.attempts),
+    ]
 
 
 def rate_limit_headers(decision: Decision | None) -> Headers:

@@ -25,7 +25,7 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
-from pydantic.config import JsonDict
+from pydantic.config import JsonDict, JsonValue
 
 from quantized.catalog.aliases import ALIAS_PATTERN, MAX_ALIAS_LENGTH, MAX_ALIASES
 from quantized.catalog.model import Cost, Model, PriceSource, Upstream
@@ -125,7 +125,7 @@ class CostEntry(_Strict):
     input_cache_write: Price | None = None
 
 
-_PROVIDER_FIELDS: list[JsonDict] = [
+_PROVIDER_FIELDS: list[JsonValue] = [
     {
         "anyOf": [
             {"properties": {"provider": {"const": "openai"}}},
@@ -137,6 +137,13 @@ _PROVIDER_FIELDS: list[JsonDict] = [
         "anyOf": [
             {"properties": {"provider": {"const": "azure"}}},
             {"not": {"required": ["api_version"]}},
+        ]
+    },
+    {
+        "anyOf": [
+            {"not": {"properties": {"provider": {"const": "azure"}}}},
+            {"properties": {"api_version": {"type": "string"}}, "required": ["api_version"]},
+            {"properties": {"base_url": {"pattern": "/openai/v1/*$"}}},
         ]
     },
     {
@@ -170,7 +177,7 @@ Count = Annotated[int, Field(ge=0, le=2**31 - 1), INTEGRAL]
 
 
 class UpstreamEntry(_Strict):
-    model_config = ConfigDict(json_schema_extra={"allOf": _PROVIDER_FIELDS})
+    model_config = ConfigDict(json_schema_extra={"allOf": list(_PROVIDER_FIELDS)})
 
     provider: Literal["openai", "anthropic", "gemini", "azure", "bedrock"]
     base_url: Annotated[
@@ -227,11 +234,12 @@ class UpstreamEntry(_Strict):
             Field(
                 pattern=r"^[A-Za-z0-9._-]+$",
                 max_length=64,
-                description="Azure OpenAI's api-version (azure only)",
+                description="Azure OpenAI's api-version (azure only; required unless the "
+                "base_url ends in /openai/v1)",
             ),
         ]
         | None
-    ) = None
+    ) = Field(default=None, validate_default=True)
     region: (
         Annotated[
             str,
@@ -253,6 +261,14 @@ class UpstreamEntry(_Strict):
     @classmethod
     def _provider_fields(cls, value: Any, info: ValidationInfo) -> Any:
         provider, field = info.data.get("provider"), info.field_name
+        base_url = info.data.get("base_url")
+        if field == "api_version" and provider == "azure" and not value and base_url:
+            if not base_url.rstrip("/").endswith("/openai/v1"):
+                raise ValueError(
+                    "api_version is required for an azure deployment (such as 2024-10-21): "
+                    "Azure OpenAI refuses a request without it (only a base_url ending in "
+                    "/openai/v1, Azure's v1 API, takes none)"
+                )
         if not value:
             return value
         if field == "responses" and provider != "openai":
@@ -319,10 +335,13 @@ _EMBEDDINGS_UPSTREAMS: JsonDict = {
         "required": ["endpoints"],
     },
     "then": {
-        "properties": {"upstreams": {"items": {"properties": {"provider": {"const": "openai"}}}}}
+        "properties": {
+            "upstreams": {"items": {"properties": {"provider": {"enum": ["openai", "azure"]}}}}
+        }
     },
 }
 """The rule of ``CatalogEntry._embeddings_upstreams``, in the JSON schema."""
+_EMBEDDERS = ("openai", "azure")
 
 
 class CatalogEntry(_Strict):
@@ -355,12 +374,13 @@ class CatalogEntry(_Strict):
     @classmethod
     def _embeddings_upstreams(cls, endpoints: list[str], info: ValidationInfo) -> list[str]:
         """Anthropic serves no embeddings API: an embedding model's upstreams are all
-        OpenAI-compatible, so no request for it can meet an upstream that cannot serve it."""
+        OpenAI-compatible (or Azure OpenAI deployments), so no request for it can meet an
+        upstream that cannot serve it."""
         upstreams: list[UpstreamEntry] = info.data.get("upstreams") or []
-        if "embeddings" in endpoints and any(u.provider != "openai" for u in upstreams):
+        if "embeddings" in endpoints and any(u.provider not in _EMBEDDERS for u in upstreams):
             raise ValueError(
-                "a model that serves embeddings needs OpenAI-compatible upstreams only "
-                "(provider: openai): Anthropic has no embeddings API"
+                "a model that serves embeddings needs OpenAI-compatible or Azure OpenAI "
+                "upstreams only (provider: openai or azure): Anthropic has no embeddings API"
             )
         return endpoints
 

@@ -24,7 +24,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from quantized.auth.principal import Principal
 from quantized.catalog.model import Model
-from quantized.errors import BadGatewayError, QuantizedError, UpstreamFailure
+from quantized.errors import (
+    BadGatewayError,
+    InvalidRequestError,
+    QuantizedError,
+    UpstreamFailure,
+)
 from quantized.gateway.capabilities import check_capabilities, check_endpoint
 from quantized.gateway.client import UpstreamError
 from quantized.gateway.observe import Observer, Timing
@@ -65,6 +70,10 @@ class Outcome:
     usage: Usage = field(default_factory=Usage)
     estimated: bool = False
     limited: bool = False
+    attempts: int = 0
+    """Upstream calls made: retries and fallbacks each count one."""
+    upstream_name: str | None = None
+    """The name of the upstream that served (or last failed), for ``x-quantized-upstream``."""
 
 
 class Pipeline:
@@ -128,6 +137,8 @@ class Exchange:
         self._charging: asyncio.Future[Any] | None = None
         self.reservation: Reservation | None = None
         """What the request holds against its hard budgets until it is recorded."""
+        self.route: Route | None = None
+        """The upstream that answered, in flight until the request is recorded."""
 
     async def authenticate(self, authorization: bytes | None) -> Principal:
         self.principal = await self._pipeline.state.auth.resolve(authorization)
@@ -177,7 +188,14 @@ class Exchange:
         tried: list[Route] = []
         try:
             opened = await pipeline.router.open(
-                surface, request, model, self.watch, self.timing, tried
+                surface,
+                request,
+                model,
+                self.watch,
+                self.timing,
+                tried,
+                request_id=self.request_id,
+                deadline=deadline_of(headers, pipeline.router.rules.deadline, self.timing.start),
             )
         finally:
             if tried:  # the upstream that served, or the last that failed
@@ -185,6 +203,9 @@ class Exchange:
                 outcome.upstream = route.label
                 outcome.provider = route.upstream.provider
                 outcome.upstream_model = route.upstream.model
+                outcome.upstream_name = route.name
+                outcome.attempts = len(tried)
+        self.route = opened.route
         if request.stream:
             translator = translated(lambda: surface.stream(request, opened.route))
             outcome.status, outcome.error_code = 200, None
@@ -209,6 +230,14 @@ class Exchange:
             return
         self._finished = True
         try:
+            if self.route is not None:
+                usage = self.outcome.usage
+                self._pipeline.router.charge(
+                    self.route,
+                    usage.prompt_tokens + usage.completion_tokens,
+                    self.request_id,
+                    self.started,
+                )
             self._record()
         finally:
             try:
@@ -252,6 +281,7 @@ class Exchange:
             error_code=outcome.error_code[:64] if outcome.error_code else None,
             team_id=principal.team,
             person=principal.person,
+            attempts=outcome.attempts,
         )
         self._charging = pipeline.record(record, self.reservation)
         tokens = usage.prompt_tokens + usage.completion_tokens
@@ -342,6 +372,30 @@ class Streamed:
                 outcome.error_code = "client_disconnected"
             outcome.usage = translator.usage or self._surface.estimate(self._request, translator)
             outcome.estimated = translator.usage is None or outcome.error_code is not None
+
+
+DEADLINE_HEADER = b"x-quantized-deadline"
+
+
+def deadline_of(headers: Headers, most: float, start: float) -> float:
+    """When the request must have its first answer (a ``time.perf_counter()`` instant):
+    ``most`` seconds after ``start``, or sooner if the caller's ``x-quantized-deadline``
+    header (seconds, such as ``30`` or ``2.5``) asks for less."""
+    seconds = most
+    for name, value in headers:
+        if name == DEADLINE_HEADER:
+            try:
+                asked = float(value)
+            except ValueError:
+                asked = -1.0
+            if not 0 < asked < 1e9:
+                raise InvalidRequestError(
+                    "The x-quantized-deadline header must be a positive number of seconds.",
+                    param="x-quantized-deadline",
+                    code="invalid_deadline",
+                )
+            seconds = min(seconds, asked)
+    return start + seconds
 
 
 def translated(work: Callable[[], T]) -> T:

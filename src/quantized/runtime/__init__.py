@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from quantized.auth.api_keys import ApiKey
 from quantized.auth.lookup import KeyLookup
 from quantized.gateway.client import UpstreamClient
+from quantized.gateway.health import BreakerRules, Breakers
 from quantized.gateway.observe import Observer, Observers
 from quantized.gateway.pipeline import Pipeline
 from quantized.gateway.responses.write_behind import WriteBehind
-from quantized.gateway.router import Router
+from quantized.gateway.router import Router, RoutingRules
 from quantized.gateway.worst_case import Reserve
 from quantized.limits import Limits
 from quantized.limits.local import LocalLimiter
@@ -75,7 +76,18 @@ class Runtime:
             no_proxy=settings.no_proxy,
             ca_file=settings.upstream_ca_file,
         )
-        self.router = Router(self.client, settings.upstream_secret)
+        self.router = Router(
+            self.client,
+            settings.upstream_secret,
+            breakers=Breakers(self.breaker_rules),
+            rules=RoutingRules(
+                retries=settings.upstream_retries,
+                backoff=settings.upstream_retry_backoff,
+                max_retry_after=settings.upstream_max_retry_after,
+                quota_wait=settings.upstream_quota_wait,
+                deadline=settings.request_deadline,
+            ),
+        )
         self.metrics = (
             Metrics(
                 multiprocess_dir=settings.metrics_multiprocess_dir,
@@ -117,6 +129,16 @@ class Runtime:
         self._polling: asyncio.Task[int] | None = None
 
     @property
+    def breaker_rules(self) -> BreakerRules:
+        settings = self.settings
+        return BreakerRules(
+            failures=settings.breaker_failures,
+            window=settings.breaker_window,
+            cooldown=settings.breaker_cooldown,
+            probe_timeout=settings.breaker_probe_timeout,
+        )
+
+    @property
     def engine(self) -> AsyncEngine:
         if self._engine is None:
             raise RuntimeError("the runtime has not been started")
@@ -153,6 +175,7 @@ class Runtime:
                 )
             self._report_missing_credentials()
             stack.callback(self.client.close)
+            stack.push_async_callback(self.router.close)
             if settings.redis_url:
                 await self._start_redis(settings.redis_url, stack)
             else:
@@ -242,6 +265,7 @@ class Runtime:
         )
 
     async def _start_redis(self, url: str, stack: contextlib.AsyncExitStack) -> None:
+        from quantized.coordination.health import SharedBreakers
         from quantized.coordination.limits import RedisLimiter
         from quantized.coordination.notices import ChangeNotices
         from quantized.coordination.redis import RedisLink
@@ -252,7 +276,13 @@ class Runtime:
         await link.start()
         stack.push_async_callback(link.stop)
         limiter = self.pipeline.limiter = RedisLimiter(link, fail_closed=settings.redis_fail_closed)
+        self.router.quotas.limiter = limiter
         stack.push_async_callback(limiter.close)  # before the link stops
+        breakers = self.router.breakers = SharedBreakers(
+            link, self.breaker_rules, settings.health_sync_interval
+        )
+        await breakers.start()
+        stack.push_async_callback(breakers.stop)
         self.state.budgets.share(RedisSpend(link, settings.budget_reservation_ttl), self.spawn)
         notices = self._notices = ChangeNotices(link, self._on_notice)
         notices.start()

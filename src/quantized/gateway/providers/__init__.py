@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from quantized.gateway.providers.anthropic import AnthropicProvider
+from quantized.gateway.providers.azure import AzureProvider
 from quantized.gateway.providers.base import Provider
 from quantized.gateway.providers.openai import OpenAIProvider
 
@@ -12,4 +13,5 @@ def providers() -> dict[str, Provider]:
     return {
         "openai": OpenAIProvider(),
         "anthropic": AnthropicProvider(),
+        "azure": AzureProvider(),
     }

@@ -30,10 +30,27 @@ def error_message(body: bytes) -> str:
     if isinstance(data, dict):
         error = data.get("error", data)
         if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return str(error["message"])[:1000]
+            return str(error["message"])[:1000] + _filtered(error)
         if isinstance(error, str):
             return error[:1000]
     return body.decode("utf-8", "replace")[:500]
+
+
+def _filtered(error: dict[str, Any]) -> str:
+    """Azure OpenAI's content filter names what it filtered in ``innererror`` only:
+    `` (filtered: hate (high), jailbreak)`` makes its message say so."""
+    inner = error.get("innererror")
+    result = inner.get("content_filter_result") if isinstance(inner, dict) else None
+    if not isinstance(result, dict):
+        return ""
+    found = []
+    for name, verdict in list(result.items())[:20]:
+        if isinstance(verdict, list):  # custom blocklists: one verdict each
+            verdict = {"filtered": any(isinstance(v, dict) and v.get("filtered") for v in verdict)}
+        if isinstance(verdict, dict) and verdict.get("filtered") is True:
+            severity = verdict.get("severity")
+            found.append(f"{name} ({severity})" if isinstance(severity, str) else str(name))
+    return f" (filtered: {', '.join(found)[:300]})" if found else ""
 
 
 def json_answer(body: bytes) -> dict[str, Any]:
