@@ -75,6 +75,8 @@ class Stats:
     """Seconds to the first answer, averaged (``None``: not measured yet)."""
     served: int = 0
     failed: int = 0
+    last_failure: QuantizedError | None = None
+    """How the last request that failed here failed (what a request skipping it is told)."""
 
     def measured(self, seconds: float) -> None:
         latency = self.latency
@@ -90,8 +92,6 @@ class Target:
     name: str
     label: str
     stats: Stats = field(default_factory=Stats)
-    last_failure: QuantizedError | None = None
-    """How the last request that failed here failed (what a request skipping it is told)."""
 
     @classmethod
     def of(cls, upstream: Upstream, stats: dict[str, Stats]) -> Target:

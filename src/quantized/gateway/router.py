@@ -365,7 +365,7 @@ class Router:
         target = route.target
         assert target is not None  # noqa: S101 - the router's routes have targets
         target.stats.failed += 1
-        target.last_failure = error
+        target.stats.last_failure = error
         until = await self.breakers.failed(target.id, time.time(), cooldown)
         if until is not None:
             log.warning(
@@ -438,7 +438,7 @@ def _unavailable(
             f"try again in {full:.1f} s.",
             retry_after=max(full, 1.0),
         )
-    last = coolest.last_failure if coolest is not None else None
+    last = coolest.stats.last_failure if coolest is not None else None
     if cooling is not None and isinstance(last, UpstreamRejected) and last.status == 429:
         return UpstreamRejected(  # the upstream's own rate limit, as it said it
             429,

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from quantized.api.admin import alerts, audit, budgets, catalog, keys, reports, teams, usage
+from quantized.api.admin import (
+    alerts,
+    audit,
+    budgets,
+    catalog,
+    keys,
+    reports,
+    teams,
+    upstreams,
+    usage,
+)
 
 
 def routes() -> list[BaseRoute]:
@@ -17,4 +27,5 @@ def routes() -> list[BaseRoute]:
         *reports.routes(),
         *alerts.routes(),  # before budgets': /budgets/alerts is not a budget's id
         *budgets.routes(),
+        *upstreams.routes(),
     ]
