@@ -12,7 +12,10 @@ the default gateway has them on) and one exporting a span per request and per
 upstream attempt over OTLP/HTTP (to the fake upstream's trace sink), so the cost
 of each is the difference.
 
+With ``--shared-health`` one more runs with Redis (health shared between instances).
+
     python bench/chat.py [--runs 3] [--duration 10] [--source ../earlier/src] [--observability]
+        [--shared-health]
 """
 
 from __future__ import annotations
@@ -69,6 +72,12 @@ VARIANTS = {
     "tracing": {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{UPSTREAM_PORT}"},
 }
 """The gateways ``--observability`` adds, by the settings that make them differ."""
+SHARED_HEALTH = {
+    "QUANTIZED_REDIS_URL": "redis://127.0.0.1:6379/0",
+    "QUANTIZED_REDIS_PREFIX": "bench-chat",
+}
+"""The gateway ``--shared-health`` adds: Redis on, so upstream health (circuit breakers
+read every 0.25 s), provider quotas, limits and spend are shared."""
 
 
 def start(
@@ -107,6 +116,8 @@ def main() -> None:
                 sources["--source"] = (args.source, {})
             if args.observability:
                 sources.update({name: (None, env) for name, env in VARIANTS.items()})
+            if args.shared_health:
+                sources["shared-health"] = (None, SHARED_HEALTH)
             for offset, (name, (source, env)) in enumerate(sources.items()):
                 work = Path(tmp) / name
                 work.mkdir()

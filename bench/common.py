@@ -49,6 +49,11 @@ def arguments(description: str, *, observability: bool = False) -> argparse.Name
             action="store_true",
             help="also measure the gateway with metrics off, and with tracing on",
         )
+        parser.add_argument(
+            "--shared-health",
+            action="store_true",
+            help="also measure the gateway with Redis (shared breakers, quotas, limits)",
+        )
     return parser.parse_args()
 
 
