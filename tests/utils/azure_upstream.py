@@ -211,7 +211,7 @@ class FakeAzure:
                     self._json(404, {"error": {"code": "404", "message": "Resource not found"}})
                     return
                 if not self._authorized():
-                    message = "Access denied due to invalid subscription key or wrong endpoint."
+                    message = f"Access denied: invalid key {self.headers.get('api-key')}."
                     self._json(401, {"error": {"code": "401", "message": message}})
                 elif what == "embeddings":
                     self._json(200, embeddings_answer(body, deployment))

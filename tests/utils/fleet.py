@@ -16,6 +16,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 
 from tests.utils.processes import free_port
 
@@ -131,9 +132,7 @@ def fleet(*names: str) -> Iterator[dict[str, Member]]:
     async def start() -> None:
         for member in members.values():
             servers.append(
-                await asyncio.start_server(
-                    lambda r, w, m=member: _serve(m, r, w), "127.0.0.1", member.port
-                )
+                await asyncio.start_server(partial(_serve, member), "127.0.0.1", member.port)
             )
 
     thread = threading.Thread(target=loop.run_forever, daemon=True)

@@ -5,9 +5,10 @@ a non-empty list of them, a token array (a non-empty list of integers) or a
 non-empty list of token arrays; ``encoding_format`` ``float`` or ``base64``;
 ``dimensions`` a positive integer — and passed on with only the model replaced
 by the upstream's name (fields the gateway does not know go untouched) to
-``POST {base_url}/embeddings``. The catalog allows only OpenAI-compatible
-upstreams for a model that serves embeddings (``catalog.schema``): Anthropic has
-no such API.
+``POST {base_url}/embeddings`` (an Azure OpenAI upstream: its deployment's
+``…/embeddings``, see :meth:`~.providers.azure.AzureProvider.embeddings_call`). The
+catalog allows only OpenAI-compatible and Azure OpenAI upstreams for a model that
+serves embeddings (``catalog.schema``): Anthropic has no such API.
 
 The answer is relayed byte for byte. Its vectors can be megabytes and are never
 parsed: only ``usage`` is read, from the end of the body, where OpenAI-compatible
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from quantized.errors import InvalidRequestError
+from quantized.gateway.providers.azure import AzureProvider
 from quantized.gateway.providers.openai import openai_call, read_usage
 from quantized.gateway.streams import (
     Headers,
@@ -192,6 +194,8 @@ class Embeddings(Surface[EmbeddingsRequest]):
 
     def call(self, request: EmbeddingsRequest, route: Route) -> UpstreamCall:
         body = dict(request.body)
+        if isinstance(route.provider, AzureProvider):
+            return route.provider.embeddings_call(body, route.upstream, route.api_key)
         body["model"] = route.upstream.model
         return openai_call(route.upstream, route.api_key, "/embeddings", orjson.dumps(body))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,10 +15,11 @@ from tests.utils.catalogs import entry, write_catalog
 from tests.utils.entra import FakeEntra
 from tests.utils.keys import create_key, key_works
 from tests.utils.processes import quantized_env, start_gateway, wait_until
-from tests.utils.stacks import FULL, Stack
+from tests.utils.stacks import EMBED, FULL, Stack
 
 OPERATOR_TOKEN = "operator-refreshed-token-0123456789"
 """A bearer token an operator's own refresher put in AZURE_OPENAI_TOKEN."""
+WRONG_KEY = "wrong-azure-key-9876543210"
 SHORT = 120
 """The fake authority's tokens live two minutes: due for refresh (less than five minutes
 left) as soon as the gateway gets them, so each entra request starts one. Only the test of
@@ -58,6 +60,12 @@ def catalog(fake: FakeAzure) -> list[dict[str, Any]]:
         entry("azure/filtered-prompt", upstreams=[upstream(fake, "filtered-prompt")], **FULL),
         entry("azure/filtered", upstreams=[upstream(fake, "filtered-completion")], **FULL),
         entry(
+            "azure/wrong-key",
+            upstreams=[upstream(fake, "echo", api_key_env="AZURE_WRONG_KEY")],
+            **FULL,
+        ),
+        entry("azure/embed", upstreams=[upstream(fake, "text-embedding-3-small")], **EMBED),
+        entry(
             "azure/fallback",
             upstreams=[upstream(fake, "fail-500"), upstream(fake, "echo", **entra)],
             **FULL,
@@ -65,27 +73,37 @@ def catalog(fake: FakeAzure) -> list[dict[str, Any]]:
     ]
 
 
-@pytest.fixture(scope="module")
-def azure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azure]:
-    workdir = tmp_path_factory.mktemp("azure")
-    fake = FakeAzure(tokens={OPERATOR_TOKEN}).start()
-    entra = FakeEntra(workdir / "entra", fake.tokens, expires_in=SHORT).start()
+def start_azure(workdir: Path, fake: FakeAzure, entra: FakeEntra, **env: str) -> Stack:
+    """A gateway serving :func:`catalog`, its Entra ID variables ``entra``'s unless ``env``
+    says otherwise."""
     database_url = f"sqlite:///{workdir / 'q.db'}"
-    env = quantized_env(
+    environment = quantized_env(
         database_url,
         QUANTIZED_CATALOG_FILE=str(write_catalog(workdir / "catalog.yaml", catalog(fake))),
         QUANTIZED_UPSTREAM_TIMEOUT="5",
         AZURE_OPENAI_KEY=fake.api_key,
         AZURE_OPENAI_TOKEN=OPERATOR_TOKEN,
-        **entra.environment(),
+        AZURE_WRONG_KEY=WRONG_KEY,
+        **{**entra.environment(), **env},
     )
-    gateway = start_gateway(env, workdir)
+    gateway = start_gateway(environment, workdir)
     assert gateway.admin_key
-    user = create_key(env, "--name", "azure-user", "--models", "azure/*")
+    user = create_key(environment, "--name", "azure-user", "--models", "azure/*")
     wait_until(lambda: key_works(gateway, user), timeout=5)
+    return Stack(gateway, fake, gateway.admin_key, user, database_url)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="module")
+def azure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azure]:
+    workdir = tmp_path_factory.mktemp("azure")
+    fake = FakeAzure(tokens={OPERATOR_TOKEN}).start()
+    entra = FakeEntra(workdir / "entra", fake.tokens, expires_in=SHORT).start()
     try:
-        yield Azure(Stack(gateway, fake, gateway.admin_key, user, database_url), fake, entra)  # type: ignore[arg-type]
+        stack = start_azure(workdir, fake, entra)
+        try:
+            yield Azure(stack, fake, entra)
+        finally:
+            stack.gateway.stop()
     finally:
-        gateway.stop()
         entra.stop()
         fake.stop()

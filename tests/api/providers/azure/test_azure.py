@@ -3,18 +3,20 @@ resource and a fake Entra ID authority."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import openai
 import pytest
 
-from tests.api.providers.azure.conftest import OPERATOR_TOKEN, SHORT, Azure
+from tests.api.providers.azure.conftest import OPERATOR_TOKEN, SHORT, WRONG_KEY, Azure, start_azure
 from tests.utils import anthropic_clients
 from tests.utils.azure_upstream import API_VERSION
 from tests.utils.entra import CLIENT_SECRET
 from tests.utils.openai_clients import sdk
 from tests.utils.processes import wait_until
+from tests.utils.upstream_embeddings import vector
 
 HELLO = [{"role": "user", "content": "hello there"}]
 GPT_COST = 2_625_000_000
@@ -171,9 +173,55 @@ def test_a_failed_deployment_falls_back_to_the_next_upstream(azure: Azure) -> No
     assert response.json()["choices"][0]["message"]["content"] == "echo: hello there"
 
 
+def test_embeddings_from_a_deployment(azure: Azure) -> None:
+    raw = sdk(azure.stack).embeddings.with_raw_response.create(
+        model="azure/embed", input=["one two", "three"], encoding_format="float"
+    )
+    vectors = [item.embedding for item in raw.parse().data]
+    assert vectors == [vector("one two"), vector("three")]
+    seen = azure.fake.seen[-1]
+    assert seen.path == (
+        f"/openai/deployments/text-embedding-3-small/embeddings?api-version={API_VERSION}"
+    )
+    assert seen.headers["api-key"] == azure.fake.api_key
+    assert seen.body["model"] == "text-embedding-3-small"
+    row = azure.stack.row(raw.headers["x-request-id"])
+    assert (row["prompt_tokens"], row["estimated"]) == (3, 0)
+    assert row["cost_pusd"] == 390_000  # 3 tokens at EMBED_PRICE, 0.13 USD a million
+
+
+def test_a_refused_key_is_the_operators_problem(azure: Azure) -> None:
+    response = raw_chat(azure, "azure/wrong-key")
+    assert response.status_code == 502
+    message = response.json()["error"]["message"]
+    assert "refused the gateway's credentials (401)" in message and "AZURE_WRONG_KEY" in message
+    assert WRONG_KEY not in response.text
+
+
+def test_no_entra_token_is_a_clear_502(azure: Azure, tmp_path: Path) -> None:
+    """A gateway whose service principal's secret is wrong: Entra ID refuses it, the entra
+    upstream is skipped (never called without a token), and the client is told why."""
+    wrong = "wrong-client-secret-0000000000"
+    stack = start_azure(tmp_path, azure.fake, azure.entra, AZURE_CLIENT_SECRET=wrong)
+    try:
+        called, refused = len(azure.fake.seen), azure.entra.refused
+        with stack.client() as client:
+            response = client.post(
+                "/v1/chat/completions", json={"model": "azure/entra", "messages": HELLO}
+            )
+        assert response.status_code == 502
+        message = response.json()["error"]["message"]
+        assert "could not authenticate" in message and "Microsoft Entra ID token" in message
+        assert azure.entra.refused == refused + 1 and len(azure.fake.seen) == called
+        assert wrong not in response.text and wrong not in stack.gateway.log()
+    finally:
+        stack.gateway.stop()
+
+
 def test_no_secret_reaches_the_log(azure: Azure) -> None:
     raw_chat(azure, "azure/entra")
     raw_chat(azure, "azure/filtered-prompt")
+    raw_chat(azure, "azure/wrong-key")
     log = azure.stack.gateway.log()
-    secrets = [azure.fake.api_key, OPERATOR_TOKEN, CLIENT_SECRET, *azure.entra.issued]
+    secrets = [azure.fake.api_key, OPERATOR_TOKEN, WRONG_KEY, CLIENT_SECRET, *azure.entra.issued]
     assert azure.entra.issued and not [s for s in secrets if s in log]
