@@ -86,7 +86,9 @@ def test_litellm() -> None:
     assert nano.upstreams[0].base_url == "https://api.openai.com/v1"
     flash = models["google/gemini-2.5-flash"]
     assert flash.input_modalities == ("text", "image", "audio", "video")
-    assert flash.upstreams == ()  # Vertex AI needs Google credentials: no upstream
+    assert [(u.provider, u.base_url, u.api_key_env) for u in flash.upstreams] == [
+        ("gemini", "https://aiplatform.googleapis.com/v1/publishers/google", "VERTEX_API_KEY")
+    ]  # Vertex AI express mode
     assert models["anthropic/claude-haiku-4-5"].cost.input_cache_write == 1.25  # 1.25e-06
     deepseek = models["deepseek/deepseek-v4-pro"]
     assert deepseek.cost.input_cache_read == 0.003625

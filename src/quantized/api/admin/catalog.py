@@ -15,7 +15,12 @@ from quantized.api.json_response import json_response
 from quantized.api.requests import Parameters, PathParameters, body_bytes, optional, runtime
 from quantized.api.routing import Answer, body, operation, path, principal, query, route
 from quantized.catalog.document import model_json
-from quantized.catalog.importers import parse_foreign
+from quantized.catalog.importers import (
+    DEFAULT_BEDROCK_REGION,
+    WITH_OPTIONS,
+    ImportOptions,
+    parse_foreign,
+)
 from quantized.catalog.schema import (
     MAX_ID_LENGTH,
     Aliases,
@@ -119,6 +124,45 @@ class ImportQuery(Parameters):
             "it would add and change (field by field), writing nothing"
         ),
     ] = False
+    azure_endpoint: Annotated[
+        str | None,
+        Field(
+            max_length=2048,
+            description="litellm only: the Azure OpenAI resource (https://NAME.openai.azure."
+            "com, or .../openai/v1) Azure's entries are served by, each model by a deployment "
+            "of its name (without it they get no upstream)",
+        ),
+    ] = None
+    azure_api_version: Annotated[
+        str | None,
+        Field(
+            max_length=64,
+            description="litellm only: that resource's api-version (such as 2024-10-21; "
+            "required unless the endpoint ends in /openai/v1)",
+        ),
+    ] = None
+    bedrock_region: Annotated[
+        str | None,
+        Field(
+            max_length=64,
+            description=f"litellm only: the AWS region of Bedrock entries whose key names "
+            f"none (default {DEFAULT_BEDROCK_REGION})",
+        ),
+    ] = None
+
+    @model_validator(mode="after")
+    def _options_fit(self) -> ImportQuery:
+        given = self.options.given  # a bad option is a ValueError: a 400
+        if given and self.format not in WITH_OPTIONS:
+            raise ValueError(
+                "azure_endpoint, azure_api_version and bedrock_region are for format=litellm only"
+            )
+        return self
+
+    @property
+    def options(self) -> ImportOptions:
+        """The import options (checked: a bad one is a ``ValueError``)."""
+        return ImportOptions(self.azure_endpoint, self.azure_api_version, self.bedrock_region)
 
 
 class FieldDiff(BaseModel):
@@ -276,7 +320,7 @@ async def import_models(request: Request) -> Response:
     given = query(request, ImportQuery)
     name = given.format
     text = await body_bytes(request, allowed=IMPORT_TYPES)
-    parsed = parse_foreign(name, bytes(text), now=int(time.time()))
+    parsed = parse_foreign(name, bytes(text), now=int(time.time()), options=given.options)
     app = runtime(request)
     skipped = [{"name": s.name, "reason": s.reason} for s in parsed.skipped]
     if given.dry_run:
