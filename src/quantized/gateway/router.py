@@ -150,6 +150,10 @@ class Router:
         self._client = client
         self._secret = secret
         self.providers = providers() if provided is None else provided
+        self._preparing = {
+            name for name, p in self.providers.items() if type(p).prepare is not Provider.prepare
+        }
+        """The providers that fetch credentials before a call (the others need no await)."""
         self.breakers = breakers or Breakers()
         """Replaced by the shared (Redis) breakers when the runtime has Redis."""
         self.quotas = quotas or Quotas()
@@ -214,10 +218,11 @@ class Router:
                     if cooling is None or wait < cooling:
                         cooling, coolest = wait, target
                     continue
-                wait = await self.quotas.admit(target, f"{request_id}:{len(tried)}", now)
-                if wait:
-                    full = _least(full, wait)
-                    continue
+                if upstream.rpm or upstream.tpm:
+                    wait = await self.quotas.admit(target, f"{request_id}:{len(tried)}", now)
+                    if wait:
+                        full = _least(full, wait)
+                        continue
                 probe = state is not CLOSED
                 if probe and not await self.breakers.probe(target.id, now):
                     cooling = _least(cooling, 1.0)
@@ -299,7 +304,8 @@ class Router:
         if left <= 0:
             raise DeadlineExceeded("The request's deadline passed before an upstream answered.")
         try:
-            await route.provider.prepare(route.upstream, route.api_key)
+            if route.upstream.provider in self._preparing:
+                await route.provider.prepare(route.upstream, route.api_key)
         except CredentialsUnavailable as exc:
             log.warning("upstream %s: no credentials (%s)", route.label, route.scrub(str(exc)))
             raise _Next(
@@ -328,7 +334,8 @@ class Router:
                     target.stats.measured(timing.first - sent)
                     target.stats.served += 1
                     served = True
-                    await self.breakers.succeeded(target.id, probe)
+                    if probe:
+                        await self.breakers.succeeded(target.id, probe)
                     return opened
                 retry_after = retry_after_seconds(response.header(b"retry-after"))
                 rejected = await self._rejected(route, response)

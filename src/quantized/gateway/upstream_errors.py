@@ -39,6 +39,8 @@ def retry_after_seconds(value: bytes | None) -> float | None:
 def rejection(
     route: Route, status: int, body: bytes, retry_after: bytes | None = None
 ) -> QuantizedError:
+    if status == 400 and b'"API_KEY_INVALID"' in body:  # Gemini refuses a wrong key so
+        status = 401
     if status in (401, 403):
         log.warning("upstream %s refused the gateway's credentials (%d)", route.label, status)
         return BadGatewayError(

@@ -132,5 +132,7 @@ def log_config(level: str, log_format: Literal["text", "json"] = "text") -> dict
             "quantized": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn": {"handlers": ["stderr"], "level": level, "propagate": False},
             "uvicorn.access": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+            # botocore logs SigV4 canonical requests (session tokens included) at DEBUG
+            "botocore": {"level": "WARNING"},
         },
     }

@@ -5,6 +5,8 @@ from __future__ import annotations
 from quantized.gateway.providers.anthropic import AnthropicProvider
 from quantized.gateway.providers.azure import AzureProvider
 from quantized.gateway.providers.base import Provider
+from quantized.gateway.providers.bedrock import BedrockProvider
+from quantized.gateway.providers.gemini import GeminiProvider
 from quantized.gateway.providers.openai import OpenAIProvider
 
 
@@ -14,4 +16,6 @@ def providers() -> dict[str, Provider]:
         "openai": OpenAIProvider(),
         "anthropic": AnthropicProvider(),
         "azure": AzureProvider(),
+        "bedrock": BedrockProvider(),
+        "gemini": GeminiProvider(),
     }

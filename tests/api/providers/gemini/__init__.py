@@ -1,0 +1,1 @@
+"""Gemini upstreams end to end."""
