@@ -205,7 +205,8 @@ class Router:
             coolest: Target | None = None
             full: float | None = None
             missing: list[str] = []
-            for target in plan(targets, model.routing, self._rng):
+            ordered = plan(targets, model.routing, self._rng)
+            for position, target in enumerate(ordered):
                 upstream = target.upstream
                 key = self._secret(upstream.api_key_env) if upstream.api_key_env else None
                 if upstream.api_key_env and key is None:
@@ -229,8 +230,9 @@ class Router:
                     continue
                 route = Route(model, upstream, self.providers[upstream.provider], key, target)
                 try:
+                    more = position < len(ordered) - 1
                     return await self._attempts(
-                        surface, request, route, probe, watch, timing, tried, deadline
+                        surface, request, route, probe, watch, timing, tried, deadline, more
                     )
                 except _Next as exc:
                     last = exc.failure
@@ -254,8 +256,10 @@ class Router:
         timing: Timing,
         tried: list[Route],
         deadline: float,
+        more: bool,
     ) -> Opened:
-        """Attempts at one upstream: the first, and retries of what is safe to retry."""
+        """Attempts at one upstream: the first, and retries of what is safe to retry
+        (``more``: other upstreams may be tried after these)."""
         for retry in range(self.rules.retries + 1):
             try:
                 return await self._attempt(
@@ -268,7 +272,7 @@ class Router:
                     wait = exc.retry_after or self._rng.uniform(0, self.rules.backoff * 2**retry)
                     final = time.perf_counter() + wait >= deadline
                 reason = str(exc.status) if exc.status else _reason(exc.failure)
-                watch.attempt_failed(route, reason, retried=True)
+                watch.attempt_failed(route, reason, retried=more or not final)
                 if final or exc.cooldown is not None:  # a request's failures count once
                     await self._failed(route, exc.failure, exc.cooldown)
                 if final:

@@ -108,7 +108,8 @@ class Families:
         self.fallbacks = new(
             Counter,
             "quantized_upstream_fallbacks",
-            "Times an upstream failed and the next one was tried, by upstream and reason.",
+            "Failed upstream attempts after which another was made (a retry or the next "
+            "upstream), by upstream and reason.",
             ("upstream", "reason"),
         )
         self.failures = new(
