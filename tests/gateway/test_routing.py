@@ -288,3 +288,55 @@ async def ledger(running: InProcess, request_id: str) -> list[tuple[int, int]]:
             return rows
         await asyncio.sleep(0.02)
     return []
+
+
+async def test_a_probe_answered_with_a_client_error_closes_the_breaker(
+    gateway: InProcess, members: dict[str, Member]
+) -> None:
+    """A 400 is the request's fault, and proof that the upstream answers again."""
+    a = members["a"]
+    a.status = 500
+    for _ in range(3):
+        await chat(gateway, "t/tiers")
+    await asyncio.sleep(1.05)
+    a.status = 400
+    probe = await chat(gateway, "t/tiers")
+    assert probe.status_code == 400 and a.count == 4
+    a.status = 200
+    served = await chat(gateway, "t/tiers")
+    assert served.headers["x-quantized-upstream"] == "a" and a.count == 5
+
+
+async def test_a_callers_own_short_deadline_does_not_count_against_the_upstream(
+    gateway: InProcess, members: dict[str, Member]
+) -> None:
+    a = members["a"]
+    a.delay = 0.5
+    for _ in range(4):  # more than the three failures that would open the breaker
+        answer = await chat(gateway, "t/one", headers={"x-quantized-deadline": "0.1"})
+        assert answer.status_code == 504
+    a.delay = 0.0
+    served = await chat(gateway, "t/one")
+    assert served.status_code == 200 and a.count == 5  # still closed: a was never skipped
+
+
+async def test_an_upstream_retry_after_is_bounded(
+    gateway: InProcess, members: dict[str, Member]
+) -> None:
+    a = members["a"]
+    a.status, a.retry_after = 429, 999_999_999
+    await chat(gateway, "t/tiers")
+    states = await gateway.client.get("/admin/v1/upstreams", headers=gateway.headers())
+    by_name = {u["name"]: u for u in states.json()["data"]}
+    assert by_name["a"]["state"] == "open" and 250 < by_name["a"]["retry_in"] <= 300
+
+
+async def test_an_upstream_gateway_timeout_is_never_sent_elsewhere(
+    gateway: InProcess, members: dict[str, Member]
+) -> None:
+    """A 504 from the upstream's edge: the origin may be serving (and billing) it."""
+    a, b = members["a"], members["b"]
+    a.status = 504
+    answer = await chat(gateway, "t/tiers")
+    assert answer.status_code == 504 and (a.count, b.count) == (1, 0)
+    assert answer.headers["x-quantized-attempts"] == "1"

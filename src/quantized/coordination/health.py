@@ -18,6 +18,7 @@ import contextlib
 import logging
 
 from quantized.coordination.redis import RedisDown, RedisLink
+from quantized.errors import ServiceUnavailableError
 from quantized.gateway.health import BreakerRules, Breakers
 
 log = logging.getLogger("quantized.coordination")
@@ -71,11 +72,18 @@ class SharedBreakers(Breakers):
         self._probes[uid] = now + self.rules.probe_timeout
         return True
 
-    async def failed(self, uid: str, now: float, cooldown: float | None = None) -> float | None:
-        probing = self._probes.pop(uid, None) is not None
+    async def release(self, uid: str) -> None:
+        if self._probes.pop(uid, None) is not None:
+            with contextlib.suppress(RedisDown):  # else the claim lapses by itself
+                await self._link.command("DEL", self._keys(uid)[2])
+
+    async def failed(
+        self, uid: str, now: float, cooldown: float | None = None, *, probe: bool = False
+    ) -> float | None:
+        probing = probe and self._probes.pop(uid, None) is not None
         forced = cooldown is not None or probing
         seconds = self.rules.cooldown if cooldown is None else cooldown
-        health, failures, probe = self._keys(uid)
+        health, failures, claim = self._keys(uid)
         try:
             opens = await self._link.run_script(
                 FAIL,
@@ -90,11 +98,11 @@ class SharedBreakers(Breakers):
                 ],
             )
             if probing:
-                await self._link.command("DEL", probe)
+                await self._link.command("DEL", claim)
         except RedisDown:
             if probing:
                 self._probes[uid] = now  # the process kind's rules: this probe failed
-            return await super().failed(uid, now, cooldown)
+            return await super().failed(uid, now, cooldown, probe=probing)
         if not opens:
             self._count(uid, now)  # for the admin API's view of this process
             return None
@@ -110,12 +118,22 @@ class SharedBreakers(Breakers):
         await self._forget(uid)
 
     async def reset(self, uid: str) -> None:
+        """Close the breaker everywhere, or 503 if Redis cannot be told."""
         await super().reset(uid)
-        await self._forget(uid)
+        health, failures, probe = self._keys(uid)
+        try:
+            await self._link.command("HDEL", health, uid)
+            await self._link.command("DEL", failures, probe)
+        except RedisDown:
+            raise ServiceUnavailableError(
+                "Redis, which shares the breakers between instances, is unreachable: the "
+                "upstream's breaker could not be closed everywhere.",
+                code="redis_unavailable",
+            ) from None
 
     async def _forget(self, uid: str) -> None:
-        health, failures, probe = self._keys(uid)
         with contextlib.suppress(RedisDown):
+            health, failures, probe = self._keys(uid)
             await self._link.command("HDEL", health, uid)
             await self._link.command("DEL", failures, probe)
 
@@ -139,9 +157,15 @@ class SharedBreakers(Breakers):
             with contextlib.suppress(ValueError):
                 view[uid] = int(value) / 1000
         self.open_until = view
+        for uid in [uid for uid in self._probes if uid not in view]:
+            del self._probes[uid]  # closed by another instance's probe, or reset
 
     async def _follow(self) -> None:
         while True:
-            with contextlib.suppress(RedisDown):
+            try:
                 await self.refresh()
+            except RedisDown:
+                pass
+            except Exception:  # keep following: a bad entry must not end it
+                log.exception("reading the shared upstream breakers failed")
             await asyncio.sleep(self._interval)

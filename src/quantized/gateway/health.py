@@ -61,10 +61,18 @@ class Breakers:
         self._probes[uid] = now + self.rules.probe_timeout
         return True
 
-    async def failed(self, uid: str, now: float, cooldown: float | None = None) -> float | None:
+    async def release(self, uid: str) -> None:
+        """Give up a probe claimed with :meth:`probe` that neither succeeded nor failed (the
+        request ended otherwise): another request may probe at once."""
+        self._probes.pop(uid, None)
+
+    async def failed(
+        self, uid: str, now: float, cooldown: float | None = None, *, probe: bool = False
+    ) -> float | None:
         """An attempt on ``uid`` failed (``cooldown``: the upstream asked for that long
-        before the next); until when its breaker is open, if this opened it."""
-        probing = self._probes.pop(uid, None) is not None
+        before the next; ``probe``: it was the half-open breaker's probe); until when its
+        breaker is open, if this opened it."""
+        probing = probe and self._probes.pop(uid, None) is not None
         if cooldown is None and not probing and not self._count(uid, now):
             return None
         until = now + (self.rules.cooldown if cooldown is None else cooldown)
@@ -78,7 +86,8 @@ class Breakers:
             self._closed(uid)
 
     async def reset(self, uid: str) -> None:
-        """Close the breaker of ``uid`` (an admin's decision), forgetting its failures."""
+        """Close the breaker of ``uid`` (an admin's decision), forgetting its failures (with
+        shared breakers: everywhere, or a 503)."""
         self._probes.pop(uid, None)
         self._closed(uid)
 

@@ -170,6 +170,7 @@ class Exchange:
         model = catalog.usable(request.model, principal.access, say_forbidden=True)
         check_endpoint(surface.endpoint, model)
         check_capabilities(request, model)
+        deadline, asked = deadline_of(headers, pipeline.router.rules.deadline, self.timing.start)
         budgets = pipeline.state.budgets
         hard = budgets.hard(principal.scopes, model.id)
         if hard:
@@ -195,7 +196,8 @@ class Exchange:
                 self.timing,
                 tried,
                 request_id=self.request_id,
-                deadline=deadline_of(headers, pipeline.router.rules.deadline, self.timing.start),
+                deadline=deadline,
+                caller_deadline=asked,
             )
         finally:
             if tried:  # the upstream that served, or the last that failed
@@ -207,7 +209,12 @@ class Exchange:
                 outcome.attempts = len(tried)
         self.route = opened.route
         if request.stream:
-            translator = translated(lambda: surface.stream(request, opened.route))
+            try:
+                translator = translated(lambda: surface.stream(request, opened.route))
+            except BaseException:
+                if opened.response is not None:
+                    opened.response.abort()
+                raise
             outcome.status, outcome.error_code = 200, None
             return Streamed(self, surface, request, opened, translator, principal)
         answer, outcome.usage = translated(
@@ -232,11 +239,11 @@ class Exchange:
         try:
             if self.route is not None:
                 usage = self.outcome.usage
-                self._pipeline.router.charge(
+                self._pipeline.router.charge(  # tokens count when the request ends
                     self.route,
                     usage.prompt_tokens + usage.completion_tokens,
                     self.request_id,
-                    self.started,
+                    time.time(),
                 )
             self._record()
         finally:
@@ -377,25 +384,26 @@ class Streamed:
 DEADLINE_HEADER = b"x-quantized-deadline"
 
 
-def deadline_of(headers: Headers, most: float, start: float) -> float:
+def deadline_of(headers: Headers, most: float, start: float) -> tuple[float, bool]:
     """When the request must have its first answer (a ``time.perf_counter()`` instant):
     ``most`` seconds after ``start``, or sooner if the caller's ``x-quantized-deadline``
-    header (seconds, such as ``30`` or ``2.5``) asks for less."""
-    seconds = most
-    for name, value in headers:
+    header (seconds, such as ``30`` or ``2.5``) asks for less; and whether it did."""
+    seconds, asked = most, False
+    for name, raw in headers:
         if name == DEADLINE_HEADER:
             try:
-                asked = float(value)
+                value = float(raw)
             except ValueError:
-                asked = -1.0
-            if not 0 < asked < 1e9:
+                value = -1.0
+            if not 0 < value < 1e9:
                 raise InvalidRequestError(
                     "The x-quantized-deadline header must be a positive number of seconds.",
                     param="x-quantized-deadline",
                     code="invalid_deadline",
                 )
-            seconds = min(seconds, asked)
-    return start + seconds
+            if value < seconds:
+                seconds, asked = value, True
+    return start + seconds, asked
 
 
 def translated(work: Callable[[], T]) -> T:

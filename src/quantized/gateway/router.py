@@ -77,6 +77,9 @@ class RoutingRules:
     """How long a request waits for room when every upstream's quota is full."""
     deadline: float = 600.0
     """Seconds a request may take to its first answer, unless the caller asks for less."""
+    max_cooldown: float = 300.0
+    """The longest an upstream's ``Retry-After`` keeps its breaker open (past the
+    breakers' own cooldown)."""
 
 
 class DeadlineExceeded(GatewayTimeoutError):
@@ -136,6 +139,26 @@ class _Next(Exception):  # noqa: N818 - control flow: try the next upstream
         """How long the upstream asked not to be sent anything (its ``Retry-After``)."""
 
 
+class _Attempt:
+    """One request's attempts at one upstream, and whether it holds that upstream's probe."""
+
+    def __init__(
+        self,
+        surface: Surface[Any],
+        request: ModelRequest,
+        route: Route,
+        watch: Watch,
+        timing: Timing,
+        tried: list[Route],
+        deadline: float,
+    ) -> None:
+        self.surface, self.request, self.route = surface, request, route
+        self.watch, self.timing, self.tried, self.deadline = watch, timing, tried, deadline
+        self.probe = False
+        """Set while this request holds the half-open breaker's one probe."""
+        self.caller_deadline = False
+
+
 class Router:
     def __init__(
         self,
@@ -185,13 +208,15 @@ class Router:
         *,
         request_id: str = "",
         deadline: float | None = None,
+        caller_deadline: bool = False,
     ) -> Opened:
         """The first upstream answer worth passing on (for streams: with its first chunk).
 
         ``watch`` hears of every attempt (and may add headers to it, such as the trace
         context); ``timing`` gets when attempts were sent and when the answer came;
         ``tried`` gets each route as it is tried, once per attempt (the last one served,
-        or failed); ``deadline`` is a ``time.perf_counter()`` instant.
+        or failed); ``deadline`` is a ``time.perf_counter()`` instant (``caller_deadline``:
+        the caller asked for it, so an upstream that misses it has not failed).
         """
         targets = self.targets(model)
         if not targets:
@@ -219,23 +244,29 @@ class Router:
                     if cooling is None or wait < cooling:
                         cooling, coolest = wait, target
                     continue
-                if upstream.rpm or upstream.tpm:
-                    wait = await self.quotas.admit(target, f"{request_id}:{len(tried)}", now)
-                    if wait:
-                        full = _least(full, wait)
-                        continue
                 probe = state is not CLOSED
                 if probe and not await self.breakers.probe(target.id, now):
                     cooling = _least(cooling, 1.0)
                     continue
+                if upstream.rpm or upstream.tpm:
+                    member = f"{request_id}:{len(tried)}:{waited}"
+                    wait = await self.quotas.admit(target, member, now)
+                    if wait:
+                        if probe:
+                            await self.breakers.release(target.id)
+                        full = _least(full, wait)
+                        continue
                 route = Route(model, upstream, self.providers[upstream.provider], key, target)
+                attempt = _Attempt(surface, request, route, watch, timing, tried, deadline)
+                attempt.probe, attempt.caller_deadline = probe, caller_deadline
                 try:
                     more = position < len(ordered) - 1
-                    return await self._attempts(
-                        surface, request, route, probe, watch, timing, tried, deadline, more
-                    )
+                    return await self._attempts(attempt, more)
                 except _Next as exc:
                     last = exc.failure
+                finally:
+                    if attempt.probe:  # neither served nor failed: free the probe's place
+                        await self.breakers.release(target.id)
             if last is not None:
                 raise last
             left = deadline - time.perf_counter()
@@ -246,35 +277,23 @@ class Router:
                 continue
             raise _unavailable(model, cooling, coolest, full, missing)
 
-    async def _attempts(
-        self,
-        surface: Surface[Any],
-        request: ModelRequest,
-        route: Route,
-        probe: bool,
-        watch: Watch,
-        timing: Timing,
-        tried: list[Route],
-        deadline: float,
-        more: bool,
-    ) -> Opened:
+    async def _attempts(self, attempt: _Attempt, more: bool) -> Opened:
         """Attempts at one upstream: the first, and retries of what is safe to retry
         (``more``: other upstreams may be tried after these)."""
+        route, watch = attempt.route, attempt.watch
         for retry in range(self.rules.retries + 1):
             try:
-                return await self._attempt(
-                    surface, request, route, probe, watch, timing, tried, deadline
-                )
+                return await self._attempt(attempt)
             except _Next as exc:
                 wait = 0.0
                 final = retry == self.rules.retries or exc.retry_after is None
                 if not final:
                     wait = exc.retry_after or self._rng.uniform(0, self.rules.backoff * 2**retry)
-                    final = time.perf_counter() + wait >= deadline
+                    final = time.perf_counter() + wait >= attempt.deadline
                 reason = str(exc.status) if exc.status else _reason(exc.failure)
                 watch.attempt_failed(route, reason, retried=more or not final)
                 if final or exc.cooldown is not None:  # a request's failures count once
-                    await self._failed(route, exc.failure, exc.cooldown)
+                    await self._failed(attempt, exc.failure, exc.cooldown)
                 if final:
                     log.warning(
                         "upstream %s failed (%s): %s", route.label, reason, exc.failure.message
@@ -287,29 +306,20 @@ class Router:
                     wait,
                 )
                 await asyncio.sleep(wait)
-                probe = False
         raise AssertionError("the last attempt raises")  # pragma: no cover
 
-    async def _attempt(
-        self,
-        surface: Surface[Any],
-        request: ModelRequest,
-        route: Route,
-        probe: bool,
-        watch: Watch,
-        timing: Timing,
-        tried: list[Route],
-        deadline: float,
-    ) -> Opened:
+    async def _attempt(self, attempt: _Attempt) -> Opened:
+        route, watch, timing = attempt.route, attempt.watch, attempt.timing
         target = route.target
         assert target is not None  # noqa: S101 - the router's routes have targets
-        tried.append(route)
-        left = deadline - time.perf_counter()
-        if left <= 0:
+        if attempt.deadline <= time.perf_counter():
             raise DeadlineExceeded("The request's deadline passed before an upstream answered.")
+        attempt.tried.append(route)
         try:
             if route.upstream.provider in self._preparing:
-                await route.provider.prepare(route.upstream, route.api_key)
+                async with asyncio.timeout(attempt.deadline - time.perf_counter()):
+                    await route.provider.prepare(route.upstream, route.api_key)
+            call = attempt.surface.call(attempt.request, route)
         except CredentialsUnavailable as exc:
             log.warning("upstream %s: no credentials (%s)", route.label, route.scrub(str(exc)))
             raise _Next(
@@ -318,33 +328,34 @@ class Router:
                     f"({route.upstream.provider}): {route.scrub(str(exc))}"
                 )
             ) from None
-        call = surface.call(request, route)
-        target.stats.inflight += 1  # until the request ends (see charge()), if served
+        except TimeoutError:
+            raise DeadlineExceeded(
+                "The request's deadline passed while the gateway fetched the credentials for "
+                f"the upstream ({route.upstream.provider})."
+            ) from None
         if call is None:
+            target.stats.inflight += 1  # until the request ends (see charge())
+            await self._succeeded(attempt)
             return Opened(route, None, b"")
         extra = watch.attempt(route)
         if extra:
             call = replace(call, headers=[*call.headers, *extra])
         timing.served = sent = time.perf_counter()
         timing.upstream = timing.upstream or timing.served
-        served = False
+        target.stats.inflight += 1
+        opened: Opened | None = None
         try:
-            async with asyncio.timeout(left):
+            async with asyncio.timeout(attempt.deadline - sent):
                 response = await self._client.post(call.url, call.headers, call.body)
                 status = response.status
                 if status < 400:
-                    opened = await self._first(route, response, request.stream)
-                    timing.first = time.perf_counter()
-                    target.stats.measured(timing.first - sent)
-                    target.stats.served += 1
-                    served = True
-                    if probe:
-                        await self.breakers.succeeded(target.id, probe)
-                    return opened
-                retry_after = retry_after_seconds(response.header(b"retry-after"))
-                rejected = await self._rejected(route, response)
+                    opened = await self._first(route, response, attempt.request.stream)
+                else:
+                    retry_after = retry_after_seconds(response.header(b"retry-after"))
+                    rejected = await self._rejected(route, response)
         except TimeoutError:
-            await self._failed(route, None, None)
+            # the caller's own deadline says nothing of the upstream's health
+            await self._failed(attempt, None, None, counts=not attempt.caller_deadline)
             watch.attempt_failed(route, "timeout", retried=False)
             raise DeadlineExceeded(
                 "The request's deadline passed before the upstream answered "
@@ -352,32 +363,75 @@ class Router:
             ) from None
         except UpstreamError as exc:
             if exc.sent:  # it may be being served (and billed): never send it twice
-                await self._failed(route, None, None)
+                await self._failed(attempt, None, None)
                 watch.attempt_failed(route, _reason_of(exc), retried=False)
                 raise failure(route, exc) from None
             raise _Next(failure(route, exc), retry_after=0.0) from None
-        except UpstreamFailure:  # the answer's first bytes never came whole
-            await self._failed(route, None, None)
+        except UpstreamFailure as exc:  # the answer's first bytes never came whole
+            too_large = exc.code == "upstream_response_too_large"  # the request asked for it
+            await self._failed(attempt, None, None, counts=not too_large)
+            watch.attempt_failed(route, "invalid", retried=False)
+            log.warning("upstream %s: %s", route.label, exc.message)
             raise
         finally:
-            if not served:
+            if opened is None:
                 target.stats.inflight -= 1
+        if opened is not None:
+            timing.first = time.perf_counter()
+            target.stats.measured(timing.first - sent)
+            target.stats.served += 1
+            await self._succeeded(attempt)
+            return opened
+        if status in (504, 524):  # the upstream's edge had it: it may be served, and billed
+            await self._failed(attempt, None, None)
+            watch.attempt_failed(route, str(status), retried=False)
+            raise GatewayTimeoutError(
+                f"The upstream's gateway timed out ({status}); the request may have been "
+                "served there, so it was not sent again."
+            )
         if isinstance(rejected, UpstreamRejected) and status != 429:
             watch.attempt_failed(route, str(status), retried=False)
+            await self._succeeded(attempt)  # it answered: up, if not pleased with the request
             raise rejected  # the request's fault: no other upstream would take it
-        cooldown = retry_after if status in (429, 503) else None
+        cooldown = retry_after if status in (429, 503) and retry_after else None
+        if cooldown is not None:
+            cooldown = min(cooldown, max(self.rules.max_cooldown, self.breakers.rules.cooldown))
         short = cooldown is not None and cooldown <= self.rules.max_retry_after
         raise _Next(rejected, cooldown if short else None, status, cooldown)
 
+    async def _succeeded(self, attempt: _Attempt) -> None:
+        """The upstream answered: a probe's success closes its breaker (never failing the
+        request that proved it)."""
+        target = attempt.route.target
+        if not attempt.probe or target is None:
+            return
+        attempt.probe = False
+        try:
+            await self.breakers.succeeded(target.id, True)
+        except Exception:  # the shared state's trouble is not the request's
+            log.exception("closing the breaker of %s failed", attempt.route.label)
+
     async def _failed(
-        self, route: Route, error: QuantizedError | None, cooldown: float | None
+        self,
+        attempt: _Attempt,
+        error: QuantizedError | None,
+        cooldown: float | None,
+        *,
+        counts: bool = True,
     ) -> None:
-        """Count a failed request (or an upstream's ``Retry-After``) against its breaker."""
+        """Count a failed request (or an upstream's ``Retry-After``) against its breaker;
+        ``counts=False``: not the upstream's fault (only a probe's place is freed)."""
+        route = attempt.route
         target = route.target
         assert target is not None  # noqa: S101 - the router's routes have targets
+        probe, attempt.probe = attempt.probe, False
+        if not counts:
+            if probe:
+                await self.breakers.release(target.id)
+            return
         target.stats.failed += 1
         target.stats.last_failure = error
-        until = await self.breakers.failed(target.id, time.time(), cooldown)
+        until = await self.breakers.failed(target.id, time.time(), cooldown, probe=probe)
         if until is not None:
             log.warning(
                 "upstream %s is cooling down for %.1f s: requests skip it until then",
