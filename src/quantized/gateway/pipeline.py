@@ -293,7 +293,8 @@ class Exchange:
         self._charging = pipeline.record(record, self.reservation)
         tokens = usage.prompt_tokens + usage.completion_tokens
         if outcome.limited and tokens:
-            pipeline.limiter.charge(principal.subject, tokens, self.request_id, self.started)
+            # counted when the request ends: a long stream's tokens are in the window now
+            pipeline.limiter.charge(principal.subject, tokens, self.request_id, time.time())
 
     async def settled(self, timeout: float = 1.0) -> None:
         """Wait (bounded) until the spend :meth:`finish` recorded counts on every instance,
