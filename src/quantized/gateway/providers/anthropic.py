@@ -30,6 +30,7 @@ from quantized.catalog.model import Upstream
 from quantized.errors import BadGatewayError
 from quantized.gateway.providers.base import Provider, json_answer
 from quantized.gateway.providers.openai import token_count
+from quantized.gateway.providers.parts import data_url, image_url, text_of
 from quantized.gateway.streams import (
     StreamTranslator,
     UpstreamCall,
@@ -55,19 +56,11 @@ _FINISH = {
 }
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
-    return ""
-
-
 def _image(part: dict[str, Any]) -> dict[str, Any]:
-    url = part.get("image_url")
-    url = url.get("url") if isinstance(url, dict) else url
-    if isinstance(url, str) and url.startswith("data:") and ";base64," in url:
-        media_type, _, data = url[5:].partition(";base64,")
+    url = image_url(part)
+    found = data_url(url)
+    if found is not None:
+        media_type, data = found
         return {
             "type": "image",
             "source": {"type": "base64", "media_type": media_type, "data": data},
@@ -103,7 +96,7 @@ def translate_messages(messages: list[dict[str, Any]]) -> tuple[str | None, list
         role = message["role"]
         content = message.get("content")
         if role in ("system", "developer"):
-            system.append(_text(content))
+            system.append(text_of(content))
             continue
         if role in ("tool", "function"):
             role, blocks = (
@@ -112,7 +105,7 @@ def translate_messages(messages: list[dict[str, Any]]) -> tuple[str | None, list
                     {
                         "type": "tool_result",
                         "tool_use_id": message.get("tool_call_id") or message.get("name") or "",
-                        "content": _text(content),
+                        "content": text_of(content),
                     }
                 ],
             )

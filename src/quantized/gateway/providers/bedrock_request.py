@@ -24,9 +24,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from quantized.errors import InvalidRequestError
+from quantized.gateway.providers.parts import arguments_object, data_url, image_url
 
 if TYPE_CHECKING:
     from quantized.gateway.surfaces.chat import ChatRequest
@@ -65,18 +64,9 @@ def _invalid(message: str, param: str) -> InvalidRequestError:
     return InvalidRequestError(message, param=param)
 
 
-def _data_url(url: Any) -> tuple[str, str] | None:
-    """``(media type, base64 data)`` of a base64 data URL."""
-    if isinstance(url, str) and url.startswith("data:") and ";base64," in url:
-        media, _, data = url[5:].partition(";base64,")
-        return media.strip().lower(), data
-    return None
-
-
 def _image(part: dict[str, Any], where: str) -> dict[str, Any]:
-    url = part.get("image_url")
-    url = url.get("url") if isinstance(url, dict) else url
-    found = _data_url(url)
+    url = image_url(part)
+    found = data_url(url)
     if found is None:
         raise _invalid(
             "Bedrock takes images as base64 data URLs only (data:image/png;base64,…): "
@@ -93,7 +83,7 @@ def _document(part: dict[str, Any], where: str) -> dict[str, Any]:
     file = part.get("file")
     if not isinstance(file, dict):
         file = {}
-    found = _data_url(file.get("file_data"))
+    found = data_url(file.get("file_data"))
     if found is None or found[0] not in DOCUMENT_FORMATS:
         raise _invalid(
             "Bedrock takes files as base64 data (file_data) in one of its document formats "
@@ -135,14 +125,6 @@ def content_blocks(content: Any, where: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def _arguments(text: Any) -> Any:
-    try:
-        value = orjson.loads(text) if isinstance(text, str) and text else {}
-    except orjson.JSONDecodeError:
-        return {"arguments": text}
-    return value if isinstance(value, dict) else {"value": value}
-
-
 def _tool_result(message: dict[str, Any], where: str) -> dict[str, Any]:
     blocks = content_blocks(message.get("content"), where)
     content = [block for block in blocks if "cachePoint" not in block]
@@ -173,7 +155,7 @@ def translate_messages(
                 tool_use = {
                     "toolUseId": str(call.get("id", "")),
                     "name": str(function.get("name", "")),
-                    "input": _arguments(function.get("arguments")),
+                    "input": arguments_object(function.get("arguments")),
                 }
                 blocks.append({"toolUse": tool_use})
         if message.get("cache_control"):

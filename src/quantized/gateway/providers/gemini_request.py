@@ -38,6 +38,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from quantized.errors import InvalidRequestError
+from quantized.gateway.providers.parts import arguments_object, data_url, image_url, text_of
 
 if TYPE_CHECKING:
     from quantized.gateway.surfaces.chat import ChatRequest
@@ -63,20 +64,11 @@ def _invalid(message: str, param: str) -> InvalidRequestError:
     return InvalidRequestError(message, param=param)
 
 
-def _data_url(url: Any) -> tuple[str, str] | None:
-    """``(media type, base64 data)`` of a base64 data URL."""
-    if isinstance(url, str) and url.startswith("data:") and ";base64," in url:
-        media, _, data = url[5:].partition(";base64,")
-        return media.strip().lower(), data
-    return None
-
-
 def _image(part: dict[str, Any], where: str) -> dict[str, Any]:
-    url = part.get("image_url")
-    url = url.get("url") if isinstance(url, dict) else url
+    url = image_url(part)
     if not isinstance(url, str) or not url:
         raise _invalid("an image part needs a URL (image_url.url)", where)
-    found = _data_url(url)
+    found = data_url(url)
     if found is not None:
         return {"inlineData": {"mimeType": found[0], "data": found[1]}}
     file: dict[str, Any] = {"fileUri": url}
@@ -97,7 +89,7 @@ def _audio(part: dict[str, Any], where: str) -> dict[str, Any]:
 
 def _file(part: dict[str, Any], where: str) -> dict[str, Any]:
     file = part.get("file")
-    found = _data_url(file.get("file_data")) if isinstance(file, dict) else None
+    found = data_url(file.get("file_data")) if isinstance(file, dict) else None
     if found is None:
         raise _invalid("Gemini takes files as base64 data URLs (file.file_data)", where)
     return {"inlineData": {"mimeType": found[0], "data": found[1]}}
@@ -124,24 +116,8 @@ def content_parts(content: Any, where: str) -> list[dict[str, Any]]:
     return parts
 
 
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return ""
-
-
-def _arguments(text: Any) -> dict[str, Any]:
-    try:
-        value = orjson.loads(text) if isinstance(text, str) and text else {}
-    except orjson.JSONDecodeError:
-        return {"arguments": text}
-    return value if isinstance(value, dict) else {"value": value}
-
-
 def _result(content: Any) -> dict[str, Any]:
-    text = _text(content)
+    text = text_of(content)
     try:
         value = orjson.loads(text)
     except orjson.JSONDecodeError:
@@ -165,7 +141,10 @@ def _calls(message: dict[str, Any], names: dict[str, str], sign: bool) -> list[d
         name = str(call["function"].get("name") or "")
         names[str(call.get("id"))] = name
         part: dict[str, Any] = {
-            "functionCall": {"name": name, "args": _arguments(call["function"].get("arguments"))}
+            "functionCall": {
+                "name": name,
+                "args": arguments_object(call["function"].get("arguments")),
+            }
         }
         signature = _signature(call)
         if signature is not None:
@@ -188,7 +167,7 @@ def translate_messages(
         role, where = message["role"], f"messages[{index}].content"
         content = message.get("content")
         if role in ("system", "developer"):
-            system += [{"text": _text(content)}] if _text(content) else []
+            system += [{"text": text_of(content)}] if text_of(content) else []
             continue
         if role in ("tool", "function"):
             call_id = str(message.get("tool_call_id"))
