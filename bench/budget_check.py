@@ -78,7 +78,7 @@ def in_process(iterations: int = 50_000) -> tuple[float, float, float, float]:
         hard = budgets.hard(scopes, model.id)
         reservation = None
         if hard:
-            amount = worst_case(request, model, len(BODY), rules)
+            amount = worst_case(request, model, len(BODY), rules, time.time())
             reservation = settled(budgets.reserve(f"r{n}", hard, amount, now))
         record = UsageRecord(
             f"r{n}", now, "2026-11-30", "key", "7", model.id, "u", 200, False,

@@ -161,6 +161,10 @@ class UpstreamOut(_Out):
     )
 
 
+class ScheduledPriceOut(CatalogCost):
+    effective_from: float = Field(description="When it takes effect (unix seconds)")
+
+
 class AdminModel(_Out):
     """A stored model in the catalog format (inactive ones too, upstreams included)."""
 
@@ -181,6 +185,10 @@ class AdminModel(_Out):
     routing: Literal["ordered", "weighted", "least_inflight", "latency"] = Field(
         description="How requests pick among the upstreams of a tier"
     )
+    scheduled_prices: list[ScheduledPriceOut] = Field(
+        description="Upcoming prices, earliest first (GET /v1/models shows only the price in force)"
+    )
+    pinned: list[str] = Field(description="Fields imports never overwrite")
 
 
 class AdminModelList(_Out):
@@ -203,8 +211,14 @@ class ImportResult(_Out):
     object: Literal["catalog.import"]
     format: Literal["quantized", "openrouter", "litellm"]
     inserted: int
-    updated: int
-    models: list[str]
+    updated: int = Field(description="Stored models the import changed")
+    unchanged: int = Field(description="Stored models the document leaves as they are")
+    removed: int = Field(
+        description="Stored models (of the models selection) the document does not list"
+    )
+    deprecated: int = Field(description="Of those, how many were deprecated (missing=deprecate)")
+    deleted: int = Field(description="Of those, how many were deleted (missing=delete)")
+    models: list[str] = Field(description="The document's models the import covered")
     skipped: list[SkippedEntry]
     aliases_skipped: list[SkippedEntry] = Field(
         description="Aliases the source suggested that another model already has"
@@ -388,6 +402,9 @@ class UsageRow(_Out):
     cache_write_tokens: int
     completion_tokens: int
     cost_usd: float
+    price: ChargedPrice | None = Field(
+        default=None, description="With by_price: the price charged (null: before price history)"
+    )
 
 
 class OwnCaller(UsageCaller):
@@ -419,6 +436,18 @@ class SpendSums(_Out):
     cost_usd_exact: str = Field(description="the exact decimal", pattern=r"^[0-9]+(\.[0-9]+)?$")
 
 
+class ChargedPrice(_Out):
+    """A row of a model's price history (GET /admin/v1/models/{id}/prices), USD per 1M
+    tokens; only the id when the row is no longer there."""
+
+    id: int
+    effective_from: float | None = None
+    prompt: float | None = None
+    completion: float | None = None
+    input_cache_read: float | None = None
+    input_cache_write: float | None = None
+
+
 class SpendRow(SpendSums):
     """One period and group; only the dimensions grouped by are present (null: none)."""
 
@@ -430,6 +459,10 @@ class SpendRow(SpendSums):
     caller: UsageCaller | None = None
     model: str | None = None
     upstream: str | None = None
+    price: ChargedPrice | None = Field(
+        default=None,
+        description="The price the requests were charged at (null: before price history)",
+    )
 
 
 class SpendReport(_Out):
@@ -438,7 +471,7 @@ class SpendReport(_Out):
     end: str
     timezone: str = Field(description="the time zone of the days")
     period: Literal["day", "week", "month", "total"]
-    group_by: list[Literal["team", "person", "key", "model", "upstream"]]
+    group_by: list[Literal["team", "person", "key", "model", "upstream", "price"]]
     data: list[SpendRow]
     total: SpendSums = Field(description="every row's sums, also those past the limit")
     has_more: bool = Field(description="rows were left out (over the limit)")

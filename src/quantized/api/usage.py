@@ -24,7 +24,8 @@ GroupBy = Annotated[
     Field(
         pattern=reports.GROUP_BY,
         description="Comma-separated dimensions: team, person, key (the caller: an API key or "
-        "a token subject), model, upstream; empty for none",
+        "a token subject), model, upstream, price (the price each request was charged at: "
+        "its history row and prices; read from the ledger's rows); empty for none",
     ),
 ]
 Period = Annotated[

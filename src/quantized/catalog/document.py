@@ -23,6 +23,9 @@ A catalog document is YAML (JSON is accepted too, being YAML)::
           - {provider: openai, base_url: https://api.openai.com/v1,
              model: gpt-4.1-nano, api_key_env: OPENAI_API_KEY,
              responses: true}              # optional: it serves the Responses API itself
+        scheduled_prices:                  # optional: prices that take effect later
+          - {effective_from: 2026-12-01T00:00:00Z, prompt: 0.08, completion: 0.3}
+        pinned: [cost.input_cache_read]    # optional: fields imports never overwrite
         routing: weighted                  # optional: ordered (default) | weighted |
                                            # least_inflight | latency, within a tier;
                                            # upstreams take name, weight, tier, rpm, tpm,
@@ -152,6 +155,14 @@ def model_to_entry(model: Model) -> dict[str, Any]:
     if model.routing != "ordered":
         entry["routing"] = model.routing
     entry["cost"] = {k: v for k, v in model.cost.all_numbers().items() if v is not None}
+    if model.scheduled:
+        entry["scheduled_prices"] = [
+            {
+                "effective_from": _instant(p.effective_from),
+                **{k: v for k, v in p.cost.all_numbers().items() if v is not None},
+            }
+            for p in model.scheduled
+        ]
     if model.price_source is not None:
         source = model.price_source
         entry["price_source"] = {
@@ -187,6 +198,8 @@ def model_to_entry(model: Model) -> dict[str, Any]:
             }
             for u in model.upstreams
         ]
+    if model.pinned:
+        entry["pinned"] = list(model.pinned)
     return entry
 
 
@@ -213,7 +226,23 @@ def model_json(model: Model) -> dict[str, Any]:
         ),
         "upstreams": [asdict(u) for u in model.upstreams],
         "routing": model.routing,
+        "scheduled_prices": [
+            {"effective_from": _seconds(p.effective_from), **p.cost.all_numbers()}
+            for p in model.scheduled
+        ],
+        "pinned": list(model.pinned),
     }
+
+
+def _seconds(instant: float) -> int | float:
+    return int(instant) if float(instant).is_integer() else instant
+
+
+def _instant(instant: float) -> dt.datetime | float:
+    """A scheduled price's instant as the catalog format writes it (a YAML timestamp)."""
+    if not float(instant).is_integer():
+        return instant
+    return dt.datetime.fromtimestamp(instant, dt.UTC)
 
 
 _PRICES = {"prompt", "completion", "input_cache_read", "input_cache_write"}

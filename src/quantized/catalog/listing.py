@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -91,7 +92,16 @@ class Rendered:
 class Catalog:
     """An immutable view of the stored catalog, with memoised renderings."""
 
-    __slots__ = ("_all", "_names", "_active", "_items", "_listings", "_cached_bytes", "everything")
+    __slots__ = (
+        "_all",
+        "_names",
+        "_active",
+        "_items",
+        "_listings",
+        "_cached_bytes",
+        "everything",
+        "switch_at",
+    )
 
     def __init__(self, models: Iterable[Model], previous: Catalog | None = None) -> None:
         self._all: dict[str, Model] = {m.id: m for m in sorted(models, key=lambda m: m.id)}
@@ -110,6 +120,19 @@ class Catalog:
         self._listings: dict[object, Rendered] = {}
         self._cached_bytes = 0
         self.everything = self._render(self._active)
+        self.switch_at = min(
+            (m.scheduled[0].effective_from for m in self._all.values() if m.scheduled),
+            default=math.inf,
+        )
+        """When the next scheduled price takes effect (unix seconds; ``inf``: none)."""
+
+    def at(self, when: float) -> Catalog:
+        """The snapshot with the prices due at ``when`` in force (itself if none is due).
+        Requests are charged the price in force when they began whatever the snapshot
+        (:meth:`Model.price_at`); this keeps the listing's ``cost`` in step."""
+        if when < self.switch_at:
+            return self
+        return Catalog((m.at(when) for m in self._all.values()), previous=self)
 
     def __len__(self) -> int:
         return len(self._all)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import ClassVar
 
 MODALITIES: tuple[str, ...] = ("text", "image", "audio", "video")
 """The four modalities the listing reports, in the order it reports them."""
@@ -48,6 +49,13 @@ class Cost:
     input_cache_read: float
     input_cache_write: float | None = None
 
+    NAMES: ClassVar[tuple[str, ...]] = (
+        "prompt",
+        "completion",
+        "input_cache_read",
+        "input_cache_write",
+    )
+
     def as_numbers(self) -> dict[str, int | float]:
         """The three documented prices (the listing's), as JSON numbers (``1``, ``0.25``)."""
         return {
@@ -64,6 +72,46 @@ class Cost:
 
 def _number(value: float) -> int | float:
     return int(value) if value.is_integer() else value
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduledPrice:
+    """A price that takes effect at ``effective_from`` (unix seconds), for every instance at
+    once. ``id`` is its row in the price history (``None`` until it is stored)."""
+
+    effective_from: float
+    cost: Cost
+    id: int | None = None
+
+
+SCHEDULE_NOTICE = 2.0
+"""Seconds: a scheduled price is set, replaced or cancelled at least this long before its
+instant, so that every instance knows of it in time (instances read changes within
+``QUANTIZED_REFRESH_INTERVAL``, at once with Redis)."""
+
+PINNABLE: tuple[str, ...] = (
+    "name",
+    "aliases",
+    "description",
+    "created",
+    "status",
+    "input_modalities",
+    "output_modalities",
+    "supported_features",
+    "endpoints",
+    "context_length",
+    "cost",
+    "cost.prompt",
+    "cost.completion",
+    "cost.input_cache_read",
+    "cost.input_cache_write",
+    "scheduled_prices",
+    "price_source",
+    "upstreams",
+    "routing",
+)
+"""The fields an operator can pin, so that imports never overwrite them (``cost`` pins
+every price)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +180,48 @@ class Model:
     """The model APIs (of :data:`ENDPOINTS`) that may be asked for this model."""
     routing: str = "ordered"
     """How requests pick among its upstreams (one of :data:`STRATEGIES`)."""
+    scheduled: tuple[ScheduledPrice, ...] = ()
+    """Prices that take effect later, earliest first (all after ``cost`` took effect)."""
+    pinned: tuple[str, ...] = ()
+    """Fields (of :data:`PINNABLE`) imports leave as they are."""
+    price_id: int | None = None
+    """The price history's row for ``cost`` (``None``: not stored yet)."""
+    superseded: ScheduledPrice | None = None
+    """After a switch in memory: the price before it, for requests that began before
+    ``superseded.effective_from`` (the instant ``cost`` took effect)."""
+
+    def price_at(self, when: float) -> tuple[Cost, int | None]:
+        """The price in force at ``when`` (unix seconds) and its history id. One comparison
+        unless a switch is near."""
+        scheduled = self.scheduled
+        if not scheduled or when < scheduled[0].effective_from:
+            before = self.superseded
+            if before is not None and when < before.effective_from:
+                return before.cost, before.id
+            return self.cost, self.price_id
+        due = scheduled[0]
+        for price in scheduled:
+            if price.effective_from > when:
+                break
+            due = price
+        return due.cost, due.id
+
+    def at(self, when: float) -> Model:
+        """This model with the scheduled prices due at ``when`` in force (itself if none)."""
+        scheduled = self.scheduled
+        if not scheduled or when < scheduled[0].effective_from:
+            return self
+        cost, price_id = self.price_at(when)
+        due = [p for p in scheduled if p.effective_from <= when]
+        last_before = due[-2].cost if len(due) > 1 else self.cost
+        last_id = due[-2].id if len(due) > 1 else self.price_id
+        return replace(
+            self,
+            cost=cost,
+            price_id=price_id,
+            scheduled=tuple(p for p in scheduled if p.effective_from > when),
+            superseded=ScheduledPrice(due[-1].effective_from, last_before, last_id),
+        )
 
     @property
     def author(self) -> str:

@@ -28,7 +28,7 @@ from pydantic import (
 from pydantic.config import JsonDict, JsonValue
 
 from quantized.catalog.aliases import ALIAS_PATTERN, MAX_ALIAS_LENGTH, MAX_ALIASES
-from quantized.catalog.model import Cost, Model, PriceSource, Upstream
+from quantized.catalog.model import PINNABLE, Cost, Model, PriceSource, ScheduledPrice, Upstream
 from quantized.errors import CatalogFormatError
 from quantized.validation import INTEGRAL, describe, first_problem
 from quantized.values import EARLIEST, LATEST, LINE, rfc3339_seconds
@@ -92,20 +92,25 @@ def _unix_seconds(value: object) -> object:
     raise ValueError("use unix seconds, a date (2025-04-14) or an RFC 3339 date-time")
 
 
+def _instant(latest: int, description: str) -> WithJsonSchema:
+    """The JSON schema of unix seconds given as such or as an RFC 3339 date or date-time."""
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "integer", "minimum": EARLIEST, "maximum": latest},
+                {"type": "string", "format": "date"},
+                {"type": "string", "format": "date-time"},
+            ],
+            "description": description,
+        }
+    )
+
+
 Created = Annotated[
     int,
     Field(ge=EARLIEST, le=LATEST),
     BeforeValidator(_unix_seconds),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "integer", "minimum": EARLIEST, "maximum": LATEST},
-                {"type": "string", "format": "date"},
-                {"type": "string", "format": "date-time"},
-            ],
-            "description": "Unix seconds, or an RFC 3339 date or date-time (default: now)",
-        }
-    ),
+    _instant(LATEST, "Unix seconds, or an RFC 3339 date or date-time (default: now)"),
 ]
 Checked = Annotated[
     dt.date,
@@ -123,6 +128,81 @@ class CostEntry(_Strict):
     completion: Price
     input_cache_read: Price | None = None
     input_cache_write: Price | None = None
+
+    def to_cost(self) -> Cost:
+        read = self.input_cache_read
+        return Cost(
+            prompt=self.prompt,
+            completion=self.completion,
+            input_cache_read=self.prompt if read is None else read,
+            input_cache_write=self.input_cache_write,
+        )
+
+
+LAST_SECOND = 253_402_300_799
+"""9999-12-31T23:59:59Z: the last instant a date-time can name."""
+EffectiveFrom = Annotated[
+    int,
+    Field(ge=EARLIEST, le=LAST_SECOND),
+    BeforeValidator(_unix_seconds),
+    _instant(
+        LAST_SECOND,
+        "When the price takes effect: unix seconds, or an RFC 3339 date (midnight UTC) or "
+        "date-time",
+    ),
+]
+
+
+class ScheduledPriceEntry(CostEntry):
+    """A price that takes effect at ``effective_from``; until then ``cost`` applies."""
+
+    effective_from: EffectiveFrom
+
+
+def _one_per_instant(prices: list[ScheduledPriceEntry]) -> list[ScheduledPriceEntry]:
+    """One price per instant: of several given for the same instant, the last."""
+    return list({p.effective_from: p for p in prices}.values())
+
+
+ScheduledPrices = Annotated[
+    list[ScheduledPriceEntry],
+    AfterValidator(_one_per_instant),
+    Field(
+        max_length=100,
+        description="Prices that take effect later, each at its effective_from (one whose "
+        "time has passed when the entry is read is the price in force; of several for one "
+        "instant, the last)",
+    ),
+]
+Pinnable = Literal[
+    "name",
+    "aliases",
+    "description",
+    "created",
+    "status",
+    "input_modalities",
+    "output_modalities",
+    "supported_features",
+    "endpoints",
+    "context_length",
+    "cost",
+    "cost.prompt",
+    "cost.completion",
+    "cost.input_cache_read",
+    "cost.input_cache_write",
+    "scheduled_prices",
+    "price_source",
+    "upstreams",
+    "routing",
+]
+Pinned = Annotated[
+    list[Pinnable],
+    AfterValidator(_no_repeats),
+    Field(
+        description="Fields imports never overwrite (set by hand); cost pins every price",
+        json_schema_extra={"uniqueItems": True},
+    ),
+]
 
 
 _PROVIDER_FIELDS: list[JsonValue] = [
@@ -367,6 +447,8 @@ class CatalogEntry(_Strict):
         "order, the next on failure), weighted (random by weight), least_inflight, or "
         "latency (the lowest recent time to first token)",
     )
+    scheduled_prices: ScheduledPrices = Field(default_factory=list)
+    pinned: Pinned = Field(default_factory=list)
 
     _aliases = field_validator("aliases")(_not_own_id)
 
@@ -385,7 +467,12 @@ class CatalogEntry(_Strict):
         return endpoints
 
     def to_model(self, now: int) -> Model:
-        cost = self.cost
+        """The model this entry describes at ``now``: a scheduled price whose time has come
+        is the price in force."""
+        schedule = sorted(self.scheduled_prices, key=lambda p: p.effective_from)
+        cost = self.cost.to_cost()
+        for due in (p for p in schedule if p.effective_from <= now):
+            cost = due.to_cost()
         return Model(
             id=self.id,
             name=self.name,
@@ -396,14 +483,7 @@ class CatalogEntry(_Strict):
             output_modalities=tuple(self.output_modalities),
             supported_features=tuple(self.supported_features),
             context_length=self.context_length,
-            cost=Cost(
-                prompt=cost.prompt,
-                completion=cost.completion,
-                input_cache_read=(
-                    cost.prompt if cost.input_cache_read is None else cost.input_cache_read
-                ),
-                input_cache_write=cost.input_cache_write,
-            ),
+            cost=cost,
             price_source=(
                 PriceSource(**self.price_source.model_dump(mode="json"))
                 if self.price_source
@@ -413,6 +493,12 @@ class CatalogEntry(_Strict):
             aliases=tuple(self.aliases),
             endpoints=tuple(self.endpoints),
             routing=self.routing,
+            scheduled=tuple(
+                ScheduledPrice(p.effective_from, p.to_cost())
+                for p in schedule
+                if p.effective_from > now
+            ),
+            pinned=tuple(p for p in PINNABLE if p in self.pinned),
         )
 
 

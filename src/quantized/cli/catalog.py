@@ -1,4 +1,5 @@
-"""``quantized models``: list, import and export the catalog."""
+"""``quantized models``: list, import and export the catalog (``diff``, ``check``, ``pin``
+and ``unpin``: :mod:`quantized.cli.diff`)."""
 
 from __future__ import annotations
 
@@ -7,25 +8,21 @@ from pathlib import Path
 
 import click
 
+from quantized.catalog.diff import PlanOptions
 from quantized.catalog.document import dump_catalog
-from quantized.catalog.importers import (
-    DEFAULT_BEDROCK_REGION,
-    FORMATS,
-    WITH_OPTIONS,
-    ImportOptions,
-    Skipped,
-    parse_foreign,
-)
+from quantized.catalog.importers import Skipped
 from quantized.cli.common import Failure, with_database
+from quantized.cli.diff import check, diff, limit_options, pin, read_source, source_options, unpin
+from quantized.cli.prices import cancel_price, prices, set_price
 from quantized.cli.table import echo_table
-from quantized.errors import QuantizedError
 from quantized.services.actors import cli_actor
 from quantized.services.catalog import import_models, stored_models
 
 
 @click.group()
 def models() -> None:
-    """List, import and export the model catalog."""
+    """List, import, export and compare the model catalog; pin fields imports keep; prices
+    over time."""
 
 
 @models.command("list")
@@ -52,73 +49,54 @@ def list_() -> None:
 
 @models.command("import")
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
-@click.option(
-    "--format",
-    "format_",
-    type=click.Choice(sorted(FORMATS)),
-    default="quantized",
-    show_default=True,
-    help="quantized (our YAML/JSON), openrouter (GET /api/v1/models JSON) or litellm "
-    "(model_prices_and_context_window.json).",
-)
-@click.option(
-    "--azure-endpoint",
-    metavar="URL",
-    help="litellm: the Azure OpenAI resource (https://NAME.openai.azure.com) that serves "
-    "Azure's entries, each model by a deployment of its name (without it: no upstream).",
-)
-@click.option(
-    "--azure-api-version",
-    metavar="VERSION",
-    help="litellm: the resource's api-version, such as 2024-10-21 (not needed for an "
-    "endpoint ending in /openai/v1).",
-)
-@click.option(
-    "--bedrock-region",
-    metavar="REGION",
-    help=f"litellm: the AWS region of Bedrock entries whose key names none "
-    f"[default: {DEFAULT_BEDROCK_REGION}].",
-)
+@source_options
+@limit_options
 def import_(
     file: Path,
     format_: str,
     azure_endpoint: str | None,
     azure_api_version: str | None,
     bedrock_region: str | None,
+    only: tuple[str, ...],
+    models_: tuple[str, ...],
+    missing: str,
 ) -> None:
-    """Insert or update the models in FILE; all or nothing."""
-    try:
-        options = ImportOptions(azure_endpoint, azure_api_version, bedrock_region)
-    except ValueError as exc:
-        raise Failure(str(exc)) from None
-    if options.given and format_ not in WITH_OPTIONS:
-        raise Failure(
-            "--azure-endpoint, --azure-api-version and --bedrock-region are for "
-            "--format litellm only"
-        )
-    try:
-        text = file.read_bytes()
-    except OSError as exc:
-        raise Failure(f"cannot read catalog file {file}: {exc.strerror}") from None
-    try:
-        parsed = parse_foreign(format_, text, now=int(time.time()), options=options)
-    except QuantizedError as exc:
-        raise Failure(f"{file}: {exc.message}") from None
-    for skipped in parsed.skipped:
-        click.echo(f"skipped {skipped.name}: {skipped.reason}", err=True)
+    """Insert or update the models in FILE; all or nothing (see `quantized models diff`).
+
+    Pinned fields of stored models are kept (`quantized models pin`).
+    """
+    now = int(time.time())
+    parsed = read_source(file, format_, azure_endpoint, azure_api_version, bedrock_region, now=now)
     for reason, names in _by_reason(parsed.unrouted).items():
         shown = ", ".join(names[:3]) + (", …" if len(names) > 3 else "")
         click.echo(f"no upstream for {len(names)} models ({shown}): {reason}", err=True)
-    foreign = format_ != "quantized"
     result = with_database(
-        lambda engine: import_models(engine, cli_actor(), parsed.models, drop_clashing=foreign),
+        lambda engine: import_models(
+            engine,
+            cli_actor(),
+            parsed.models,
+            drop_clashing=format_ != "quantized",
+            options=PlanOptions(only, models_, missing),
+            skipped=parsed.skipped,
+            parsed_at=now,
+        ),
         writes=True,
     )
+    for skipped in result.skipped:
+        click.echo(f"skipped {skipped.name}: {skipped.reason}", err=True)
     for clash in (*parsed.dropped_aliases, *result.dropped_aliases):
         click.echo(f"skipped alias: {clash.describe()}", err=True)
+    removed = ""
+    if result.removed:
+        kept = result.removed - result.deprecated - result.deleted
+        removed = (
+            f" {result.removed} stored models not in the source: {result.deprecated} "
+            f"deprecated, {result.deleted} deleted, {kept} kept."
+        )
     click.echo(
-        f"Imported {len(parsed.models)} models from {file}: {result.inserted} new, "
-        f"{result.updated} updated, {len(parsed.skipped)} skipped."
+        f"Imported {len(result.models)} models from {file}: {result.inserted} new, "
+        f"{result.updated} updated, {result.unchanged} unchanged, {len(result.skipped)} "
+        f"skipped.{removed}"
     )
 
 
@@ -145,3 +123,12 @@ def export(output: Path | None) -> None:
     except OSError as exc:
         raise Failure(f"cannot write {output}: {exc.strerror}") from None
     click.echo(f"Wrote {len(found)} models to {output}.", err=True)
+
+
+models.add_command(diff)
+models.add_command(check)
+models.add_command(pin)
+models.add_command(unpin)
+models.add_command(prices)
+models.add_command(set_price)
+models.add_command(cancel_price)

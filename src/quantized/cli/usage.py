@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 import orjson
 
+from quantized.catalog.model import Cost
 from quantized.cli.common import Failure, settings, with_database
 from quantized.cli.table import echo_table
 from quantized.errors import QuantizedError
@@ -31,6 +32,12 @@ def _caller(text: str | None) -> tuple[str, str] | None:
 @click.option("--end", metavar="DATE", help="Last day (YYYY-MM-DD); default: today.")
 @click.option("--caller", metavar="CALLER", help="Only key:<id> or jwt:<subject>.")
 @click.option("--model", metavar="ID", help="Only this model.")
+@click.option(
+    "--prices",
+    "by_price",
+    is_flag=True,
+    help="A row per price charged too, with that price (from the ledger's rows).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
 def usage(
@@ -39,6 +46,7 @@ def usage(
     end: str | None,
     caller: str | None,
     model: str | None,
+    by_price: bool,
     as_json: bool,
 ) -> None:
     """Requests, tokens and cost (USD) per day, caller and model (see also: usage report)."""
@@ -50,16 +58,20 @@ def usage(
     except QuantizedError as exc:
         raise Failure(exc.message) from None
     result = with_database(
-        lambda engine: summary(engine, start=window[0], end=window[1], caller=who, model=model)
+        lambda engine: summary(
+            engine, start=window[0], end=window[1], caller=who, model=model, by_price=by_price
+        )
     )
     if as_json:
         click.echo(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
         return
+    priced = ("PRICE", "PER 1M: PROMPT/COMPLETION/CACHE READ/WRITE") if by_price else ()
     echo_table(
         (
             "DAY",
             "CALLER",
             "MODEL",
+            *priced,
             "REQUESTS",
             "PROMPT",
             "CACHED",
@@ -72,6 +84,7 @@ def usage(
                 row["day"],
                 f"{row['caller']['kind']}:{row['caller']['id']}",
                 row["model"] or "-",
+                *(_price_cells(row.get("price")) if by_price else ()),
                 str(row["requests"]),
                 str(row["prompt_tokens"]),
                 str(row["cached_tokens"]),
@@ -85,6 +98,13 @@ def usage(
     click.echo(f"total {result['total_cost_usd']:.6f} USD, {window[0]} to {window[1]}")
 
 
+def _price_cells(price: dict[str, object] | None) -> tuple[str, str]:
+    if not price or "prompt" not in price:
+        return ("-" if not price else str(price["id"])), "-"
+    prices = [price[name] for name in Cost.NAMES]
+    return str(price["id"]), "/".join("-" if p is None else f"{p:g}" for p in prices)
+
+
 @usage.command()
 @click.option(
     "--start", metavar="DATE", help="First day (YYYY-MM-DD); default: this month's first."
@@ -95,7 +115,8 @@ def usage(
     metavar="DIMENSIONS",
     default="team",
     show_default=True,
-    help="Comma-separated: team, person, key (the caller), model, upstream; '' for none.",
+    help="Comma-separated: team, person, key (the caller), model, upstream, price (the price "
+    "charged, from the ledger's rows); '' for none.",
 )
 @click.option("--period", type=click.Choice(reports.PERIODS), default="total", show_default=True)
 @click.option("--team", metavar="NAME", help="Only this team (its name, or its id).")

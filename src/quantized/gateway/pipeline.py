@@ -174,7 +174,7 @@ class Exchange:
         budgets = pipeline.state.budgets
         hard = budgets.hard(principal.scopes, model.id)
         if hard:
-            amount = worst_case(request, model, size, pipeline.reserve)
+            amount = worst_case(request, model, size, pipeline.reserve, self.started)
             self.reservation = await budgets.reserve(self.request_id, hard, amount, self.started)
         limits = principal.limits or pipeline.default_limits
         if limits.active:
@@ -257,11 +257,13 @@ class Exchange:
         if principal is None:
             return
         pipeline, usage, model = self._pipeline, outcome.usage, outcome.model
-        cost = 0
-        if model is not None and (usage.prompt_tokens or usage.completion_tokens):
+        cost, prices, price_id = 0, None, None
+        if model is not None:  # the price in force when the request began, whole
+            prices, price_id = model.price_at(self.started)
+        if prices is not None and (usage.prompt_tokens or usage.completion_tokens):
             cost = to_pico(
                 cost_usd(
-                    model.cost,
+                    prices,
                     usage.prompt_tokens,
                     usage.cached_tokens,
                     usage.completion_tokens,
@@ -289,6 +291,7 @@ class Exchange:
             team_id=principal.team,
             person=principal.person,
             attempts=outcome.attempts,
+            price_id=price_id,
         )
         self._charging = pipeline.record(record, self.reservation)
         tokens = usage.prompt_tokens + usage.completion_tokens

@@ -48,11 +48,14 @@ def output_bound(request: ModelRequest, model: Model, rules: Reserve) -> int:
     return rules.default_output_tokens
 
 
-def worst_case(request: ModelRequest, model: Model, body_bytes: int, rules: Reserve) -> int:
-    """The most the request can cost, in picodollars."""
+def worst_case(
+    request: ModelRequest, model: Model, body_bytes: int, rules: Reserve, when: float
+) -> int:
+    """The most the request can cost, in picodollars, at the price in force at ``when``
+    (when it began: the price it will be charged at)."""
     prompt = math.ceil(body_bytes / rules.bytes_per_token)
     completion = output_bound(request, model, rules)
-    per_prompt, per_completion = _per_token(model.cost)
+    per_prompt, per_completion = _per_token(model.price_at(when)[0])
     return prompt * per_prompt + completion * per_completion
 
 

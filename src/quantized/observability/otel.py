@@ -156,6 +156,8 @@ class SpanWatch(Watch):
             span.set_attribute("quantized.usage.cached_tokens", record.cached_tokens)
             span.set_attribute("quantized.usage.cache_write_tokens", record.cache_write_tokens)
             span.set_attribute("quantized.cost_usd", str(from_pico(record.cost_pusd)))
+            if record.price_id is not None:
+                span.set_attribute("quantized.price_id", record.price_id)
             span.set_attribute("quantized.estimated", record.estimated)
         if self._finish:
             span.set_attribute("gen_ai.response.finish_reasons", list(dict.fromkeys(self._finish)))

@@ -46,6 +46,8 @@ def request_fields(exchange: Exchange) -> dict[str, Any]:
             "completion": record.completion_tokens,
         }
         found["cost"] = f"{from_pico(record.cost_pusd):f}"
+        if record.price_id is not None:
+            found["price_id"] = record.price_id
     found["latency_ms"] = round(latency, 1)
     return found
 

@@ -7,20 +7,31 @@ servers pick it up) and its audit entries (so people can see who did what).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from quantized.catalog.aliases import Clash, clashes, keeping_aliases, without_clashes
+from quantized.catalog.diff import (
+    Plan,
+    PlanOptions,
+    pinnable,
+    pinning,
+    plan_import,
+    settled,
+    unpinning,
+)
 from quantized.catalog.document import model_json
+from quantized.catalog.importers import Skipped
 from quantized.catalog.model import Model
 from quantized.catalog.schema import parse_entry
 from quantized.errors import ConflictError, InvalidRequestError, NotFoundError
 from quantized.store import audit
 from quantized.store import catalog as model_store
+from quantized.store import prices as price_store
 from quantized.store.audit import Actor
 from quantized.store.database import connection, transaction
 
@@ -33,6 +44,15 @@ class ImportResult:
     updated: int
     dropped_aliases: tuple[Clash, ...] = ()
     """Aliases left out because another model has that name (``drop_clashing`` imports)."""
+    unchanged: int = 0
+    removed: int = 0
+    """Stored models (of the selection) the source does not list."""
+    deprecated: int = 0
+    deleted: int = 0
+    models: tuple[str, ...] = ()
+    """The source's models the import covered: added, changed or unchanged."""
+    skipped: tuple[Skipped, ...] = ()
+    """The importer's skipped entries and the models the options left out."""
 
 
 def _not_found(model_id: str) -> NotFoundError:
@@ -81,6 +101,11 @@ async def write_models(
 ) -> ImportResult:
     existing = {m.id: m for m in await model_store.models_by_id(conn, [m.id for m in entries])}
     inserted, updated = await model_store.upsert_models(conn, entries)
+    now = time.time()
+    await price_store.record(conn, actor, action, [m for m in entries if m.id in existing], now)
+    await price_store.record(
+        conn, actor, "model.create", [m for m in entries if m.id not in existing], now
+    )
     await audit.record(
         conn,
         actor,
@@ -98,88 +123,146 @@ async def write_models(
     return ImportResult(inserted, updated)
 
 
+async def _plan(
+    conn: AsyncConnection,
+    entries: Sequence[Model],
+    options: PlanOptions | None,
+    *,
+    foreign: bool,
+    skipped: Sequence[Skipped],
+    parsed_at: int | None,
+) -> tuple[Plan, list[Clash]]:
+    """The plan of an import (:func:`quantized.catalog.diff.plan_import`) with the aliases
+    of the models it writes settled against the rest of the catalog."""
+    stored = await model_store.all_models(conn)
+    plan = plan_import(
+        stored, entries, options, foreign=foreign, skipped=skipped, parsed_at=parsed_at
+    )
+    try:
+        models, dropped = await settle_aliases(conn, plan.candidates, drop=foreign, document=True)
+    except ConflictError as exc:  # name the entry by its place in the document
+        raise _in_document(exc, plan.positions) from None
+    return settled(plan, models), dropped
+
+
+def _in_document(exc: ConflictError, positions: Sequence[int]) -> ConflictError:
+    param = exc.param or ""
+    if param.startswith("models[") and "]" in param:
+        index, _, rest = param[len("models[") :].partition("]")
+        if index.isdigit() and int(index) < len(positions):
+            param = f"models[{positions[int(index)]}]{rest}"
+    return ConflictError(exc.message, param=param or None, code=exc.code)
+
+
 async def import_models(
-    engine: AsyncEngine, actor: Actor, entries: Sequence[Model], *, drop_clashing: bool = False
+    engine: AsyncEngine,
+    actor: Actor,
+    entries: Sequence[Model],
+    *,
+    drop_clashing: bool = False,
+    options: PlanOptions | None = None,
+    skipped: Sequence[Skipped] = (),
+    parsed_at: int | None = None,
 ) -> ImportResult:
-    """Upsert models in one transaction: all of them or none (see :func:`settle_aliases`)."""
+    """Write what :func:`preview_import` shows, in one transaction: all of it or none.
+
+    ``drop_clashing``: the entries come from a foreign catalog (see :func:`settle_aliases`
+    and :func:`quantized.catalog.diff.plan_import`). Stored models the source lacks are
+    deprecated or deleted if ``options.missing`` says so (audited as ``model.update`` and
+    ``model.delete``). ``parsed_at``: the ``now`` the entries were parsed at (see
+    :func:`quantized.catalog.diff.plan_import`).
+    """
     async with transaction(engine) as conn:
-        models, dropped = await settle_aliases(conn, entries, drop=drop_clashing, document=True)
-        result = await write_models(conn, actor, "model.update", models)
-    return ImportResult(result.inserted, result.updated, tuple(dropped))
-
-
-@dataclass(frozen=True, slots=True)
-class FieldChange:
-    old: Any
-    new: Any
+        await model_store.lock_models(conn, [m.id for m in entries])
+        plan, dropped = await _plan(
+            conn, entries, options, foreign=drop_clashing, skipped=skipped, parsed_at=parsed_at
+        )
+        await write_models(conn, actor, "model.update", [*plan.write, *plan.deprecate])
+        for model_id in plan.delete:
+            await model_store.delete_model(conn, model_id)
+        await price_store.cancel_upcoming(conn, plan.delete, time.time())
+        await audit.record(
+            conn,
+            actor,
+            [
+                audit.Change("model.delete", "model", i, model_json(plan.stored[i]), None)
+                for i in plan.delete
+            ],
+        )
+    return ImportResult(
+        len(plan.added),
+        len(plan.changed),
+        tuple(dropped),
+        unchanged=len(plan.unchanged),
+        removed=len(plan.removed),
+        deprecated=len(plan.deprecate),
+        deleted=len(plan.delete),
+        models=tuple(m.id for m in plan.candidates),
+        skipped=plan.skipped,
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class ImportPreview:
     """What an import would do, field by field: nothing is written."""
 
-    added: list[str]
-    changed: list[tuple[str, dict[str, FieldChange]]]
-    unchanged: list[str]
+    plan: Plan
     dropped_aliases: tuple[Clash, ...] = ()
 
 
-def _flat(document: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A model object's fields with nested objects as dotted names (``cost.prompt``)."""
-    flat: dict[str, Any] = {}
-    for key, value in document.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
-
-
-def field_changes(old: Model, new: Model) -> dict[str, FieldChange]:
-    """The fields whose admin-API form (:func:`model_json`) differs, by dotted name.
-
-    A nested object that appears or goes (a ``price_source``) is one change of the whole
-    object; lists (aliases, upstreams) are compared whole.
-    """
-    before, after = model_json(old), model_json(new)
-    changes: dict[str, FieldChange] = {}
-    for key in dict.fromkeys((*before, *after)):
-        was, now = before.get(key), after.get(key)
-        if was == now:
-            continue
-        if isinstance(was, dict) and isinstance(now, dict):
-            flat_was, flat_now = _flat(was, f"{key}."), _flat(now, f"{key}.")
-            for name in dict.fromkeys((*flat_was, *flat_now)):
-                if flat_was.get(name) != flat_now.get(name):
-                    changes[name] = FieldChange(flat_was.get(name), flat_now.get(name))
-        else:
-            changes[key] = FieldChange(was, now)
-    return changes
-
-
 async def preview_import(
-    engine: AsyncEngine, entries: Sequence[Model], *, drop_clashing: bool = False
+    engine: AsyncEngine,
+    entries: Sequence[Model],
+    *,
+    drop_clashing: bool = False,
+    options: PlanOptions | None = None,
+    skipped: Sequence[Skipped] = (),
+    parsed_at: int | None = None,
 ) -> ImportPreview:
     """What :func:`import_models` would do with ``entries``, checked the same way (the same
-    errors), without writing anything: the models added, changed (with their fields) and
-    unchanged."""
+    errors) and planned by the same function, without writing anything."""
     async with connection(engine) as conn:
-        models, dropped = await settle_aliases(conn, entries, drop=drop_clashing, document=True)
-        stored = {m.id: m for m in await model_store.models_by_id(conn, [m.id for m in models])}
-    added: list[str] = []
-    changed: list[tuple[str, dict[str, FieldChange]]] = []
-    unchanged: list[str] = []
-    for model in models:
-        previous = stored.get(model.id)
-        if previous is None:
-            added.append(model.id)
-            continue
-        fields = field_changes(previous, model)
-        if fields:
-            changed.append((model.id, fields))
-        else:
-            unchanged.append(model.id)
-    return ImportPreview(added, changed, unchanged, tuple(dropped))
+        plan, dropped = await _plan(
+            conn, entries, options, foreign=drop_clashing, skipped=skipped, parsed_at=parsed_at
+        )
+    return ImportPreview(plan, tuple(dropped))
+
+
+async def pin_fields(
+    engine: AsyncEngine, actor: Actor, model_id: str, fields: Sequence[str]
+) -> Model:
+    """Pin ``fields`` of a stored model (of :data:`quantized.catalog.model.PINNABLE`):
+    imports leave them as they are. Audited as ``model.update``."""
+    names = pinnable(fields, "fields")
+    return await _repin(engine, actor, model_id, lambda pins: pinning(pins, names))
+
+
+async def unpin_fields(
+    engine: AsyncEngine, actor: Actor, model_id: str, fields: Sequence[str]
+) -> Model:
+    """Unpin ``fields`` (``cost`` unpins every price). Audited as ``model.update``."""
+    names = pinnable(fields, "fields")
+    return await _repin(engine, actor, model_id, lambda pins: unpinning(pins, names))
+
+
+async def _repin(
+    engine: AsyncEngine,
+    actor: Actor,
+    model_id: str,
+    change: Callable[[tuple[str, ...]], tuple[str, ...]],
+) -> Model:
+    async with transaction(engine) as conn:
+        await model_store.lock_models(conn, [model_id])
+        found = await model_store.models_by_id(conn, [model_id])
+        if not found:
+            raise _not_found(model_id)
+        model = found[0]
+        pins = change(model.pinned)
+        if pins == model.pinned:
+            return model
+        model = replace(model, pinned=pins)
+        await write_models(conn, actor, "model.update", [model])
+    return model
 
 
 async def stored_models(engine: AsyncEngine) -> list[Model]:
@@ -197,6 +280,7 @@ async def get_model(engine: AsyncEngine, model_id: str) -> Model:
 
 async def create_model(engine: AsyncEngine, actor: Actor, model: Model) -> Model:
     async with transaction(engine) as conn:
+        await model_store.lock_models(conn, [model.id])
         if await model_store.models_by_id(conn, [model.id]):
             raise ConflictError(
                 f"model '{model.id}' already exists", param="id", code="model_exists"
@@ -209,6 +293,7 @@ async def create_model(engine: AsyncEngine, actor: Actor, model: Model) -> Model
 async def replace_model(engine: AsyncEngine, actor: Actor, model: Model) -> bool:
     """Create or replace; return whether it was created."""
     async with transaction(engine) as conn:
+        await model_store.lock_models(conn, [model.id])
         await settle_aliases(conn, [model])
         result = await write_models(conn, actor, "model.replace", [model])
     return result.inserted == 1
@@ -231,6 +316,7 @@ async def patch_model(
     engine: AsyncEngine, actor: Actor, model_id: str, patch: dict[str, Any]
 ) -> Model:
     async with transaction(engine) as conn:
+        await model_store.lock_models(conn, [model_id])
         found = await model_store.models_by_id(conn, [model_id])
         if not found:
             raise _not_found(model_id)
@@ -247,11 +333,14 @@ async def patch_model(
 
 
 async def delete_model(engine: AsyncEngine, actor: Actor, model_id: str) -> None:
+    """Delete a model; its price history stays, prices still to come cancelled."""
     async with transaction(engine) as conn:
+        await model_store.lock_models(conn, [model_id])
         found = await model_store.models_by_id(conn, [model_id])
         if not found:
             raise _not_found(model_id)
         await model_store.delete_model(conn, model_id)
+        await price_store.cancel_upcoming(conn, [model_id], time.time())
         await audit.record(
             conn,
             actor,

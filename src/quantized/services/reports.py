@@ -21,15 +21,18 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from quantized.catalog.model import Cost
 from quantized.errors import InvalidRequestError, NotFoundError
+from quantized.store import prices as price_store
 from quantized.store import reports as report_store
 from quantized.store.database import connection
+from quantized.store.prices import PriceRow, charged_price
 from quantized.usage.cost import from_pico, usd_number
 from quantized.values import is_line, parse_id, shown
 
 DIMENSIONS = report_store.DIMENSIONS
 PERIODS = report_store.PERIODS
-_ONE = "team|person|key|model|upstream"
+_ONE = "team|person|key|model|upstream|price"
 GROUP_BY = f"^(?:(?:{_ONE})(?:,(?:{_ONE}))*)?$"
 """Comma-separated dimensions, possibly none (for documents)."""
 MAX_ROWS = 100_000
@@ -135,6 +138,11 @@ async def spend_report(
                 rows = rows[:limit]
                 total = (await report_store.spend(conn, **query))[0]
         names = await report_store.team_names(conn) if "team" in groups else {}
+        charged: dict[int, PriceRow] = {}
+        if "price" in groups:
+            charged = await price_store.rows_by_id(
+                conn, (r["price_id"] for r in rows if r["price_id"])
+            )
     if total is None:
         total = {name: sum(r[name] for r in rows) for name in report_store.SUMS}
     return {
@@ -144,7 +152,7 @@ async def spend_report(
         "timezone": timezone,
         "period": period,
         "group_by": list(groups),
-        "data": [_row(r, groups, period, names) for r in rows],
+        "data": [_row(r, groups, period, names, charged) for r in rows],
         "total": _amounts(total),
         "has_more": more,
     }
@@ -174,7 +182,11 @@ def _amounts(sums: dict[str, Any]) -> dict[str, Any]:
 
 
 def _row(
-    found: dict[str, Any], groups: Sequence[str], period: str, names: dict[int, str]
+    found: dict[str, Any],
+    groups: Sequence[str],
+    period: str,
+    names: dict[int, str],
+    charged: dict[int, PriceRow],
 ) -> dict[str, Any]:
     row: dict[str, Any] = {} if period == "total" else {"period": found["period"]}
     for dimension in groups:
@@ -183,16 +195,22 @@ def _row(
             row["team"] = None if team is None else {"id": team, "name": names.get(team)}
         elif dimension == "key":
             row["caller"] = {"kind": found["caller_kind"], "id": found["caller_id"]}
+        elif dimension == "price":
+            row["price"] = charged_price(found["price_id"], charged)
         else:
             row[dimension] = found[dimension]
     row.update(_amounts(found))
     return row
 
 
+_PRICE_COLUMNS = [f"price_{name}" for name in ("id", *Cost.NAMES)]
+_SPLIT = {"team": ["team_id", "team"], "key": ["caller"], "price": _PRICE_COLUMNS}
+
+
 def csv_columns(report: dict[str, Any]) -> list[str]:
     columns = [] if report["period"] == "total" else ["period"]
     for dimension in report["group_by"]:
-        columns += {"team": ["team_id", "team"], "key": ["caller"]}.get(dimension, [dimension])
+        columns += _SPLIT.get(dimension, [dimension])
     return [*columns, *TOKENS, "cost_usd"]
 
 
@@ -207,6 +225,12 @@ def csv_cells(row: dict[str, Any], *, spreadsheet: bool = True) -> dict[str, str
             cells["team"] = "" if value is None else text(value["name"] or "")
         elif name == "caller":
             cells["caller"] = text(f"{value['kind']}:{value['id']}")
+        elif name == "price":
+            found = value or {}
+            cells.update(
+                (column, "" if found.get(key) is None else str(found[key]))
+                for column, key in zip(_PRICE_COLUMNS, ("id", *Cost.NAMES), strict=True)
+            )
         elif name == "cost_usd_exact":
             cells["cost_usd"] = value
         elif name != "cost_usd":

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from quantized.errors import InvalidRequestError
+from quantized.store import prices as price_store
 from quantized.store import reports as report_store
 from quantized.store.database import connection
+from quantized.store.prices import PriceRow, charged_price
 from quantized.usage.cost import usd_number
 from quantized.values import is_line
 
@@ -41,29 +43,37 @@ async def summary(
     caller: tuple[str, str] | None = None,
     model: str | None = None,
     limit: int = 10_000,
+    by_price: bool = False,
 ) -> dict[str, Any]:
-    """Spend from ``start`` to ``end`` (ISO days, inclusive: empty if start is after end)."""
+    """Spend from ``start`` to ``end`` (ISO days, inclusive: empty if start is after end);
+    ``by_price``: a row per price charged too, with that price (read from the ledger)."""
     if model is not None and not is_line(model):
         raise InvalidRequestError(
             "model must be at most 200 characters, without control characters", param="model"
         )
     rows = []
+    charged: dict[int, PriceRow] = {}
     if start <= end:
         async with connection(engine) as conn:
             rows = await report_store.spend(
                 conn,
                 start_day=start,
                 end_day=end,
-                group_by=("key", "model"),
+                group_by=("key", "model", "price") if by_price else ("key", "model"),
                 period="day",
                 caller=caller,
                 model=model,
                 limit=limit,
             )
+            if by_price:
+                ids = (r["price_id"] for r in rows if r["price_id"] is not None)
+                charged = await price_store.rows_by_id(conn, ids)
     total = sum(r["cost_pusd"] for r in rows)
     data = []
     for row in rows:
         item: dict[str, Any] = {"day": row["period"], "model": row["model"]}
+        if by_price:
+            item["price"] = charged_price(row["price_id"], charged)
         item.update((name, row[name]) for name in _SHOWN)
         item["caller"] = {"kind": row["caller_kind"], "id": row["caller_id"]}
         item["cost_usd"] = usd_number(row["cost_pusd"])

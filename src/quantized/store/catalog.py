@@ -11,8 +11,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from quantized.catalog.model import Cost, Model, PriceSource, Upstream
-from quantized.store import changes
+from quantized.store import changes, prices
 from quantized.store.changes import chunks
+from quantized.store.prices import InForce
 from quantized.store.tables import models
 
 
@@ -41,11 +42,18 @@ def _row(model: Model, now: float) -> dict[str, Any]:
         "aliases": list(model.aliases),
         "endpoints": list(model.endpoints),
         "routing": model.routing,
+        "pinned": list(model.pinned),
         "updated_at": now,
     }
 
 
-def _model(row: Any) -> Model:
+def _model(row: Any, known: InForce | None) -> Model:
+    """A stored model with its price in force and scheduled ones (a row no price history
+    names, written by an older version, costs what its own columns say)."""
+    cost = Cost(
+        row.cost_prompt, row.cost_completion, row.cost_input_cache_read, row.cost_input_cache_write
+    )
+    current = known.current if known is not None else None
     return Model(
         id=row.id,
         name=row.name,
@@ -54,12 +62,11 @@ def _model(row: Any) -> Model:
         input_modalities=tuple(row.input_modalities),
         output_modalities=tuple(row.output_modalities),
         supported_features=tuple(row.supported_features),
-        cost=Cost(
-            row.cost_prompt,
-            row.cost_completion,
-            row.cost_input_cache_read,
-            row.cost_input_cache_write,
-        ),
+        cost=cost if current is None else current.cost,
+        price_id=None if current is None else current.id,
+        scheduled=known.scheduled if known is not None else (),
+        superseded=known.superseded if known is not None else None,
+        pinned=tuple(row.pinned or ()),
         context_length=row.context_length,
         created=row.created,
         upstreams=tuple(_upstream(u) for u in row.upstreams),
@@ -79,8 +86,11 @@ def _upstream(stored: dict[str, Any]) -> Upstream:
 
 
 async def all_models(conn: AsyncConnection) -> list[Model]:
+    """Every stored model, with the prices in force now."""
     result = await conn.execute(select(models).order_by(models.c.id))
-    return [_model(row) for row in result]
+    rows = list(result)
+    found = await prices.in_force(conn, None, time.time())
+    return [_model(row, found.get(row.id)) for row in rows]
 
 
 async def all_ids(conn: AsyncConnection) -> list[str]:
@@ -88,11 +98,24 @@ async def all_ids(conn: AsyncConnection) -> list[str]:
 
 
 async def models_by_id(conn: AsyncConnection, ids: Iterable[str]) -> list[Model]:
-    found: list[Model] = []
+    rows: list[Any] = []
     for chunk in chunks(list(ids)):
         result = await conn.execute(select(models).where(models.c.id.in_(chunk)))
-        found.extend(_model(row) for row in result)
-    return found
+        rows.extend(result)
+    if not rows:
+        return []
+    found = await prices.in_force(conn, [row.id for row in rows], time.time())
+    return [_model(row, found.get(row.id)) for row in rows]
+
+
+async def lock_models(conn: AsyncConnection, ids: Iterable[str]) -> None:
+    """Hold these models' rows until the transaction ends (PostgreSQL: their row locks;
+    SQLite: the database's write lock), so that a read-modify-write of a model never
+    works from a copy another transaction is changing. The first statement of a write."""
+    for chunk in chunks(sorted(set(ids))):  # one order: two writers never deadlock
+        await conn.execute(
+            models.update().where(models.c.id.in_(chunk)).values(updated_at=models.c.updated_at)
+        )
 
 
 async def count_models(conn: AsyncConnection) -> int:

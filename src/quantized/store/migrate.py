@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-HEAD_REVISION = "0010"
+HEAD_REVISION = "0011"
 """The newest migration; ``tests/store`` checks it against Alembic's own view."""
 
 _MIGRATIONS = Path(__file__).parent / "migrations"

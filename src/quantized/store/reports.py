@@ -25,8 +25,9 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from quantized.store.tables import USAGE_SUMS, teams, usage, usage_daily, usage_team_daily
 
-DIMENSIONS = ("team", "person", "key", "model", "upstream")
-"""What reports group by; ``key`` is the caller (an API key or a token subject)."""
+DIMENSIONS = ("team", "person", "key", "model", "upstream", "price")
+"""What reports group by; ``key`` is the caller (an API key or a token subject); ``price``
+the price history's row each request was charged at."""
 PERIODS = ("day", "week", "month", "total")
 SUMS = USAGE_SUMS
 _COLUMNS = {
@@ -35,9 +36,13 @@ _COLUMNS = {
     "key": ("caller_kind", "caller_id"),
     "model": ("model",),
     "upstream": ("upstream",),
+    "price": ("price_id",),
 }
-_NONE = {"team_id": 0, "person": "", "upstream": ""}
+_NONE = {"team_id": 0, "person": "", "upstream": "", "price_id": 0}
 """How the aggregates write "none" (their keys cannot be NULL); reports answer ``None``."""
+_DAY = 86_400
+_NUMBERS = ("team_id", "price_id")
+"""Grouped columns that are numbers (sorted as they are; text is sorted byte by byte)."""
 _ZERO: ColumnElement[Any] = literal_column("0")
 _EMPTY: ColumnElement[Any] = literal_column("''")
 
@@ -48,6 +53,8 @@ class _Source:
 
     columns: Mapping[str, ColumnElement[Any]]
     sums: Mapping[str, ColumnElement[Any]]
+    at: ColumnElement[Any] | None = None
+    """The ledger's time of each row, to bound a scan of it by its index."""
 
 
 def _aggregate(table: Table) -> _Source:
@@ -68,12 +75,14 @@ def _ledger() -> _Source:
             "person": func.coalesce(c.person, _EMPTY),
             "model": c.model,
             "upstream": func.coalesce(c.upstream, _EMPTY),
+            "price_id": func.coalesce(c.price_id, _ZERO),
         },
         {
             "requests": func.count(),
             "errors": func.sum(case((c.status >= 400, literal_column("1")), else_=_ZERO)),
             **{name: func.sum(c[name]) for name in SUMS[2:]},
         },
+        c.at,
     )
 
 
@@ -181,8 +190,7 @@ async def _spend(
     order: list[ColumnElement[Any]] = list(keys)
     if conn.dialect.name == "postgresql":  # byte order: sorting text by locale costs most
         order = [
-            key.element.collate("C") if key.name not in ("team_id",) else key.element
-            for key in keys
+            key.element.collate("C") if key.name not in _NUMBERS else key.element for key in keys
         ]
     query = (
         select(*keys, *(expression.label(name) for name, expression in source.sums.items()))
@@ -191,6 +199,13 @@ async def _spend(
         .order_by(*order)
         .limit(limit)
     )
+    if source.at is not None:  # local days lie within a day of UTC's
+        first_day = dt.datetime.fromisoformat(given.start_day).replace(tzinfo=dt.UTC)
+        last_day = dt.datetime.fromisoformat(given.end_day).replace(tzinfo=dt.UTC)
+        query = query.where(
+            source.at >= first_day.timestamp() - 2 * _DAY,
+            source.at < last_day.timestamp() + 3 * _DAY,
+        )
     filters = {
         "team_id": given.team_id,
         "person": given.person,

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Double,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -52,7 +53,34 @@ models = Table(
         server_default='["chat", "messages", "responses"]',
     ),
     Column("routing", String(32), nullable=False, server_default="ordered"),
+    Column("pinned", JSON, nullable=False, default=list),
 )
+"""The catalog. ``cost_*`` hold the price in force when the row was written; the price
+history (``model_prices``) says which price applies when."""
+
+model_prices = Table(
+    "model_prices",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model", String(200), nullable=False),
+    Column("effective_from", Double, nullable=False),
+    Column("prompt", Double, nullable=False),
+    Column("completion", Double, nullable=False),
+    Column("input_cache_read", Double, nullable=False),
+    Column("input_cache_write", Double, nullable=True),
+    Column("set_at", Double, nullable=False),
+    Column("actor_kind", String(16), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("actor_name", String(200), nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("cancelled_at", Double, nullable=True),
+    Index("ix_model_prices_model_effective_from", "model", "effective_from"),
+    sqlite_autoincrement=True,
+)
+"""Every price each model has had or is scheduled to have: the one in force at an instant
+is the latest to take effect by then. Rows are never deleted, and changed only to mark a
+scheduled price cancelled before its instant (``cancelled_at``). Ledger rows name the
+row they were charged at (``usage.price_id``)."""
 
 api_keys = Table(
     "api_keys",
@@ -122,6 +150,7 @@ usage = Table(
     Column("team_id", Integer, nullable=True),
     Column("person", String(200), nullable=True),
     Column("attempts", SmallInteger, nullable=False, server_default="0"),
+    Column("price_id", Integer, nullable=True),
 )
 """The ledger: one row per request, in integer picodollars (1e-12 USD)."""
 
@@ -152,10 +181,12 @@ usage_daily = Table(
     Column("person", String(200), primary_key=True),
     Column("model", String(200), primary_key=True),
     Column("upstream", String(300), primary_key=True),
+    Column("price_id", Integer, primary_key=True),
     *_sums(),
 )
-"""The ledger summed per day, caller, team, person, model and upstream, as rows are
-written (team 0, person '' and upstream '' stand for none). Reports and budgets read it."""
+"""The ledger summed per day, caller, team, person, model, upstream and price charged, as
+rows are written (team 0, person '', upstream '' and price 0 stand for none). Reports and
+budgets read it."""
 
 usage_team_daily = Table(
     "usage_team_daily",

@@ -19,7 +19,16 @@ from quantized.usage.ledger import UsageRecord
 _COLUMNS = ", ".join(f.name for f in fields(UsageRecord))
 _ROW = operator.attrgetter(*(f.name for f in fields(UsageRecord)))
 _SUMS = USAGE_SUMS
-_DAILY_KEY = ("team_id", "day", "caller_kind", "caller_id", "person", "model", "upstream")
+_DAILY_KEY = (
+    "team_id",
+    "day",
+    "caller_kind",
+    "caller_id",
+    "person",
+    "model",
+    "upstream",
+    "price_id",
+)
 """The key of ``usage_daily``, in its primary key's order."""
 _TEAM_KEY = ("day", "team_id")
 MAX_SUM = 2**63 - 1
@@ -49,7 +58,8 @@ _POSTGRES_INSERT = (
     f"new AS (INSERT INTO usage ({_COLUMNS}) SELECT {_COLUMNS} FROM batch "
     "ON CONFLICT (request_id) DO NOTHING RETURNING *), "
     "keyed AS (SELECT coalesce(team_id, 0) AS team_id, day, caller_kind, caller_id, "
-    "coalesce(person, '') AS person, model, coalesce(upstream, '') AS upstream, status, "
+    "coalesce(person, '') AS person, model, coalesce(upstream, '') AS upstream, "
+    "coalesce(price_id, 0) AS price_id, status, "
     "prompt_tokens, cached_tokens, cache_write_tokens, completion_tokens, cost_pusd FROM new), "
     f"daily AS (INSERT INTO usage_daily ({', '.join(_DAILY_KEY + _SUMS)}) "
     f"SELECT {', '.join(_DAILY_KEY)}, {_SUMMED} FROM keyed "
@@ -103,6 +113,7 @@ def _sums(records: Sequence[UsageRecord]) -> tuple[list[tuple[Any, ...]], list[t
                     r.person or "",
                     r.model,
                     r.upstream or "",
+                    r.price_id or 0,
                 ),
             ),
             (teams, (r.day, team)),

@@ -58,6 +58,9 @@ class UsageRecord:
     person: str | None = None
     attempts: int = 0
     """Upstream calls made for the request: retries and fallbacks each count one."""
+    price_id: int | None = None
+    """The price history's row the request was charged at: the model's price in force
+    when the request began (``None``: no model, or a model stored before price history)."""
 
 
 class RecordsRefused(Exception):  # noqa: N818 - an answer of the database, not a failure

@@ -1,22 +1,29 @@
 """``POST /admin/v1/models/import?dry_run=true``: what an import would change, writing nothing.
 
 In process: the preview is checked exactly as the import is (the same errors), lists the
-models it would add, change (field by field) and leave alone, and touches neither the
-catalog, the audit log nor the change log other servers follow.
+models it would add, change (field by field, prices with their relative change), keep by
+pins, remove (``missing=``) and skip, and touches neither the catalog, the audit log nor
+the change log other servers follow; the import then does exactly that, within ``only=``
+and ``models=``.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
+from quantized.catalog.diff import ONLY_STORED
+from quantized.catalog.document import model_to_entry
+from quantized.catalog.importers import parse_foreign
 from quantized.store import changes
 from quantized.store.database import connection
 from tests.utils.callers import assert_error
-from tests.utils.catalogs import entry
+from tests.utils.catalogs import entry, write_catalog
 from tests.utils.inprocess import InProcess, in_process
 
 pytestmark = pytest.mark.anyio
@@ -35,10 +42,12 @@ async def snapshot(running: InProcess) -> tuple[Any, Any, int]:
 
 
 async def post(
-    running: InProcess, document: Any, *, dry_run: bool = True, **params: str
+    running: InProcess, document: Any, *, dry_run: bool | str = True, **params: str
 ) -> httpx.Response:
-    if dry_run:
+    if dry_run is True:
         params["dry_run"] = "true"
+    elif dry_run:
+        params["dry_run"] = dry_run
     return await running.client.post(
         IMPORT, params=params, json=document, headers=running.headers()
     )
@@ -47,11 +56,8 @@ async def post(
 async def test_preview_lists_added_changed_and_unchanged_and_writes_nothing(
     tmp_path: Path,
 ) -> None:
-    async with in_process(tmp_path) as running:
-        client, admin = running.client, running.headers()
-        for model_id in ("acme/same", "acme/moved"):
-            created = await client.post("/admin/v1/models", json=entry(model_id), headers=admin)
-            assert created.status_code == 201, created.text
+    seed = write_catalog(tmp_path / "seed.yaml", [entry("acme/same"), entry("acme/moved")])
+    async with in_process(tmp_path, catalog_file=seed) as running:
         moved = entry(
             "acme/moved",
             status="deprecated",
@@ -76,7 +82,7 @@ async def test_preview_lists_added_changed_and_unchanged_and_writes_nothing(
                     "fields": {
                         "aliases": {"old": [], "new": ["moved-1"]},
                         "status": {"old": "active", "new": "deprecated"},
-                        "cost.prompt": {"old": 1, "new": 2},
+                        "cost.prompt": {"old": 1, "new": 2, "relative": 1.0},
                         "price_source": {
                             "old": None,
                             "new": {
@@ -89,6 +95,8 @@ async def test_preview_lists_added_changed_and_unchanged_and_writes_nothing(
                     },
                 }
             ],
+            "pinned": [],
+            "removed": [],
             "unchanged": ["acme/same"],
             "skipped": [],
             "aliases_skipped": [],
@@ -97,7 +105,8 @@ async def test_preview_lists_added_changed_and_unchanged_and_writes_nothing(
 
         done = await post(running, document, dry_run=False)
         assert done.status_code == 200, done.text
-        assert (done.json()["inserted"], done.json()["updated"]) == (1, 2)
+        counts = ("inserted", "updated", "unchanged", "removed", "deprecated", "deleted")
+        assert [done.json()[c] for c in counts] == [1, 1, 1, 0, 0, 0]
         again = (await post(running, document)).json()
         assert again["added"] == [] and again["changed"] == []
         assert again["unchanged"] == ["acme/new", "acme/same", "acme/moved"]
@@ -119,8 +128,8 @@ async def test_nested_fields_are_dotted_and_a_false_dry_run_imports(tmp_path: Pa
             {
                 "id": "acme/deep",
                 "fields": {
-                    "cost.input_cache_read": {"old": 0.25, "new": 1},
-                    "cost.input_cache_write": {"old": None, "new": 1.25},
+                    "cost.input_cache_read": {"old": 0.25, "new": 1, "relative": 3.0},
+                    "cost.input_cache_write": {"old": None, "new": 1.25, "relative": None},
                     "price_source.checked": {"old": "2026-01-02", "new": "2026-03-04"},
                 },
             }
@@ -209,3 +218,174 @@ async def test_dry_run_takes_a_boolean(tmp_path: Path) -> None:
             IMPORT, params={"dry_run": "maybe"}, json={"models": []}, headers=running.headers()
         )
         assert_error(answer, 400, "dry_run")
+
+
+FORMATS = {
+    "quantized": "quantized_models.yaml",
+    "openrouter": "openrouter_models.json",
+    "litellm": "litellm_model_prices.json",
+}
+
+
+async def listing(running: InProcess) -> bytes:
+    """``GET /admin/v1/models``, byte for byte."""
+    answer = await running.client.get("/admin/v1/models", headers=running.headers())
+    assert answer.status_code == 200, answer.text
+    return answer.content
+
+
+async def send(running: InProcess, body: bytes, **params: str) -> dict[str, Any]:
+    headers = {**running.headers(), "content-type": "application/json"}
+    answer = await running.client.post(IMPORT, params=params, content=body, headers=headers)
+    assert answer.status_code == 200, answer.text
+    result: dict[str, Any] = answer.json()
+    return result
+
+
+def change(old: float, new: float) -> dict[str, float]:
+    return {"old": old, "new": new, "relative": round((new - old) / old, 6)}
+
+
+@pytest.mark.parametrize("format_", sorted(FORMATS))
+async def test_each_format_previews_exactly_what_its_import_does(
+    tmp_path: Path, format_: str
+) -> None:
+    """Against each importer's fixture: a stored model whose prompt price differs (changed)
+    and whose completion price is pinned (kept), a stored model the source lacks (removed),
+    the source's other models (added), the importer's skipped entries."""
+    body = (FIXTURES / FORMATS[format_]).read_bytes()
+    source = parse_foreign(format_, body, now=int(time.time()))
+    kept, added = source.models[0], [m.id for m in source.models[1:]]
+    prompt, completion = kept.cost.prompt, kept.cost.completion
+    stored = model_to_entry(kept)
+    stored["cost"] = {**stored["cost"], "prompt": prompt * 2, "completion": completion + 1}
+    stored["pinned"] = ["cost.completion"]
+    seed = write_catalog(tmp_path / "seed.yaml", [stored, entry("acme/stale")])
+    skipped = [{"name": s.name, "reason": s.reason} for s in source.skipped]
+    assert skipped or format_ == "quantized"  # our format skips nothing
+    async with in_process(tmp_path, catalog_file=seed) as running:
+        before, audit_before = await listing(running), await snapshot(running)
+
+        shown = await send(running, body, format=format_, missing="deprecate", dry_run="true")
+
+        assert shown["added"] == added
+        assert shown["changed"] == [
+            {"id": kept.id, "fields": {"cost.prompt": change(prompt * 2, prompt)}}
+        ]
+        assert shown["pinned"] == [
+            {"id": kept.id, "fields": {"cost.completion": change(completion + 1, completion)}}
+        ]
+        assert shown["removed"] == [
+            {"id": "acme/stale", "status": "active", "action": "deprecate", "note": None}
+        ]
+        assert (shown["unchanged"], shown["skipped"]) == ([], skipped)
+        only = await send(running, body, format=format_, only="cost", dry_run="true")
+        assert only["added"] == [] and [c["id"] for c in only["changed"]] == [kept.id]
+        assert only["skipped"] == skipped + [{"name": i, "reason": ONLY_STORED} for i in added]
+        assert await listing(running) == before  # a dry run changes nothing
+        assert await snapshot(running) == audit_before
+
+        done = await send(running, body, format=format_, missing="deprecate")
+
+        counts = ("inserted", "updated", "unchanged", "removed", "deprecated", "deleted")
+        assert [done[c] for c in counts] == [len(added), 1, 0, 1, 1, 0]
+        assert done["models"] == [kept.id, *added] and done["skipped"] == skipped
+        client, admin = running.client, running.headers()
+        now = (await client.get(f"/admin/v1/models/{kept.id}", headers=admin)).json()
+        assert (now["cost"]["prompt"], now["cost"]["completion"]) == (prompt, completion + 1)
+        stale = (await client.get("/admin/v1/models/acme/stale", headers=admin)).json()
+        assert stale["status"] == "deprecated"
+        again = await send(running, body, format=format_, missing="deprecate", dry_run="true")
+        assert (again["added"], again["changed"]) == ([], [])
+        assert again["pinned"] == shown["pinned"]
+        assert again["removed"] == [
+            {
+                "id": "acme/stale",
+                "status": "deprecated",
+                "action": "keep",
+                "note": "already deprecated",
+            }
+        ]
+
+
+async def test_models_and_only_limit_an_import_and_missing_deletes(tmp_path: Path) -> None:
+    seed = write_catalog(
+        tmp_path / "seed.yaml",
+        [entry("acme/a"), entry("acme/gone"), entry("other/gone"), entry("other/b")],
+    )
+    document = {
+        "models": [
+            entry("acme/a", name="Renamed", cost={"prompt": 3, "completion": 4}),
+            entry("acme/new"),
+            entry("other/b", name="Other B"),
+        ]
+    }
+    body = orjson.dumps(document)
+    async with in_process(tmp_path, catalog_file=seed) as running:
+        shown = await send(
+            running, body, models="acme/*", only="cost.prompt,name", missing="delete", dry_run="1"
+        )
+        assert shown["changed"] == [
+            {
+                "id": "acme/a",
+                "fields": {
+                    "name": {"old": "A", "new": "Renamed"},
+                    "cost.prompt": {"old": 1, "new": 3, "relative": 2.0},
+                },
+            }
+        ]
+        assert shown["skipped"] == [{"name": "acme/new", "reason": ONLY_STORED}]
+        assert [(r["id"], r["action"]) for r in shown["removed"]] == [("acme/gone", "delete")]
+        done = await send(running, body, models="acme/*", only="cost.prompt", missing="delete")
+        assert (done["updated"], done["deleted"], done["inserted"]) == (1, 1, 0)
+
+        client, admin = running.client, running.headers()
+        ids = [
+            m["id"] for m in (await client.get("/admin/v1/models", headers=admin)).json()["data"]
+        ]
+        assert ids == ["acme/a", "other/b", "other/gone"]  # other/* untouched
+        a = (await client.get("/admin/v1/models/acme/a", headers=admin)).json()
+        assert (a["name"], a["cost"]["prompt"], a["cost"]["input_cache_read"]) == ("A", 3, 0.25)
+        audit = await client.get(
+            "/admin/v1/audit", params={"entity_id": "acme/gone"}, headers=admin
+        )
+        actions = [e["action"] for e in audit.json()["data"]]
+        assert actions == ["model.delete", "model.create"]  # newest first (the seed's create)
+
+
+async def test_pins_set_through_the_api_hold_against_every_import(tmp_path: Path) -> None:
+    seed = write_catalog(tmp_path / "seed.yaml", [entry("acme/a")])
+    async with in_process(tmp_path, catalog_file=seed) as running:
+        client, admin = running.client, running.headers()
+        pinned = await client.patch(
+            "/admin/v1/models/acme/a", json={"pinned": ["name", "cost"]}, headers=admin
+        )
+        assert pinned.status_code == 200, pinned.text
+        document = [
+            entry("acme/a", name="B", cost={"prompt": 2, "completion": 2}, pinned=["routing"])
+        ]
+        await send(running, orjson.dumps(document))
+        a = (await client.get("/admin/v1/models/acme/a", headers=admin)).json()
+        assert (a["name"], a["cost"]["prompt"]) == ("A", 1)
+        assert a["pinned"] == ["name", "cost", "routing"]  # the entry's pins are added
+
+
+@pytest.mark.parametrize(
+    ("params", "param", "words"),
+    [
+        ({"only": "cost,colour"}, "only", "'colour' is not a field"),
+        ({"only": ","}, "only", "name one or more fields"),
+        ({"models": ""}, "models", "give one or more globs"),
+        ({"models": "Acme/*"}, "models", "pattern"),
+        ({"only": "cost;name"}, "only", "pattern"),
+        ({"missing": "forget"}, "missing", "keep"),
+    ],
+)
+async def test_bad_limits_are_a_400_naming_the_parameter(
+    tmp_path: Path, params: dict[str, str], param: str, words: str
+) -> None:
+    async with in_process(tmp_path) as running:
+        for dry_run in ("true", "false"):
+            answer = await post(running, {"models": []}, **params, dry_run=dry_run)
+            assert_error(answer, 400, param)
+            assert words in answer.json()["error"]["message"]

@@ -10,6 +10,7 @@ from quantized.api.admin import (
     budgets,
     catalog,
     keys,
+    prices,
     reports,
     teams,
     upstreams,
@@ -20,6 +21,7 @@ from quantized.api.admin import (
 def routes() -> list[BaseRoute]:
     return [
         *catalog.routes(),
+        *prices.routes(),
         *keys.routes(),
         *teams.routes(),
         *audit.routes(),

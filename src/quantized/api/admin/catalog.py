@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute
@@ -14,6 +15,7 @@ from quantized.api import schemas
 from quantized.api.json_response import json_response
 from quantized.api.requests import Parameters, PathParameters, body_bytes, optional, runtime
 from quantized.api.routing import Answer, body, operation, path, principal, query, route
+from quantized.catalog.diff import PlanOptions, globs, pinnable, preview_json
 from quantized.catalog.document import model_json
 from quantized.catalog.importers import (
     DEFAULT_BEDROCK_REGION,
@@ -33,13 +35,15 @@ from quantized.catalog.schema import (
     Line,
     Modalities,
     ModelId,
+    Pinned,
     Price,
     PriceSourceEntry,
+    ScheduledPrices,
     Slug,
     Text,
     UpstreamEntry,
 )
-from quantized.errors import ConflictError
+from quantized.errors import ConflictError, InvalidRequestError
 from quantized.services import catalog
 from quantized.services.actors import actor_of
 
@@ -107,6 +111,8 @@ class ModelPatch(_Patch):
     price_source: PriceSourceEntry | None = None
     upstreams: list[UpstreamEntry] | None = None
     routing: Literal["ordered", "weighted", "least_inflight", "latency"] | None = None
+    scheduled_prices: ScheduledPrices | None = None
+    pinned: Pinned | None = None
 
 
 class ImportQuery(Parameters):
@@ -150,6 +156,49 @@ class ImportQuery(Parameters):
         ),
     ] = None
 
+    only: Annotated[
+        str | None,
+        Field(
+            max_length=400,
+            pattern=r"^[a-z_., ]*$",
+            description="Only these fields of stored models change, comma-separated (cost "
+            "stands for its four prices): such as cost, or cost.prompt,context_length; "
+            "models not stored yet are skipped",
+        ),
+    ] = None
+    models: Annotated[
+        str | None,
+        Field(
+            max_length=1000,
+            pattern=r"^[a-z0-9._:/*?\[\]!, -]*$",
+            description="Only models whose id matches one of these globs, comma-separated "
+            "(such as openai/*,anthropic/*), are added, changed or removed",
+        ),
+    ] = None
+    missing: Annotated[
+        Literal["keep", "deprecate", "delete"],
+        Field(
+            description="What becomes of stored models (of the models selection) the "
+            "document does not list: keep them, deprecate them or delete them"
+        ),
+    ] = "keep"
+
+    @field_validator("only")
+    @classmethod
+    def _fields(cls, value: str | None) -> str | None:
+        return None if value is None else ",".join(_checked(pinnable, [value], "only"))
+
+    @field_validator("models")
+    @classmethod
+    def _globs(cls, value: str | None) -> str | None:
+        return None if value is None else ",".join(_checked(globs, [value], "models"))
+
+    @property
+    def plan(self) -> PlanOptions:
+        only = tuple(self.only.split(",")) if self.only else ()
+        models = tuple(self.models.split(",")) if self.models else ()
+        return PlanOptions(only, models, self.missing)
+
     @model_validator(mode="after")
     def _options_fit(self) -> ImportQuery:
         given = self.options.given  # a bad option is a ValueError: a 400
@@ -165,11 +214,23 @@ class ImportQuery(Parameters):
         return ImportOptions(self.azure_endpoint, self.azure_api_version, self.bedrock_region)
 
 
+def _checked(
+    check: Callable[[list[str], str], tuple[str, ...]], value: list[str], name: str
+) -> tuple[str, ...]:
+    try:
+        return check(value, name)
+    except InvalidRequestError as exc:  # a 400 naming the parameter
+        raise ValueError(exc.message.removeprefix(f"{name}: ")) from None
+
+
 class FieldDiff(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     old: Any = Field(description="The stored value (null: none)")
     new: Any = Field(description="The imported value (null: none)")
+    relative: float | None = optional(
+        description="Prices (cost.*) only: (new - old) / old; null when old is 0 or none"
+    )
 
 
 class ChangedModel(BaseModel):
@@ -178,7 +239,21 @@ class ChangedModel(BaseModel):
     id: str
     fields: dict[str, FieldDiff] = Field(
         description="By field, nested ones dotted (cost.prompt, price_source.url); "
-        "lists (aliases, upstreams) whole"
+        "lists (aliases, upstreams, scheduled_prices) whole"
+    )
+
+
+class RemovedModel(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    status: Literal["active", "deprecated", "disabled"] = Field(description="Its status now")
+    action: Literal["keep", "deprecate", "delete"] = Field(
+        description="What the import does with it (the missing parameter)"
+    )
+    note: str | None = Field(
+        description="Why a model is kept although missing=deprecate (already deprecated, "
+        "status is pinned)"
     )
 
 
@@ -192,8 +267,18 @@ class ImportPreview(BaseModel):
     dry_run: Literal[True]
     added: list[str]
     changed: list[ChangedModel]
+    pinned: list[ChangedModel] = Field(
+        description="Fields the document would change that the model's pins keep (old: "
+        "stored, new: the document's)"
+    )
+    removed: list[RemovedModel] = Field(
+        description="Stored models (of the models selection) the document does not list"
+    )
     unchanged: list[str]
-    skipped: list[schemas.SkippedEntry]
+    skipped: list[schemas.SkippedEntry] = Field(
+        description="Entries left out, with the reason (the importer's, and models only= "
+        "cannot add)"
+    )
     aliases_skipped: list[schemas.SkippedEntry]
 
 
@@ -320,39 +405,29 @@ async def import_models(request: Request) -> Response:
     given = query(request, ImportQuery)
     name = given.format
     text = await body_bytes(request, allowed=IMPORT_TYPES)
-    parsed = parse_foreign(name, bytes(text), now=int(time.time()), options=given.options)
+    now = int(time.time())
+    parsed = parse_foreign(name, bytes(text), now=now, options=given.options)
     app = runtime(request)
-    skipped = [{"name": s.name, "reason": s.reason} for s in parsed.skipped]
+    foreign = name != "quantized"
     if given.dry_run:
         preview = await catalog.preview_import(
-            app.engine, parsed.models, drop_clashing=name != "quantized"
+            app.engine,
+            parsed.models,
+            drop_clashing=foreign,
+            options=given.plan,
+            skipped=parsed.skipped,
+            parsed_at=now,
         )
-        return json_response(
-            {
-                "object": "catalog.import_preview",
-                "format": name,
-                "dry_run": True,
-                "added": preview.added,
-                "changed": [
-                    {
-                        "id": model_id,
-                        "fields": {
-                            field: {"old": change.old, "new": change.new}
-                            for field, change in fields.items()
-                        },
-                    }
-                    for model_id, fields in preview.changed
-                ],
-                "unchanged": preview.unchanged,
-                "skipped": skipped,
-                "aliases_skipped": [
-                    {"name": c.alias, "reason": c.describe()}
-                    for c in (*parsed.dropped_aliases, *preview.dropped_aliases)
-                ],
-            }
-        )
+        dropped = (*parsed.dropped_aliases, *preview.dropped_aliases)
+        return json_response(preview_json(preview.plan, format=name, dropped=dropped))
     result = await catalog.import_models(
-        app.engine, actor_of(principal(request)), parsed.models, drop_clashing=name != "quantized"
+        app.engine,
+        actor_of(principal(request)),
+        parsed.models,
+        drop_clashing=foreign,
+        options=given.plan,
+        skipped=parsed.skipped,
+        parsed_at=now,
     )
     await app.refresh()
     return json_response(
@@ -361,8 +436,12 @@ async def import_models(request: Request) -> Response:
             "format": name,
             "inserted": result.inserted,
             "updated": result.updated,
-            "models": [m.id for m in parsed.models],
-            "skipped": skipped,
+            "unchanged": result.unchanged,
+            "removed": result.removed,
+            "deprecated": result.deprecated,
+            "deleted": result.deleted,
+            "models": list(result.models),
+            "skipped": [{"name": s.name, "reason": s.reason} for s in result.skipped],
             "aliases_skipped": [
                 {"name": c.alias, "reason": c.describe()}
                 for c in (*parsed.dropped_aliases, *result.dropped_aliases)
