@@ -118,10 +118,14 @@ def main() -> None:
                 sources.update({name: (None, env) for name, env in VARIANTS.items()})
             if args.shared_health:
                 sources["shared-health"] = (None, SHARED_HEALTH)
+            if args.scheduled:
+                sources["scheduled"] = (None, {})
             for offset, (name, (source, env)) in enumerate(sources.items()):
                 work = Path(tmp) / name
                 work.mkdir()
-                catalog = fake_upstream.write_catalog(work / "catalog.yaml", UPSTREAM_PORT)
+                catalog = fake_upstream.write_catalog(
+                    work / "catalog.yaml", UPSTREAM_PORT, scheduled=name == "scheduled"
+                )
                 gateway, key = start(work, GATEWAY_PORT + offset, catalog, source, **env)
                 gateways[name] = (gateway, key, GATEWAY_PORT + offset)
             key = gateways["gateway"][1]

@@ -54,6 +54,12 @@ def arguments(description: str, *, observability: bool = False) -> argparse.Name
             action="store_true",
             help="also measure the gateway with Redis (shared breakers, quotas, limits)",
         )
+    parser.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="also measure the gateway with a price change scheduled (a year ahead) for "
+        "every bench model",
+    )
     return parser.parse_args()
 
 

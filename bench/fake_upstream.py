@@ -24,6 +24,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -247,13 +248,15 @@ def write_catalog(
     anthropic: bool = False,
     responses: bool = False,
     embeddings: bool = False,
+    scheduled: bool = False,
 ) -> Path:
     """A catalog whose upstream is this app on ``port``: ``bench/model`` (OpenAI-compatible,
     chat completions only); with ``anthropic`` also ``bench/claude`` (an Anthropic upstream:
     no ``/v1`` in its URL), with ``responses`` also ``bench/native`` (an OpenAI-compatible
     upstream serving the Responses API itself, so ``/v1/responses`` requests are passed
     through to it), each with tool calls (a Claude Code or Codex request offers tools); with
-    ``embeddings`` also ``bench/embed``, an embedding model."""
+    ``embeddings`` also ``bench/embed``, an embedding model; with ``scheduled`` each model
+    has a price change scheduled a year ahead (which no request should pay for)."""
     openai = _model("bench/model", "openai", f"http://127.0.0.1:{port}/v1", "bench")
     models = [openai]
     if anthropic:
@@ -269,6 +272,10 @@ def write_catalog(
     if embeddings:
         embed = _model("bench/embed", "openai", f"http://127.0.0.1:{port}/v1", "bench-embed")
         models.append({**embed, "endpoints": ["embeddings"]})
+    if scheduled:
+        later = int(time.time()) + 365 * 86_400
+        change = {"effective_from": later, "prompt": 2, "completion": 8}
+        models = [{**m, "scheduled_prices": [change]} for m in models]
     path.write_text(json.dumps({"models": models}))
     return path
 

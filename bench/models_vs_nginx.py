@@ -19,7 +19,9 @@ Needs wrk and nginx (Debian: apt-get install wrk nginx-light) and two cores.
 
 from __future__ import annotations
 
+import json
 import tempfile
+import time
 from pathlib import Path
 
 import httpx
@@ -44,6 +46,22 @@ LOCATIONS = """location = /v1/models {{
       default_type application/json;
       alias {dir}/models.json;
     }}"""
+
+
+def schedule_prices(url: str, headers: dict[str, str], body: bytes) -> None:
+    """Schedule a price a year ahead for every listed model, then check that the listing
+    (the price in force) is byte for byte what it was."""
+    later = int(time.time()) + 365 * 86_400
+    listed = json.loads(body)
+    for item in listed if isinstance(listed, list) else listed["data"]:
+        answer = httpx.post(
+            f"{url}/admin/v1/models/{item['id']}/prices",
+            json={"prompt": 1, "completion": 1, "effective_from": later},
+            headers=headers,
+        )
+        answer.raise_for_status()
+    if httpx.get(f"{url}/v1/models", headers=headers).content != body:
+        raise SystemExit("a scheduled price must not change the listing before its time")
 
 
 def main() -> None:
@@ -79,6 +97,8 @@ def main() -> None:
         tuned = start_nginx(workdir, ng_port, key, LOCATIONS)
         untuned = start_nginx(workdir, ng_port + 1, key, LOCATIONS, tuned=False)
         try:
+            if args.scheduled:  # every model's price changes in a year: not shown before
+                schedule_prices(f"http://127.0.0.1:{gw_port}", headers, body)
             for port in (ng_port, ng_port + 1):
                 wait_for(f"http://127.0.0.1:{port}/v1/models", headers)
                 same = httpx.get(f"http://127.0.0.1:{port}/v1/models", headers=headers).content
@@ -112,6 +132,8 @@ def main() -> None:
                     stop(extra)
 
     q_rps, n_rps = median(results["quantized"], "rps"), median(results["nginx"], "rps")
+    if args.scheduled:
+        print("quantized: every model with a price scheduled a year ahead (listing unchanged)")
     d_rps = median(results["nginx-default"], "rps")
     print()
     models = body.count(b'{"id"')
