@@ -13,7 +13,7 @@ from quantized.catalog.aliases import clashes, names, without_clashes
 from quantized.catalog.document import dump_catalog, load_catalog_text, read_catalog_file
 from quantized.catalog.importers import parse_foreign
 from quantized.catalog.listing import Catalog
-from quantized.catalog.model import Model
+from quantized.catalog.model import Cost, Model
 from quantized.errors import CatalogFormatError, GoneError, NotFoundError, PermissionDeniedError
 from quantized.services.catalog import SHIPPED_CATALOG
 from tests.utils.catalogs import entry
@@ -240,3 +240,13 @@ class TestShippedCatalog:
             upstream = m.upstreams[0]
             if not upstream.base_url.startswith(tuple(f"https://{h}" for h in hosts)):
                 assert upstream.model in m.aliases, m.id
+
+
+def test_a_suggestion_never_takes_a_name_from_the_model_that_has_it() -> None:
+    newcomer = Model(
+        id="openai/gpt-bar", name="Bar", cost=Cost(1.0, 1.0, 1.0), aliases=("gpt-bar",)
+    )
+    holder = Model(id="openai/gpt-foo", name="Foo", cost=Cost(1.0, 1.0, 1.0), aliases=("gpt-bar",))
+    kept, dropped = without_clashes([newcomer, holder], {}, {"openai/gpt-foo": ("gpt-bar",)})
+    assert [m.aliases for m in kept] == [(), ("gpt-bar",)]
+    assert [(c.model, c.other) for c in dropped] == [("openai/gpt-bar", "openai/gpt-foo")]

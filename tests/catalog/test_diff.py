@@ -335,3 +335,31 @@ def test_drift_compares_the_four_prices_within_a_tolerance() -> None:
     assert shown["drifts"][1]["pinned"] is True
     same = drift(stored, [model("acme/a", cost=cost(1.0000000000001, 4, input_cache_read=0.25))])
     assert same.drifts == ()  # float noise is no drift
+
+
+def test_a_pinned_price_keeps_its_schedule_and_a_foreign_source_keeps_the_status() -> None:
+    stored = [
+        model("acme/a", pinned=["cost.prompt"]),
+        model("acme/b", status="disabled"),
+    ]
+    later = {"effective_from": LATER, "prompt": 9, "completion": 90}
+    source = [model("acme/a", scheduled_prices=[later]), model("acme/b")]
+    plan = plan_import(stored, source)
+    assert [d.id for d in plan.changed] == ["acme/b"]  # a/ schedule would change a pinned price
+    assert [d.id for d in plan.pinned] == ["acme/a"] and "scheduled_prices" in plan.pinned[0].fields
+    assert [m.id for m in plan.write] == ["acme/b"]  # ours says status: active
+    foreign = plan_import(stored, [model("acme/b")], foreign=True)
+    assert foreign.changed == () and foreign.unchanged == ("acme/b",)  # disabled stays
+
+
+def test_removing_everything_from_an_empty_source_is_refused() -> None:
+    stored = [model("acme/a"), model("openai/x")]
+    for missing in ("deprecate", "delete"):
+        with pytest.raises(InvalidRequestError) as refused:
+            plan_import(stored, [], PlanOptions(missing=missing))
+        assert refused.value.param == "missing"
+        with pytest.raises(InvalidRequestError):  # nothing within the selection either
+            plan_import(
+                stored, [model("acme/a")], PlanOptions(models=("openai/*",), missing=missing)
+            )
+    assert plan_import(stored, [], PlanOptions()).removed  # keep: only reported

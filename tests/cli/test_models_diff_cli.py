@@ -159,6 +159,10 @@ def test_check_exits_1_on_drift_beyond_the_tolerance(env: dict[str, str], tmp_pa
     assert others.returncode == 0 and "1 model compared, 0 drifts" in others.stdout
     same = run_cli("models", "check", str(first(tmp_path)), env=env)
     assert same.returncode == 0 and "3 models compared, 0 drifts" in same.stdout
+    nothing = run_cli("models", "check", "--models", "zzz/*", str(source), env=env)
+    assert nothing.returncode == 2 and "no model of" in nothing.stderr  # never a silent pass
+    nan = run_cli("models", "check", "--tolerance", "nan", str(source), env=env)
+    assert nan.returncode == 2 and nan.stderr.startswith("error: --tolerance")
 
     answer = run_cli("models", "check", "--json", str(source), env=env)
     assert answer.returncode == 1

@@ -88,10 +88,14 @@ def keeping_aliases(model: Model, previous: Model | None) -> Model:
 
 
 def without_clashes(
-    models: Iterable[Model], kept: Mapping[str, Model] | None = None
+    models: Iterable[Model],
+    kept: Mapping[str, Model] | None = None,
+    holding: Mapping[str, Iterable[str]] | None = None,
 ) -> tuple[list[Model], list[Clash]]:
     """``models`` minus each alias that clashes with ``kept`` (models not being written),
     with an id among ``models``, or with an earlier model's alias; and what was dropped.
+    ``holding``: aliases models being written have already (by id): theirs first, whatever
+    the order of ``models``, so a suggestion never takes a name from the model that has it.
 
     Importers use it: an alias a foreign catalog suggests is a convenience, not worth
     failing an import for.
@@ -101,6 +105,9 @@ def without_clashes(
     taken = names(kept.values())
     for model in given:
         taken[model.id] = model
+    for model in given:
+        for alias in (holding or {}).get(model.id, ()):
+            taken.setdefault(alias, model)
     result: list[Model] = []
     dropped: list[Clash] = []
     for model in given:

@@ -45,6 +45,15 @@ def expand(fields: Iterable[str]) -> frozenset[str]:
     return frozenset(names)
 
 
+def pins_held(pinned: Iterable[str]) -> frozenset[str]:
+    """What a model's pins keep from imports: ``expand`` of them, and its scheduled prices
+    whenever a price is pinned (a scheduled price would change a pinned one in time)."""
+    names = expand(pinned)
+    if names & set(PRICES):
+        names |= {"scheduled_prices"}
+    return names
+
+
 def _split(values: Iterable[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
@@ -242,8 +251,14 @@ def plan_import(
     options = options or PlanOptions()
     known = {m.id: m for m in stored}
     fields = expand(options.only or PINNABLE)
-    if foreign:
-        fields -= {"scheduled_prices"}
+    if foreign:  # what foreign catalogs do not say: the schedule, and an operator's status
+        fields -= {"scheduled_prices", "status"}
+    if options.missing != "keep" and not any(options.selects(m.id) for m in source):
+        raise InvalidRequestError(
+            f"the source lists no model (within the selection): refusing to {options.missing} "
+            "every stored model; check the file, or delete models one by one",
+            param="missing",
+        )
     candidates: list[Model] = []
     positions: list[int] = []
     pinned: list[ModelDiff] = []
@@ -261,7 +276,7 @@ def plan_import(
             continue
         if model.created == parsed_at:  # the source does not say
             model = replace(model, created=previous.created)
-        pins = expand(previous.pinned)
+        pins = pins_held(previous.pinned)
         merged = _merged(previous, model, fields - pins, foreign)
         if not options.only:
             merged = replace(merged, pinned=pinning(previous.pinned, model.pinned))

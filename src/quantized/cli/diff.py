@@ -8,6 +8,7 @@ colours otherwise), or as JSON (``--json``, the admin API's dry-run answer).
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -353,7 +354,11 @@ def check(
         stored = with_database(stored_models)
     except Failure as exc:  # exit 1 means drift
         raise _CheckFailure(exc.message) from None
+    if not math.isfinite(tolerance):
+        raise _CheckFailure("--tolerance must be a number such as 0.01")
     report = drift(stored, parsed.models, models=models_, tolerance=tolerance)
+    if report.compared == 0:  # a wrong file or glob must not pass a scheduled check
+        raise _CheckFailure(f"no model of {file} is in the catalog (within --models)")
     if as_json:
         click.echo(json.dumps(drift_json(report), indent=2, ensure_ascii=False))
     else:

@@ -78,8 +78,9 @@ async def settle_aliases(
     models = list(entries)
     dropped: list[Clash] = []
     if drop:
+        holding = {m.id: stored[m.id].aliases for m in entries if m.id in stored}
         models, dropped = without_clashes(
-            [keeping_aliases(m, stored.get(m.id)) for m in entries], kept
+            [keeping_aliases(m, stored.get(m.id)) for m in entries], kept, holding
         )
     found = clashes([*kept.values(), *models], involving=written)
     if not found:
@@ -174,6 +175,8 @@ async def import_models(
     """
     async with transaction(engine) as conn:
         await model_store.lock_models(conn, [m.id for m in entries])
+        if options is not None and options.missing != "keep":  # it may change any of them
+            await model_store.lock_models(conn, await model_store.all_ids(conn))
         plan, dropped = await _plan(
             conn, entries, options, foreign=drop_clashing, skipped=skipped, parsed_at=parsed_at
         )
