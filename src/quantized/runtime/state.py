@@ -6,6 +6,7 @@ the same event loop, so a request always sees one consistent catalog and key set
 
 from __future__ import annotations
 
+import math
 import time
 
 from quantized.auth.authenticator import Authenticator
@@ -30,8 +31,8 @@ class LiveState:
         come, the snapshot that lists it replaces this one (one clock read and one
         comparison per look, nothing more, until then)."""
         catalog = self._catalog
-        if catalog.switch_at <= time.time():
-            catalog = self._catalog = catalog.at(time.time())
+        if catalog.switch_at != math.inf and (now := time.time()) >= catalog.switch_at:
+            catalog = self._catalog = catalog.at(now)
         return catalog
 
     @catalog.setter
